@@ -1,0 +1,160 @@
+"""Piece: a multi-track score in integer ticks, the one type every writer, renderer and metric reads.
+
+Time is in ticks at a fixed resolution (``TICKS_PER_QUARTER``) inside the score; seconds only appear at the edges
+(``tick_to_sec``/``sec_to_tick`` through the tempo map). A piece made by an engine carries its plan; one read from
+an arbitrary MIDI file does not.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+from .plan import MusicPlan
+
+__all__ = ["TICKS_PER_QUARTER", "Note", "Track", "TempoChange", "Marker", "Piece", "piece_from_plan_grid"]
+
+TICKS_PER_QUARTER = 480
+
+
+@dataclass(frozen=True, order=True)
+class Note:
+    """One note: onset and length in ticks, MIDI pitch, velocity 1-127."""
+
+    start: int
+    duration: int
+    pitch: int
+    velocity: int = 80
+
+    @property
+    def end(self) -> int:
+        return self.start + self.duration
+
+
+@dataclass
+class Track:
+    """An instrument part. ``name`` is its role (melody, harmony, bass, drums) for our own pieces."""
+
+    name: str
+    program: int = 0
+    is_drum: bool = False
+    notes: list[Note] = field(default_factory=list)
+
+    def sort(self) -> Track:
+        self.notes.sort()
+        return self
+
+
+@dataclass(frozen=True)
+class TempoChange:
+    tick: int
+    bpm: float  # quarter notes per minute
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A text event at a tick: chord symbols (``kind="chord"``) and section labels (``kind="section"``)."""
+
+    tick: int
+    text: str
+    kind: str = "marker"
+
+
+@dataclass
+class Piece:
+    """A score: tracks, tempo map, one meter, key, chord and section markers, and the plan it realizes."""
+
+    tracks: list[Track]
+    tempos: list[TempoChange] = field(default_factory=lambda: [TempoChange(0, 120.0)])
+    meter: tuple[int, int] = (4, 4)
+    key: str | None = None
+    markers: list[Marker] = field(default_factory=list)
+    end_tick: int = 0
+    resolution: int = TICKS_PER_QUARTER
+    plan: MusicPlan | None = None
+
+    def __post_init__(self) -> None:
+        if not self.end_tick:
+            self.end_tick = max((n.end for t in self.tracks for n in t.notes), default=0)
+        self.tempos.sort(key=lambda t: t.tick)
+        if not self.tempos or self.tempos[0].tick != 0:
+            self.tempos.insert(0, TempoChange(0, self.tempos[0].bpm if self.tempos else 120.0))
+
+    # ----- time ----------------------------------------------------------------------------------------------
+    @property
+    def ticks_per_bar(self) -> int:
+        num, den = self.meter
+        return self.resolution * 4 * num // den
+
+    def _tempo_seconds(self) -> list[float]:
+        """Seconds at each tempo change."""
+        secs = [0.0]
+        for a, b in zip(self.tempos, self.tempos[1:]):
+            secs.append(secs[-1] + (b.tick - a.tick) * 60.0 / (a.bpm * self.resolution))
+        return secs
+
+    def tick_to_sec(self, tick: float) -> float:
+        secs = self._tempo_seconds()
+        i = bisect.bisect_right([t.tick for t in self.tempos], tick) - 1
+        t = self.tempos[max(i, 0)]
+        return secs[max(i, 0)] + (tick - t.tick) * 60.0 / (t.bpm * self.resolution)
+
+    def sec_to_tick(self, sec: float) -> int:
+        """The tick at ``sec`` seconds, rounded to the nearest tick."""
+        secs = self._tempo_seconds()
+        i = max(bisect.bisect_right(secs, sec) - 1, 0)
+        t = self.tempos[i]
+        return round(t.tick + (sec - secs[i]) * t.bpm * self.resolution / 60.0)
+
+    @property
+    def duration_sec(self) -> float:
+        return self.tick_to_sec(self.end_tick)
+
+    @property
+    def n_bars(self) -> int:
+        return -(-self.end_tick // self.ticks_per_bar) if self.end_tick else 0
+
+    # ----- access --------------------------------------------------------------------------------------------
+    def track(self, name: str) -> Track | None:
+        return next((t for t in self.tracks if t.name == name), None)
+
+    def notes(self, include_drums: bool = False) -> list[Note]:
+        """All pitched notes (and drum hits if asked), sorted."""
+        return sorted(n for t in self.tracks if include_drums or not t.is_drum for n in t.notes)
+
+    def chord_markers(self) -> list[Marker]:
+        return [m for m in self.markers if m.kind == "chord"]
+
+    def section_markers(self) -> list[Marker]:
+        return [m for m in self.markers if m.kind == "section"]
+
+
+def piece_from_plan_grid(plan: MusicPlan, resolution: int = TICKS_PER_QUARTER) -> Piece:
+    """An empty piece with the plan's tempo map, meter, key, chord and section markers and exact end tick.
+
+    Every engine starts from this, so all of them agree on where bars, chords and the end fall. Bars are equal
+    in ticks; tempo changes at section starts make the cuts land on bar lines in seconds.
+    """
+    num, den = plan.meter_tuple
+    tpb = resolution * 4 * num // den
+    beat_ticks = resolution * 4 // den
+    tempos: list[TempoChange] = []
+    markers: list[Marker] = []
+    for s in plan.sections:
+        bpm = plan.tempo_bpm if s.tempo_bpm is None else s.tempo_bpm
+        if not tempos or abs(tempos[-1].bpm - bpm) > 1e-9:
+            tempos.append(TempoChange(s.start_bar * tpb, bpm))
+        markers.append(Marker(s.start_bar * tpb, s.label, "section"))
+    flats = plan.key_obj.uses_flats
+    prev = None
+    for b in range(plan.n_bars):
+        for beat, chord in plan.chords_at(b):
+            sym = chord.symbol(flats)
+            if sym != prev:
+                markers.append(Marker(b * tpb + round(beat * beat_ticks), sym, "chord"))
+                prev = sym
+    piece = Piece(tracks=[], tempos=tempos, meter=(num, den), key=plan.key, markers=markers, end_tick=1,
+                  resolution=resolution, plan=plan)
+    piece.end_tick = min(piece.sec_to_tick(plan.duration_sec), plan.n_bars * tpb)
+    piece.markers.sort(key=lambda m: (m.tick, m.kind))
+    return piece

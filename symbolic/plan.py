@@ -1,0 +1,313 @@
+"""MusicPlan: the explicit, editable bridge between what is seen and what is played.
+
+A plan is a small versioned JSON document. Everything an engine is conditioned on is in it, so a user can read
+it, edit it and feed it back (``framescore compose plan.json``). Chords are stored in the canonical POP909 form
+(``C:maj``) after parsing; the parser accepts other spellings when a plan is built or loaded.
+
+Time: bars are the unit. Each section may carry its own tempo (so that scene cuts land on bar lines); bars
+without one use the global ``tempo_bpm``. The bars must cover ``duration_sec``; the last bar may be cut short
+by the end of the music.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import FramescoreError
+from .chords import Chord, ChordError, Key, KeyError_, parse_chord, parse_key
+
+__all__ = [
+    "BarPlan",
+    "ChordSlot",
+    "GM_DEFAULTS",
+    "MusicPlan",
+    "PlanError",
+    "ROLES",
+    "SCHEMA_VERSION",
+    "Section",
+    "load_plan",
+    "parse_meter",
+    "simple_plan",
+]
+
+SCHEMA_VERSION = 1
+ROLES = ("melody", "harmony", "bass", "drums")
+#: Default General MIDI programs per role (drums: program 0 on channel 10, standard kit).
+GM_DEFAULTS = {"melody": 0, "harmony": 0, "bass": 33, "drums": 0}
+TEMPO_RANGE = (30.0, 300.0)
+DURATION_RANGE = (0.05, 3600.0)
+ENGINES = ("rule", "transformer", "diffusion")
+
+
+class PlanError(FramescoreError):
+    """A plan that is malformed or out of range; the message names the field."""
+
+
+def parse_meter(text: str) -> tuple[int, int]:
+    """``"4/4"`` → ``(4, 4)``. Numerator 1–16, denominator 2, 4, 8 or 16."""
+    try:
+        num_s, den_s = text.strip().split("/")
+        num, den = int(num_s), int(den_s)
+    except ValueError:
+        raise PlanError(f"unreadable meter {text!r} (use e.g. 4/4 or 3/4)") from None
+    if not (1 <= num <= 16) or den not in (2, 4, 8, 16):
+        raise PlanError(f"meter {text!r} out of range (numerator 1-16, denominator 2, 4, 8 or 16)")
+    return num, den
+
+
+@dataclass
+class ChordSlot:
+    """A chord starting at ``beat`` (0-based, in the meter's beats) within its bar."""
+
+    beat: float
+    chord: str
+
+    @property
+    def parsed(self) -> Chord:
+        return parse_chord(self.chord)
+
+
+@dataclass
+class BarPlan:
+    """What one bar must do: its chords, how busy (density) and how loud (dynamics) it is, both in [0, 1]."""
+
+    chords: list[ChordSlot]
+    density: float = 0.5
+    dynamics: float = 0.5
+
+
+@dataclass
+class Section:
+    """A span of bars opened by a scene cut (``cut_sec``) or by the start of the piece."""
+
+    label: str
+    start_bar: int
+    n_bars: int
+    cut_sec: float | None = None
+    tempo_bpm: float | None = None
+    valence: float | None = None
+    arousal: float | None = None
+
+
+@dataclass
+class MusicPlan:
+    """The plan an engine realizes. See DESIGN.md, "MusicPlan: the explicit bridge"."""
+
+    duration_sec: float
+    tempo_bpm: float
+    meter: str
+    key: str
+    bars: list[BarPlan]
+    sections: list[Section]
+    valence: float = 0.0
+    arousal: float = 0.0
+    instrumentation: dict[str, int] = field(default_factory=lambda: dict(GM_DEFAULTS))
+    seed: int = 0
+    engine: str = "rule"
+    source: dict[str, Any] = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+    # ----- derived views -------------------------------------------------------------------------------------
+    @property
+    def n_bars(self) -> int:
+        return len(self.bars)
+
+    @property
+    def meter_tuple(self) -> tuple[int, int]:
+        return parse_meter(self.meter)
+
+    @property
+    def beats_per_bar(self) -> int:
+        return self.meter_tuple[0]
+
+    @property
+    def quarters_per_bar(self) -> float:
+        """Bar length in quarter notes (3/8 → 1.5); tempo is in quarter notes per minute."""
+        num, den = self.meter_tuple
+        return num * 4 / den
+
+    @property
+    def key_obj(self) -> Key:
+        return parse_key(self.key)
+
+    def section_of_bar(self, bar: int) -> Section:
+        for s in self.sections:
+            if s.start_bar <= bar < s.start_bar + s.n_bars:
+                return s
+        raise PlanError(f"bar {bar} is in no section")
+
+    def bar_tempo(self, bar: int) -> float:
+        """Tempo in quarter notes per minute for ``bar``."""
+        t = self.section_of_bar(bar).tempo_bpm
+        return self.tempo_bpm if t is None else t
+
+    def bar_seconds(self, bar: int) -> float:
+        return self.quarters_per_bar * 60.0 / self.bar_tempo(bar)
+
+    def bar_start_sec(self, bar: int) -> float:
+        """Start time of ``bar`` (``bar == n_bars`` gives the end of the last full bar)."""
+        return sum(self.bar_seconds(b) for b in range(bar))
+
+    def chords_at(self, bar: int) -> list[tuple[float, Chord]]:
+        """Parsed ``(beat, chord)`` pairs of one bar, in order."""
+        return [(slot.beat, parse_chord(slot.chord)) for slot in self.bars[bar].chords]
+
+    # ----- validation ----------------------------------------------------------------------------------------
+    def validate(self) -> MusicPlan:
+        """Check every field; raise :class:`PlanError` naming the first problem. Returns self."""
+        if self.schema_version != SCHEMA_VERSION:
+            raise PlanError(f"plan schema_version {self.schema_version} is not supported (this is {SCHEMA_VERSION})")
+        if not (DURATION_RANGE[0] <= self.duration_sec <= DURATION_RANGE[1]):
+            raise PlanError(f"duration {self.duration_sec} s out of range ({DURATION_RANGE[0]}-{DURATION_RANGE[1]} s)")
+        _check_tempo(self.tempo_bpm)
+        num, _ = parse_meter(self.meter)
+        try:
+            self.key = parse_key(self.key).name
+        except KeyError_ as e:
+            raise PlanError(str(e)) from None
+        if self.engine not in ENGINES:
+            raise PlanError(f"unknown engine {self.engine!r} (one of {', '.join(ENGINES)})")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise PlanError(f"seed must be a non-negative integer, not {self.seed!r}")
+        for name in ("valence", "arousal"):
+            v = getattr(self, name)
+            if not -1.0 <= v <= 1.0:
+                raise PlanError(f"{name} {v} out of range [-1, 1]")
+        if not self.bars:
+            raise PlanError("plan has no bars")
+        flats = self.key_obj.uses_flats
+        for i, bar in enumerate(self.bars):
+            for name in ("density", "dynamics"):
+                v = getattr(bar, name)
+                if not 0.0 <= v <= 1.0:
+                    raise PlanError(f"bar {i}: {name} {v} out of range [0, 1]")
+            if not bar.chords:
+                raise PlanError(f"bar {i} has no chord (use 'N' for none)")
+            last = -1.0
+            for slot in bar.chords:
+                if not (0 <= slot.beat < num) or slot.beat <= last:
+                    raise PlanError(f"bar {i}: chord beat {slot.beat} must increase within 0..{num - 1}")
+                last = slot.beat
+                try:
+                    slot.chord = parse_chord(slot.chord, self.key_obj).symbol(flats)
+                except ChordError as e:
+                    raise PlanError(f"bar {i}: {e}") from None
+        expect = 0
+        if not self.sections:
+            raise PlanError("plan has no sections")
+        for s in self.sections:
+            if s.start_bar != expect or s.n_bars < 1:
+                raise PlanError(f"section {s.label!r} must start at bar {expect} and hold at least one bar")
+            if s.tempo_bpm is not None:
+                _check_tempo(s.tempo_bpm)
+            for name in ("valence", "arousal"):
+                v = getattr(s, name)
+                if v is not None and not -1.0 <= v <= 1.0:
+                    raise PlanError(f"section {s.label!r}: {name} {v} out of range [-1, 1]")
+            expect += s.n_bars
+        if expect != self.n_bars:
+            raise PlanError(f"sections cover {expect} bars but the plan has {self.n_bars}")
+        for role, program in self.instrumentation.items():
+            if role not in ROLES:
+                raise PlanError(f"unknown instrument role {role!r} (one of {', '.join(ROLES)})")
+            if not (isinstance(program, int) and 0 <= program <= 127):
+                raise PlanError(f"instrument {role}: General MIDI program {program!r} out of range 0-127")
+        covered = self.bar_start_sec(self.n_bars)
+        if covered < self.duration_sec - 1e-6:
+            raise PlanError(f"bars last {covered:.3f} s, shorter than duration {self.duration_sec:.3f} s")
+        if self.bar_start_sec(self.n_bars - 1) >= self.duration_sec - 1e-9:
+            raise PlanError(f"the last bar starts after the end ({self.duration_sec:.3f} s): too many bars")
+        return self
+
+    # ----- JSON ----------------------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        # schema first, so a reader of the file sees it at the top
+        return {"schema_version": d.pop("schema_version"), **d}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MusicPlan:
+        """Build and validate a plan from parsed JSON; unknown or missing fields are errors."""
+        if not isinstance(d, dict):
+            raise PlanError("plan must be a JSON object")
+        d = dict(d)
+        try:
+            bars = [
+                BarPlan(chords=[ChordSlot(float(c["beat"]), str(c["chord"])) for c in b["chords"]],
+                        density=float(b.get("density", 0.5)), dynamics=float(b.get("dynamics", 0.5)))
+                for b in d.pop("bars")
+            ]
+            sections = [Section(**s) for s in d.pop("sections")]
+            plan = cls(bars=bars, sections=sections, **d)
+        except (KeyError, TypeError) as e:
+            raise PlanError(f"malformed plan: {e}") from None
+        return plan.validate()
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json(), encoding="utf-8")
+
+
+def load_plan(path: str | Path) -> MusicPlan:
+    """Read and validate ``plan.json``."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PlanError(f"plan file not found: {p}") from None
+    except OSError as e:
+        raise PlanError(f"cannot read plan {p}: {e.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise PlanError(f"plan {p} is not valid JSON: {e.msg} at line {e.lineno}") from None
+    return MusicPlan.from_dict(data)
+
+
+def _check_tempo(bpm: float) -> None:
+    if not (isinstance(bpm, (int, float)) and math.isfinite(bpm) and TEMPO_RANGE[0] <= bpm <= TEMPO_RANGE[1]):
+        raise PlanError(f"tempo {bpm} bpm out of range ({TEMPO_RANGE[0]:g}-{TEMPO_RANGE[1]:g})")
+
+
+def simple_plan(
+    duration_sec: float,
+    tempo_bpm: float = 100.0,
+    key: str = "C major",
+    meter: str = "4/4",
+    chords: str = "I vi IV V",
+    density: float = 0.5,
+    dynamics: float = 0.5,
+    valence: float = 0.0,
+    arousal: float = 0.0,
+    seed: int = 0,
+    engine: str = "rule",
+) -> MusicPlan:
+    """A one-section plan at a fixed tempo, the progression repeated over enough bars to cover the duration.
+
+    The building block for tests, for ``compose`` on a hand-made plan, and for the mappings that refine it.
+    """
+    from .chords import parse_progression
+
+    _check_tempo(tempo_bpm)
+    if not (DURATION_RANGE[0] <= duration_sec <= DURATION_RANGE[1]):
+        raise PlanError(f"duration {duration_sec} s out of range ({DURATION_RANGE[0]}-{DURATION_RANGE[1]} s)")
+    k = parse_key(key)
+    num, den = parse_meter(meter)
+    bar_sec = num * 4 / den * 60.0 / tempo_bpm
+    n_bars = max(1, math.ceil(duration_sec / bar_sec - 1e-9))
+    prog = parse_progression(chords, k)
+    bars = []
+    for b in range(n_bars):
+        bar_chords = prog[b % len(prog)]
+        step = num / len(bar_chords)
+        bars.append(BarPlan([ChordSlot(round(i * step, 3), c.symbol(k.uses_flats)) for i, c in enumerate(bar_chords)],
+                            density, dynamics))
+    return MusicPlan(duration_sec=duration_sec, tempo_bpm=tempo_bpm, meter=f"{num}/{den}", key=k.name, bars=bars,
+                     sections=[Section("A", 0, n_bars)], valence=valence, arousal=arousal, seed=seed,
+                     engine=engine).validate()
