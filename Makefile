@@ -1,0 +1,23 @@
+# The two commands of the README: `make demo` and `make test`. Both set everything up first.
+VENV  := .venv
+STAMP := $(VENV)/.framescore-installed
+
+.PHONY: setup demo test bench clean
+
+$(STAMP): pyproject.toml tools/setup.sh
+	bash tools/setup.sh
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(VENV)/bin/framescore video examples/bikes.mp4 -o out/demo --seed 0
+
+test: setup
+	$(VENV)/bin/python -m pytest
+
+bench: setup
+	$(VENV)/bin/python bench/bench_pipeline.py
+
+clean:
+	rm -rf out .pytest_cache

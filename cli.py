@@ -1,0 +1,225 @@
+"""The ``framescore`` command line. Parses arguments and calls the pipeline; holds no music logic.
+
+Bad input of any kind ends in one line on stderr naming the problem and exit status 1 (2 for usage errors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import FramescoreError
+
+EXIT_ERROR = 1
+
+
+def _add_overrides(p: argparse.ArgumentParser, duration_required: bool = False) -> None:
+    g = p.add_argument_group("plan overrides (each replaces what the picture suggests)")
+    g.add_argument("--tempo", type=float, metavar="BPM", help="fixed tempo in quarter notes per minute")
+    g.add_argument("--key", help='key, e.g. "D minor", "Bb major", "F#m"')
+    g.add_argument("--meter", help="time signature, e.g. 4/4, 3/4, 6/8")
+    g.add_argument("--chords", help='progression: "Am F C G", bars split by | ("Am F | C G"), or Roman "I V vi IV"')
+    g.add_argument("--mood", help='words for the mood, e.g. "tense, slow"')
+    g.add_argument("--valence", type=float, help="-1 (sad) .. 1 (happy)")
+    g.add_argument("--arousal", type=float, help="-1 (calm) .. 1 (excited)")
+    g.add_argument("--instruments", help='roles to General MIDI instruments, e.g. "melody=flute,bass=33,drums=none"')
+    g.add_argument("--duration", type=float, metavar="SEC", required=duration_required,
+                   help="length of the music in seconds" + (" (required)" if duration_required else ""))
+    g.add_argument("--seed", type=int, help="random seed (same input and seed give the same MIDI bytes)")
+    g.add_argument("--engine", choices=["rule", "transformer", "diffusion"], help="composition engine (default: rule)")
+
+
+def _add_output(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--out", required=True, type=Path, help="output folder")
+    p.add_argument("--soundfont", help="General MIDI .sf2 file (default: the system's, e.g. FluidR3_GM.sf2)")
+    p.add_argument("--reference", help="folder of MIDI files to compare the result with (report.json)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+
+
+def _overrides(args: argparse.Namespace):
+    from .vision.mapping import Overrides
+
+    return Overrides(
+        tempo_bpm=args.tempo, key=args.key, meter=args.meter, chords=args.chords, mood=args.mood,
+        valence=args.valence, arousal=args.arousal, instruments=args.instruments, duration_sec=args.duration,
+        seed=args.seed, engine=args.engine,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="framescore",
+        description="Score pictures with music: video or image → editable plan → MIDI, MusicXML, audio stems, report.",
+    )
+    ap.add_argument("--version", action="version", version=f"framescore {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("video", help="compose for a video clip: plan, MIDI, stems, mix, video with soundtrack")
+    p.add_argument("input", type=Path)
+    _add_output(p)
+    _add_overrides(p)
+
+    p = sub.add_parser("image", help="compose for a still picture")
+    p.add_argument("input", type=Path)
+    _add_output(p)
+    _add_overrides(p, duration_required=True)
+
+    p = sub.add_parser("text", help="compose from a description of the mood or scene")
+    p.add_argument("text")
+    _add_output(p)
+    _add_overrides(p, duration_required=True)
+
+    p = sub.add_parser("plan", help="write only the plan (plan.json) for a video or picture")
+    p.add_argument("input", type=Path)
+    p.add_argument("-o", "--out", required=True, type=Path, help="plan file to write")
+    _add_overrides(p)
+    p.add_argument("-q", "--quiet", action="store_true")
+
+    p = sub.add_parser("compose", help="realize a plan.json, edited or not")
+    p.add_argument("plan", type=Path)
+    _add_output(p)
+    p.add_argument("--seed", type=int, help="replace the plan's seed")
+    p.add_argument("--engine", choices=["rule", "transformer", "diffusion"], help="replace the plan's engine")
+
+    p = sub.add_parser("render", help="render any MIDI file to audio stems and a mix")
+    p.add_argument("midi", type=Path)
+    p.add_argument("-o", "--out", required=True, type=Path, help="output folder")
+    p.add_argument("--soundfont", help="General MIDI .sf2 file")
+    p.add_argument("-q", "--quiet", action="store_true")
+
+    p = sub.add_parser("score", help="metrics of a MIDI file (and its adherence to a plan)")
+    p.add_argument("midi", type=Path)
+    p.add_argument("--plan", type=Path, help="plan.json the MIDI realizes")
+    p.add_argument("--reference", help="folder of MIDI files to compare with")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    p = sub.add_parser("evaluate", help="run engines over many inputs and print one table")
+    p.add_argument("inputs", nargs="+", type=Path, help="videos, pictures, plan.json files or folders of them")
+    p.add_argument("--engines", default="rule", help="comma-separated engines (default: rule)")
+    p.add_argument("--reference", help="folder of MIDI files to compare with")
+    p.add_argument("--duration", type=float, default=None, help="music length for pictures (default 20 s)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", type=Path, help="also write all figures to this JSON file")
+
+    p = sub.add_parser("train", help="train a model from ../shared/datasets")
+    tsub = p.add_subparsers(dest="model", required=True, metavar="MODEL")
+    t = tsub.add_parser("chords", help="the chord-progression model the mapping samples from (POP909)")
+    t.add_argument("--data", type=Path, help="datasets folder (default: $FRAMESCORE_DATA or ../shared/datasets)")
+    t.add_argument("--out", type=Path, help="checkpoint folder (default: checkpoints/chord_model)")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except FramescoreError as e:
+        print(f"framescore: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("framescore: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+    from . import pipeline
+
+    cmd = args.command
+    if cmd == "video":
+        st = pipeline.score_video(args.input, args.out, _overrides(args), soundfont=args.soundfont,
+                                  reference=args.reference, quiet=args.quiet)
+        _done(args, st)
+    elif cmd == "image":
+        st = pipeline.score_image(args.input, args.out, _overrides(args), soundfont=args.soundfont,
+                                  reference=args.reference, quiet=args.quiet)
+        _done(args, st)
+    elif cmd == "text":
+        st = pipeline.score_text(args.text, args.out, _overrides(args), soundfont=args.soundfont,
+                                 reference=args.reference, quiet=args.quiet)
+        _done(args, st)
+    elif cmd == "plan":
+        _plan_only(args)
+    elif cmd == "compose":
+        from .symbolic.plan import load_plan
+
+        plan = load_plan(args.plan)
+        if args.seed is not None:
+            plan.seed = args.seed
+        if args.engine is not None:
+            plan.engine = args.engine
+        plan.validate()
+        st = pipeline.compose_plan(plan, args.out, soundfont=args.soundfont, reference=args.reference,
+                                   quiet=args.quiet)
+        _done(args, st)
+    elif cmd == "render":
+        st = pipeline.render_midi(args.midi, args.out, soundfont=args.soundfont, quiet=args.quiet)
+        _done(args, st)
+    elif cmd == "score":
+        _score(args)
+    elif cmd == "evaluate":
+        from .evaluate import evaluate_cli
+
+        evaluate_cli(args)
+    elif cmd == "train":
+        if args.model == "chords":
+            from .datasets.chord_stats import train
+
+            out = train(args.data, args.out)
+            print(f"framescore: chord model written to {out}")
+    return 0
+
+
+def _done(args: argparse.Namespace, stages) -> None:
+    if args.quiet:
+        return
+    total = sum(stages.seconds.values())
+    parts = ", ".join(f"{k} {v:.2f}s" for k, v in stages.seconds.items())
+    print(f"framescore: wrote {args.out}/ in {total:.1f} s ({parts})", file=sys.stderr)
+
+
+def _plan_only(args: argparse.Namespace) -> None:
+    import os
+    import tempfile
+
+    from . import pipeline
+
+    kind = pipeline.input_kind(args.input)
+    if kind not in ("video", "image"):
+        raise pipeline.InputError(f"`framescore plan` reads a video or a picture, not {args.input}")
+    stages = pipeline.Stages(args.quiet)
+    features = pipeline.analyze(args.input, kind, stages)
+    plan = pipeline.make_plan(features, _overrides(args), {"input": str(args.input), "kind": kind}, stages)
+    out = Path(args.out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(plan.to_json())
+        os.replace(tmp, out)
+    except OSError as e:
+        raise pipeline.OutputError(f"cannot write plan {out}: {e.strerror or e}") from None
+    if not args.quiet:
+        print(f"framescore: wrote {out} ({plan.n_bars} bars, {plan.tempo_bpm:.1f} bpm, {plan.key})", file=sys.stderr)
+
+
+def _score(args: argparse.Namespace) -> None:
+    import json
+
+    from .pipeline import _json_default, _load_reference
+    from .symbolic.metrics import format_report, score_piece
+    from .symbolic.midi_io import read_midi
+    from .symbolic.plan import load_plan
+
+    piece = read_midi(args.midi)
+    plan = load_plan(args.plan) if args.plan else None
+    report = score_piece(piece, plan, reference=_load_reference(args.reference))
+    if args.json:
+        print(json.dumps(report, indent=2, default=_json_default))
+    else:
+        print(format_report(report))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

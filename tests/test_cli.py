@@ -1,0 +1,116 @@
+"""The command line, end to end on short clips made in code, and its answers to bad input."""
+
+from __future__ import annotations
+
+import json
+import wave
+from pathlib import Path
+
+import pytest
+
+from framescore.cli import main
+
+OUTPUTS = ["plan.json", "score.mid", "score.musicxml", "mix.wav", "report.json", "pianoroll.png", "timeline.png"]
+
+
+def wav_frames(path: Path) -> tuple[int, int]:
+    with wave.open(str(path)) as w:
+        return w.getnframes(), w.getframerate()
+
+
+@pytest.fixture(scope="module")
+def video_run(two_shot_clip, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "out"
+    assert main(["video", str(two_shot_clip), "-o", str(out), "--seed", "3", "-q"]) == 0
+    return out
+
+
+def test_video_writes_every_output(video_run):
+    for name in OUTPUTS + ["video.mp4"]:
+        assert (video_run / name).is_file(), name
+    plan = json.loads((video_run / "plan.json").read_text())
+    assert plan["duration_sec"] == pytest.approx(2.5, abs=0.05)
+    # the cut at 1.5 s opens a section whose first bar line is on the cut
+    cuts = [s["cut_sec"] for s in plan["sections"] if s["cut_sec"] is not None]
+    assert cuts and cuts[0] == pytest.approx(1.5, abs=0.15)
+    stems = sorted((video_run / "stems").glob("*.wav"))
+    assert {p.stem for p in stems} == set(plan["instrumentation"])
+    lengths = {wav_frames(p) for p in stems} | {wav_frames(video_run / "mix.wav")}
+    assert len(lengths) == 1, "stems and mix must be equal in length"
+    (n, sr), = lengths
+    assert n / sr == pytest.approx(plan["duration_sec"], abs=1.0 / sr * 2)
+    report = json.loads((video_run / "report.json").read_text())
+    assert report["plan"]["duration_error_sec"] < 0.01
+
+
+def test_same_seed_same_midi_bytes(video_run, two_shot_clip, tmp_path):
+    out = tmp_path / "again"
+    assert main(["video", str(two_shot_clip), "-o", str(out), "--seed", "3", "-q"]) == 0
+    assert (out / "score.mid").read_bytes() == (video_run / "score.mid").read_bytes()
+    assert (out / "plan.json").read_bytes() == (video_run / "plan.json").read_bytes()
+
+
+def test_image_plan_compose_render_score(picture, tmp_path, capsys):
+    out = tmp_path / "img"
+    assert main(["image", str(picture), "-o", str(out), "--duration", "3", "--chords", "I V vi IV",
+                 "--key", "D major", "--meter", "3/4", "-q"]) == 0
+    assert not (out / "video.mp4").exists()
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["key"] == "D major" and plan["meter"] == "3/4"
+    assert plan["bars"][0]["chords"][0]["chord"] == "D:maj"
+    # edit the plan and compose it again
+    plan["tempo_bpm"] = 90.0
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(plan))
+    assert main(["compose", str(edited), "-o", str(tmp_path / "c"), "-q"]) == 0
+    # render any MIDI; score it against its plan
+    assert main(["render", str(out / "score.mid"), "-o", str(tmp_path / "r"), "-q"]) == 0
+    assert (tmp_path / "r" / "mix.wav").is_file() and list((tmp_path / "r" / "stems").glob("*.wav"))
+    capsys.readouterr()
+    assert main(["score", str(out / "score.mid"), "--plan", str(out / "plan.json"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert "music" in report and "plan" in report
+
+
+def test_text_and_plan_only(two_shot_clip, tmp_path):
+    assert main(["text", "a calm morning by the sea", "-o", str(tmp_path / "t"), "--duration", "2", "-q"]) == 0
+    assert (tmp_path / "t" / "score.mid").is_file()
+    assert main(["plan", str(two_shot_clip), "-o", str(tmp_path / "p" / "plan.json"), "-q"]) == 0
+    assert json.loads((tmp_path / "p" / "plan.json").read_text())["schema_version"] == 1
+
+
+def _fails(argv: list[str], capsys, needle: str) -> None:
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("framescore: error:"), err
+    assert needle.lower() in err.lower(), err
+
+
+def test_bad_input_one_line_and_nothing_left(two_shot_clip, picture, tmp_path, capsys):
+    out = tmp_path / "out"
+    _fails(["video", str(tmp_path / "missing.mp4"), "-o", str(out)], capsys, "not found")
+    fake = tmp_path / "fake.mp4"
+    fake.write_text("this is not a video")
+    _fails(["video", str(fake), "-o", str(out)], capsys, "fake.mp4")
+    notpic = tmp_path / "fake.png"
+    notpic.write_text("not a picture")
+    _fails(["image", str(notpic), "-o", str(out), "--duration", "2"], capsys, "fake.png")
+    _fails(["video", str(two_shot_clip), "-o", str(out), "--chords", "C H7 F"], capsys, "H7")
+    _fails(["video", str(two_shot_clip), "-o", str(out), "--tempo", "900"], capsys, "tempo")
+    _fails(["image", str(picture), "-o", str(out), "--duration", "-4"], capsys, "duration")
+    _fails(["video", str(two_shot_clip), "-o", str(out), "--soundfont", str(tmp_path / "no.sf2")], capsys, "no.sf2")
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    _fails(["video", str(two_shot_clip), "-o", str(blocker)], capsys, "not a folder")
+    _fails(["compose", str(tmp_path / "nope.json"), "-o", str(out)], capsys, "not found")
+    assert not out.exists(), "a failed run must leave no output behind"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")], "no partial folders either"
+
+
+def test_one_frame_clip_is_not_an_error(tmp_path):
+    from conftest import make_clip
+
+    clip = make_clip(tmp_path / "one.mp4", [("green", 0.04)])
+    assert main(["video", str(clip), "-o", str(tmp_path / "o"), "-q"]) == 0
+    plan = json.loads((tmp_path / "o" / "plan.json").read_text())
+    assert 0 < plan["duration_sec"] <= 0.1
