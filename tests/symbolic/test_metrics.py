@@ -1,0 +1,313 @@
+"""Metrics against values worked out by hand (muspy's style), and against muspy itself on real music."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from framescore.symbolic import metrics as M
+from framescore.symbolic.chords import Key
+from framescore.symbolic.midi_io import write_midi
+from framescore.symbolic.piece import Note, Piece, TempoChange, Track, piece_from_plan_grid
+from framescore.symbolic.plan import Section, simple_plan
+
+POP909_001 = Path("/work/shared/datasets/pop909/001/001.mid")
+Q = 480  # ticks per quarter note
+
+
+def melody(pitches, durs=None, start=0) -> Piece:
+    """One pitched track playing ``pitches`` one after another (a quarter note each unless told)."""
+    durs = durs or [Q] * len(pitches)
+    notes, t = [], start
+    for p, d in zip(pitches, durs):
+        notes.append(Note(t, d, p))
+        t += d
+    return Piece([Track("melody", 0, False, notes)])
+
+
+def with_chords(plan, transpose: int = 0) -> Piece:
+    """The plan's grid with a harmony track sounding each planned chord in root position for as long as it lasts."""
+    piece = piece_from_plan_grid(plan)
+    tpb, beat = piece.ticks_per_bar, piece.resolution * 4 // piece.meter[1]
+    slots = [(b * tpb + round(bt * beat), c) for b in range(plan.n_bars) for bt, c in plan.chords_at(b)]
+    notes = []
+    for (t0, chord), (t1, _) in zip(slots, slots[1:] + [(plan.n_bars * tpb, None)]):
+        notes += [Note(t0, t1 - t0, 48 + chord.root + transpose + (pc - chord.root) % 12) for pc in chord.pitch_classes]
+    piece.tracks.append(Track("harmony", 0, False, notes))
+    return piece
+
+
+# ----- music metrics ------------------------------------------------------------------------------------------------
+def test_c_major_scale():
+    m = M.music_metrics(melody([60, 62, 64, 65, 67, 69, 71]))
+    assert m["pitch_class_entropy"] == pytest.approx(math.log2(7))
+    assert m["scale_consistency"] == 1.0
+    assert m["n_pitch_classes_used"] == 7
+    assert m["pitch_range"] == 11
+    assert m["polyphony"] == 1.0
+
+
+def test_sustained_c_major_triad():
+    piece = Piece([Track("harmony", 0, False, [Note(0, 4 * Q, p) for p in (60, 64, 67)])])
+    m = M.music_metrics(piece)
+    assert m["polyphony"] == 3.0
+    assert m["pitch_range"] == 7
+    assert m["n_pitch_classes_used"] == 3
+    assert m["pitch_class_entropy"] == pytest.approx(math.log2(3))
+
+
+def test_polyphony_counts_overlap_only_where_something_sounds():
+    # [0, 960) and [480, 1440): 1920 pitch-ticks over 1440 sounding ticks; a silent gap does not count
+    piece = Piece([Track("a", 0, False, [Note(0, 960, 60), Note(480, 960, 64), Note(5000, 480, 60)])])
+    assert M.polyphony(piece) == pytest.approx((1920 + 480) / (1440 + 480))
+
+
+def test_scale_consistency_with_one_chromatic_note():
+    # 7 notes of C major and one F#: the best scale (C major or G major) holds 7 of 8
+    assert M.scale_consistency(melody([60, 62, 64, 65, 66, 67, 69, 71])) == pytest.approx(7 / 8)
+
+
+def test_drums_stay_out_of_pitch_metrics_but_count_for_rhythm():
+    piece = melody([60, 64])
+    piece.tracks.append(Track("drums", 0, True, [Note(0, 60, 36), Note(4 * Q, 60, 42)]))
+    m = M.music_metrics(piece)
+    assert m["pitch_range"] == 4 and m["n_pitch_classes_used"] == 2 and m["polyphony"] == 1.0
+    # beats: notes cover beats 0-2 (an end on a beat line counts, as in muspy), the drum hit beat 4: 1 of 5 empty
+    assert m["empty_beat_rate"] == pytest.approx(1 / 5)
+
+
+def test_empty_beat_rate():
+    # notes in beats 0 and 2 of a 3-beat song: beat 1 is empty
+    piece = Piece([Track("a", 0, False, [Note(0, Q // 2, 60), Note(2 * Q, Q // 2, 62)])])
+    assert M.empty_beat_rate(piece) == pytest.approx(1 / 3)
+
+
+def test_groove_consistency():
+    bar = 4 * Q
+    same = Piece([Track("a", 0, False, [Note(0, Q, 60), Note(Q, Q, 62), Note(bar, Q, 60), Note(bar + Q, Q, 62)])])
+    assert M.groove_consistency(same) == 1.0
+    # second bar lacks the onset on beat 2: one differing cell out of 1920
+    one_off = Piece([Track("a", 0, False, [Note(0, Q, 60), Note(Q, Q, 62), Note(bar, Q, 60)])])
+    assert M.groove_consistency(one_off) == pytest.approx(1 - 1 / bar)
+    assert M.groove_consistency(melody([60])) is None  # under two bars
+
+
+def test_empty_piece_gives_none_not_nan():
+    m = M.music_metrics(Piece([]))
+    assert m["n_pitch_classes_used"] == 0
+    assert all(v is None for k, v in m.items() if k != "n_pitch_classes_used")
+    report = M.score_piece(Piece([]))
+    json.dumps(report, allow_nan=False)
+
+
+# ----- plan adherence -----------------------------------------------------------------------------------------------
+def test_chord_accuracy_exact_and_tritone_away():
+    plan = simple_plan(8.0, tempo_bpm=120, chords="I vi IV V")  # 4 bars
+    assert M.chord_accuracy(with_chords(plan), plan) == (1.0, 8)
+    assert M.chord_accuracy(with_chords(plan, transpose=6), plan) == (0.0, 8)
+
+
+def test_chord_accuracy_sevenths_count_as_their_triads_and_half_bars_split():
+    plan = simple_plan(8.0, tempo_bpm=120, chords="Imaj7 vi7 | IV V7 | ii7 V7 | I")
+    assert M.chord_accuracy(with_chords(plan), plan) == (1.0, 8)
+
+
+def test_chord_accuracy_skips_no_chord_and_silence():
+    plan = simple_plan(8.0, tempo_bpm=120, chords="I N vi V")
+    piece = with_chords(plan)
+    assert M.chord_accuracy(piece, plan) == (1.0, 6)  # bar 1 has no chord: its two halves skipped
+    piece.tracks[0].notes = [n for n in piece.tracks[0].notes if n.start < 4 * Q]  # only bar 0 sounds
+    assert M.chord_accuracy(piece, plan) == (1.0, 2)
+
+
+def test_key_estimation():
+    assert M.estimate_key(melody([60, 62, 64, 65, 67, 69, 71])) == Key(0, "major")
+    a_minor = melody([57, 60, 64, 57, 59, 60, 62, 64, 65, 67, 68, 69], [2 * Q] + [Q] * 10 + [4 * Q])
+    assert M.estimate_key(a_minor) == Key(9, "minor")
+    assert M.estimate_key(Piece([])) is None
+
+
+def test_key_agreement_reports_relative_confusion_separately():
+    a_minor = melody([57, 60, 64, 57, 59, 60, 62, 64, 65, 67, 68, 69], [2 * Q] + [Q] * 10 + [4 * Q])
+    exact = M.key_agreement(a_minor, simple_plan(8.0, key="A minor"))
+    assert (exact["key_agreement"], exact["key_agreement_relative"]) == (1.0, 1.0)
+    relative = M.key_agreement(a_minor, simple_plan(8.0, key="C major"))
+    assert (relative["key_agreement"], relative["key_agreement_relative"]) == (0.0, 1.0)
+    wrong = M.key_agreement(a_minor, simple_plan(8.0, key="D major"))
+    assert (wrong["key_agreement"], wrong["key_agreement_relative"]) == (0.0, 0.0)
+    assert wrong["key_estimated"] == "A minor"
+
+
+def sectioned_plan(cuts=(4.0,)):
+    """4 bars of 4/4: bars 0-1 at 120 bpm (2 s each), bars 2-3 at 90 bpm; a cut opens bar 2 at 4.0 s."""
+    plan = simple_plan(8.0, tempo_bpm=120)
+    plan.sections = [Section("A", 0, 2, tempo_bpm=120.0), Section("B", 2, 2, cut_sec=cuts[0], tempo_bpm=90.0)]
+    return plan.validate()
+
+
+def test_tempo_meter_and_duration_exact_on_the_plan_grid():
+    plan = sectioned_plan()
+    piece = with_chords(plan)
+    pm = M.plan_metrics(piece, plan)
+    assert pm["tempo_max_error_bpm"] == 0.0
+    assert pm["meter_match"] is True
+    assert pm["duration_error_sec"] < 1e-3
+    assert pm["cuts_on_downbeat"] == 1.0 and pm["n_cuts"] == 1
+
+
+def test_tempo_error_meter_mismatch_and_duration_error():
+    plan = sectioned_plan()
+    piece = with_chords(plan)
+    piece.tempos = [TempoChange(0, 120.0), TempoChange(2 * piece.ticks_per_bar + Q, 80.0)]  # change 1 beat late
+    assert M.tempo_max_error_bpm(piece, plan) == pytest.approx(30.0)  # bar 2 starts at 120 instead of 90
+    piece.meter = (3, 4)
+    assert M.plan_metrics(piece, plan)["meter_match"] is False
+    grid = piece_from_plan_grid(simple_plan(8.0, tempo_bpm=120))
+    grid.end_tick += Q  # half a second more at 120 bpm
+    assert M.plan_metrics(grid)["duration_error_sec"] == pytest.approx(0.5, abs=1e-3)
+
+
+def test_cuts_on_downbeat():
+    plan = sectioned_plan()
+    plan.sections = [Section("A", 0, 1, tempo_bpm=120.0), Section("B", 1, 1, cut_sec=2.03, tempo_bpm=120.0),
+                     Section("C", 2, 2, cut_sec=4.1, tempo_bpm=90.0)]
+    plan.validate()
+    piece = piece_from_plan_grid(plan)  # bar lines at 0, 2, 4, 6.67 s
+    assert M.cuts_on_downbeat(piece, plan) == (0.5, 2)  # 2.03 is within 50 ms of 2.0; 4.1 is not
+    piece.tempos = [TempoChange(0, 100.0)]  # bar lines at 0, 2.4, 4.8 s: both cuts missed
+    assert M.cuts_on_downbeat(piece, plan) == (0.0, 2)
+    assert M.cuts_on_downbeat(piece, simple_plan(8.0)) == (None, 0)
+
+
+def test_density_correlation():
+    plan = simple_plan(8.0, tempo_bpm=120)
+    for bar, d in zip(plan.bars, (0.2, 0.4, 0.6, 0.8)):
+        bar.density = d
+    piece = piece_from_plan_grid(plan)
+    tpb = piece.ticks_per_bar
+    onsets = [Note(b * tpb + i * Q, Q, 60) for b in range(4) for i in range(b + 1)]  # 1, 2, 3, 4 onsets
+    piece.tracks.append(Track("melody", 0, False, onsets))
+    piece.tracks.append(Track("drums", 0, True, [Note(i * Q // 2, 60, 42) for i in range(32)]))  # ignored
+    assert M.density_correlation(piece, plan) == pytest.approx(1.0)
+    piece.tracks[0].notes = [Note(b * tpb + i * Q, Q, 60) for b in range(4) for i in range(4 - b)]
+    assert M.density_correlation(piece, plan) == pytest.approx(-1.0)
+    for bar in plan.bars:
+        bar.density = 0.5
+    assert M.density_correlation(piece, plan) is None  # constant densities: undefined
+
+
+# ----- reference ------------------------------------------------------------------------------------------------------
+def test_overlap_area():
+    rng = np.random.default_rng(0)
+    a = rng.normal(0, 1, 300)
+    assert M.overlap_area(a, a) == pytest.approx(1.0, abs=1e-3)
+    assert M.overlap_area(a, a + 100) == pytest.approx(0.0, abs=1e-6)
+    assert 0.8 < M.overlap_area(a, rng.normal(0, 1, 300)) < 1.0
+    # degenerate samples: equal constants overlap fully, different constants not at all
+    assert M.overlap_area([1, 1, 1], [1, 1]) == pytest.approx(1.0, abs=1e-3)
+    assert M.overlap_area([0, 0, 0], [1, 1, 1]) == pytest.approx(0.0, abs=1e-6)
+    assert M.overlap_area([1.0], a) is None
+
+
+def test_kde_matches_scipy():
+    from scipy.stats import gaussian_kde
+
+    sample = np.random.default_rng(1).gamma(2.0, 1.0, 50)
+    grid = np.linspace(-2, 12, 200)
+    np.testing.assert_allclose(M._kde(sample, grid, 0.0), gaussian_kde(sample)(grid), rtol=1e-10, atol=1e-14)
+
+
+def test_overlap_with_reference_and_position():
+    ref = {m: list(np.arange(100.0)) for m in M.MUSIC_METRICS}
+    gen = {m: list(np.arange(100.0)) for m in M.MUSIC_METRICS}
+    gen["polyphony"] = [1000.0, 1001.0, 1002.0]
+    oa = M.overlap_with_reference(gen, ref)
+    assert oa["pitch_range"] == pytest.approx(1.0, abs=1e-3) and oa["polyphony"] == pytest.approx(0.0, abs=1e-6)
+    assert oa["mean"] == pytest.approx(6 / 7, abs=1e-3)
+    pos = M.reference_position({"pitch_range": 50, "polyphony": 200.0, "scale_consistency": None}, ref)
+    assert pos["pitch_range"] == {"percentile": 50.5, "within_5_95": True}
+    assert pos["polyphony"] == {"percentile": 100.0, "within_5_95": False}
+    assert "scale_consistency" not in pos
+
+
+def test_load_reference_caches_and_skips_unreadable(tmp_path, monkeypatch):
+    folder = tmp_path / "midi" / "sub"
+    folder.mkdir(parents=True)
+    write_midi(melody([60, 62, 64, 65, 67, 69, 71]), folder / "scale.mid")
+    write_midi(Piece([Track("h", 0, False, [Note(0, 4 * Q, p) for p in (60, 64, 67)])]), tmp_path / "midi" / "c.MID")
+    (folder / "bad.mid").write_bytes(b"not midi")
+    monkeypatch.setenv("FRAMESCORE_CACHE", str(tmp_path / "cache"))
+    ref = M.load_reference(tmp_path / "midi")
+    assert sorted(ref["polyphony"]) == [1.0, 3.0]
+    cached = list((tmp_path / "cache" / "reference").glob("*.json"))
+    assert len(cached) == 1 and json.loads(cached[0].read_text())["skipped"] == ["sub/bad.mid"]
+    monkeypatch.setattr(M, "reference_stats", lambda *a: pytest.fail("cache not used"))
+    assert M.load_reference(tmp_path / "midi") == ref
+    with pytest.raises(M.MetricsError):
+        M.load_reference(tmp_path / "nowhere")
+
+
+def test_score_piece_report():
+    plan = simple_plan(8.0, tempo_bpm=120)
+    piece = with_chords(plan)
+    ref = M.reference_stats([melody([60, 62, 64]), piece, melody([60, 61, 62, 63])])
+    report = M.score_piece(piece, reference=ref)
+    assert set(report) == {"music", "plan", "reference"}
+    assert report["plan"]["chord_accuracy"] == 1.0 and report["plan"]["key_plan"] == "C major"
+    assert set(report["reference"]) <= set(M.MUSIC_METRICS) and report["reference"]
+    json.dumps(report, allow_nan=False)
+    text = M.format_report(report)
+    assert "chord accuracy" in text and "percentile" in text
+    assert M.score_piece(melody([60]))["plan"] == {}
+
+
+# ----- agreement with muspy ------------------------------------------------------------------------------------------
+def muspy_values(piece: Piece) -> dict:
+    muspy = pytest.importorskip("muspy")
+    music = M.to_muspy(piece)
+    return {
+        "pitch_class_entropy": muspy.pitch_class_entropy(music),
+        "scale_consistency": muspy.scale_consistency(music),
+        "groove_consistency": muspy.groove_consistency(music, piece.ticks_per_bar),
+        "empty_beat_rate": muspy.empty_beat_rate(music),
+        "polyphony": muspy.polyphony(music),
+        "pitch_range": muspy.pitch_range(music),
+        "n_pitch_classes_used": muspy.n_pitch_classes_used(music),
+    }
+
+
+def test_to_muspy():
+    plan = sectioned_plan()
+    piece = with_chords(plan)
+    piece.tracks.append(Track("drums", 0, True, [Note(0, 60, 36)]))
+    music = M.to_muspy(piece)
+    assert music.resolution == piece.resolution
+    assert [(t.time, t.qpm) for t in music.tempos] == [(0, 120.0), (2 * piece.ticks_per_bar, 90.0)]
+    assert (music.time_signatures[0].numerator, music.time_signatures[0].denominator) == (4, 4)
+    assert music.key_signatures[0].root == 0 and music.key_signatures[0].mode == "major"
+    assert [(t.name, t.is_drum) for t in music.tracks] == [("harmony", False), ("drums", True)]
+    assert len(music.tracks[0].notes) == len(piece.tracks[0].notes)
+
+
+def test_equals_muspy_on_a_made_piece():
+    rng = np.random.default_rng(3)
+    notes = [Note(int(s), int(d), int(p)) for s, d, p in
+             zip(rng.integers(0, 20 * Q, 80), rng.integers(1, 3 * Q, 80), rng.integers(40, 90, 80))]
+    piece = Piece([Track("a", 0, False, notes), Track("d", 0, True, [Note(i * Q, 30, 36) for i in range(0, 24, 3)])])
+    mine, theirs = M.music_metrics(piece), muspy_values(piece)
+    for k in M.MUSIC_METRICS:
+        assert mine[k] == pytest.approx(float(theirs[k]), abs=1e-12), k
+
+
+@pytest.mark.skipif(not POP909_001.is_file(), reason="POP909 not available")
+def test_equals_muspy_on_pop909():
+    from framescore.symbolic.midi_io import read_midi
+
+    piece = read_midi(POP909_001)
+    mine, theirs = M.music_metrics(piece), muspy_values(piece)
+    for k in M.MUSIC_METRICS:
+        assert mine[k] == pytest.approx(float(theirs[k]), abs=1e-12), k
