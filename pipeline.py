@@ -49,11 +49,13 @@ class Stages:
         yield
         self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
 
-    def progress(self, label: str) -> Callable[[float], None] | None:
-        """A callback taking a fraction done, drawn as a bar on a terminal (nothing otherwise)."""
+    def progress(self, label: str) -> Callable[..., None] | None:
+        """A callback taking a fraction done (or ``done, total``), drawn as a bar on a terminal (nothing otherwise)."""
         if self.quiet or not sys.stderr.isatty():
             return None
-        def show(frac: float) -> None:
+
+        def show(done: float, total: float = 1.0) -> None:
+            frac = done / total if total else 1.0
             n = int(30 * min(max(frac, 0.0), 1.0))
             end = "\n" if frac >= 1.0 else ""
             print(f"\r  {label} [{'#' * n}{'.' * (30 - n)}] {100 * frac:3.0f}%", end=end, file=sys.stderr, flush=True)
