@@ -96,9 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     p = sub.add_parser("evaluate", help="run engines over many inputs and print one table")
-    p.add_argument("inputs", nargs="+", type=Path, help="videos, pictures, plan.json files or folders of them")
+    p.add_argument("inputs", nargs="+", help="videos, pictures, plan.json files, folders of them, or pop909:SPLIT[:N]")
     p.add_argument("--engines", default="rule", help="comma-separated engines (default: rule)")
-    p.add_argument("--reference", help="folder of MIDI files to compare with")
+    p.add_argument("--reference", help="folder of MIDI files, or pop909:test, to compare each engine's set with")
     p.add_argument("--duration", type=float, default=None, help="music length for pictures (default 20 s)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, help="also write all figures to this JSON file")

@@ -1,0 +1,231 @@
+"""``framescore evaluate``: engines over many inputs, one table.
+
+Each input gives one plan (a video or picture through vision/, a plan.json as it is, or ``pop909:SPLIT[:N]`` for
+plans taken from POP909 songs' own annotations); every engine composes every plan with the same seed; each piece
+is scored against its plan. Per engine, the set of pieces is then compared with a reference set of real music
+(``--reference DIR`` of MIDI files, or ``pop909:test``) by the overlapping area of each metric's distribution.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from .errors import FramescoreError
+from .pipeline import IMAGE_EXTS, VIDEO_EXTS, DEFAULT_IMAGE_DURATION, InputError, Stages, input_kind
+from .symbolic.plan import MusicPlan
+
+#: (column title, report group, metric key)
+COLUMNS = [
+    ("chord", "plan", "chord_accuracy"),
+    ("key", "plan", "key_agreement"),
+    ("dens r", "plan", "density_correlation"),
+    ("dur err", "plan", "duration_error_sec"),
+    ("cuts@1", "plan", "cuts_on_downbeat"),
+    ("PCE", "music", "pitch_class_entropy"),
+    ("scale", "music", "scale_consistency"),
+    ("groove", "music", "groove_consistency"),
+    ("empty", "music", "empty_beat_rate"),
+    ("poly", "music", "polyphony"),
+    ("range", "music", "pitch_range"),
+]
+POP909_BARS = 32  # plans from POP909 songs are cut to their first bars, to keep evaluation quick
+
+
+def collect_inputs(specs: list[str | Path]) -> list[str]:
+    """Expand folders into the videos, pictures and plan files they hold (sorted); keep ``pop909:`` specs."""
+    out: list[str] = []
+    for spec in specs:
+        s = str(spec)
+        if s.startswith("pop909:"):
+            out.append(s)
+            continue
+        p = Path(s)
+        if p.is_dir():
+            found = sorted(q for q in p.iterdir()
+                           if q.suffix.lower() in VIDEO_EXTS | IMAGE_EXTS | {".json"} and q.is_file())
+            if not found:
+                raise InputError(f"no videos, pictures or plans in {p}")
+            out += [str(q) for q in found]
+        else:
+            input_kind(p)  # raises for a missing or unsupported file
+            out.append(s)
+    return out
+
+
+def plans_for_input(spec: str, duration: float | None, seed: int, stages: Stages) -> list[tuple[str, MusicPlan]]:
+    """One or more ``(name, plan)`` for an input spec."""
+    from . import pipeline
+    from .vision.mapping import Overrides
+
+    if spec.startswith("pop909:"):
+        return _pop909_plans(spec, seed)
+    kind = input_kind(spec)
+    if kind == "plan":
+        from .symbolic.plan import load_plan
+
+        plan = load_plan(spec)
+        plan.seed = seed
+        return [(Path(spec).name, plan)]
+    overrides = Overrides(seed=seed, duration_sec=(duration or DEFAULT_IMAGE_DURATION) if kind == "image" else None)
+    features = pipeline.analyze(spec, kind, stages)
+    plan = pipeline.make_plan(features, overrides, {"input": spec, "kind": kind}, stages)
+    return [(Path(spec).name, plan)]
+
+
+def _pop909_plans(spec: str, seed: int) -> list[tuple[str, MusicPlan]]:
+    from .datasets.pop909 import read_song
+    from .datasets.pop909_split import dataset_root, pop909_split
+
+    parts = spec.split(":")
+    split = parts[1] if len(parts) > 1 else "validation"
+    limit = int(parts[2]) if len(parts) > 2 else None
+    root = dataset_root("pop909")
+    ids = pop909_split(root).get(split)
+    if ids is None:
+        raise InputError(f"unknown POP909 split {split!r} (train, validation or test)")
+    out = []
+    for sid in ids[:limit]:
+        plan = read_song(root / sid).plan
+        plan = _first_bars(plan, POP909_BARS)
+        plan.seed = seed
+        out.append((f"pop909/{sid}", plan))
+    return out
+
+
+def _first_bars(plan: MusicPlan, n: int) -> MusicPlan:
+    """The plan cut to its first ``n`` bars (sections clipped, duration shortened to match)."""
+    if plan.n_bars <= n:
+        return plan
+    sections = []
+    for s in plan.sections:
+        if s.start_bar >= n:
+            break
+        sections.append(replace(s, n_bars=min(s.n_bars, n - s.start_bar)))
+    cut = replace(plan, bars=plan.bars[:n], sections=sections, source=dict(plan.source))
+    cut.duration_sec = cut.bar_start_sec(n)
+    return cut.validate()
+
+
+def evaluate(inputs: list[str], engines: list[str], reference: str | None = None, duration: float | None = None,
+             seed: int = 0, log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Compose every input's plan with every engine and score it. Returns rows and per-engine summaries."""
+    from .symbolic.engines import get_engine
+    from .symbolic.metrics import overlap_with_reference, score_piece
+
+    stages = Stages(quiet=True)
+    plans: list[tuple[str, MusicPlan]] = []
+    for spec in collect_inputs(inputs):
+        if log:
+            log(f"planning {spec}")
+        plans += plans_for_input(spec, duration, seed, stages)
+    ref = load_reference_spec(reference) if reference else None
+    rows: list[dict[str, Any]] = []
+    summary: dict[str, Any] = {}
+    for engine in engines:
+        compose = get_engine(engine)
+        values: dict[str, list[float]] = {}
+        for name, plan in plans:
+            if log:
+                log(f"{engine}: {name}")
+            plan = replace(plan, engine=engine)
+            piece = compose(plan)
+            report = score_piece(piece, plan)
+            rows.append({"input": name, "engine": engine, "bars": plan.n_bars, **report})
+            for k, v in report["music"].items():
+                if v is not None:
+                    values.setdefault(k, []).append(float(v))
+        eng_rows = [r for r in rows if r["engine"] == engine]
+        means = {key: _mean([r[group].get(key) for r in eng_rows]) for _, group, key in COLUMNS}
+        summary[engine] = {"means": means, "overlap": overlap_with_reference(values, ref) if ref else None}
+    return {"rows": rows, "summary": summary, "reference": reference, "seed": seed}
+
+
+def load_reference_spec(spec: str) -> dict[str, list[float]]:
+    """A folder of MIDI files, or ``pop909:SPLIT`` (the songs of that split)."""
+    from .symbolic.metrics import load_reference, reference_stats
+
+    if spec.startswith("pop909:"):
+        from .datasets.pop909_split import dataset_root, pop909_split
+
+        root = dataset_root("pop909")
+        split = spec.split(":")[1]
+        ids = pop909_split(root).get(split)
+        if ids is None:
+            raise InputError(f"unknown POP909 split {split!r} (train, validation or test)")
+        return _cached_reference(spec, [root / sid / f"{sid}.mid" for sid in ids], reference_stats)
+    return load_reference(spec)
+
+
+def _cached_reference(name: str, files: list[Path], compute) -> dict[str, list[float]]:
+    """Reference statistics cached by the list of files and their sizes (they are read-only datasets)."""
+    import hashlib
+    import os
+
+    key = hashlib.sha256("\n".join(f"{f}:{f.stat().st_size}" for f in files).encode()).hexdigest()[:16]
+    cache = Path(os.environ.get("FRAMESCORE_CACHE", Path.home() / ".cache" / "framescore")) / "reference"
+    path = cache / f"{name.replace(':', '_')}-{key}.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    stats = compute(files)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(stats))
+    except OSError:
+        pass  # a cache we cannot write is only slower next time
+    return stats
+
+
+def _mean(vals: list[Any]) -> float | None:
+    nums = [float(v) for v in vals if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    return sum(nums) / len(nums) if nums else None
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, bool):
+        return "1.000" if v else "0.000"
+    if isinstance(v, int):
+        return str(v)
+    return f"{v:.3f}"
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """A Markdown table: one row per input and engine, then a mean row and the overlap per engine."""
+    head = ["input", "engine", "bars"] + [c for c, _, _ in COLUMNS]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in result["rows"]:
+        cells = [r["input"], r["engine"], str(r["bars"])] + [_cell(r[g].get(k)) for _, g, k in COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
+    for engine, s in result["summary"].items():
+        cells = ["**mean**", engine, ""] + [_cell(s["means"][k]) for _, _, k in COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
+    if any(s["overlap"] for s in result["summary"].values()):
+        metrics = [k for _, g, k in COLUMNS if g == "music"]
+        lines += ["", f"Overlap with the reference ({result['reference']}), per metric (Yang & Lerch):", ""]
+        head = ["engine"] + [c for c, g, _ in COLUMNS if g == "music"] + ["mean"]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for engine, s in result["summary"].items():
+            ov = s["overlap"] or {}
+            lines.append("| " + " | ".join([engine] + [_cell(ov.get(m)) for m in metrics] + [_cell(ov.get("mean"))]) + " |")
+    return "\n".join(lines)
+
+
+def evaluate_cli(args: argparse.Namespace) -> None:
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    if not engines:
+        raise FramescoreError("no engines given (e.g. --engines rule,transformer)")
+    log = (lambda msg: print(f"framescore: {msg}", file=sys.stderr, flush=True))
+    result = evaluate(args.inputs, engines, reference=args.reference, duration=args.duration, seed=args.seed, log=log)
+    print(format_table(result))
+    if args.json:
+        from .pipeline import _json_default
+
+        Path(args.json).write_text(json.dumps(result, indent=2, default=_json_default) + "\n", encoding="utf-8")
