@@ -1,0 +1,567 @@
+"""What is seen (or said) → a MusicPlan. Each rule is simple, written down here, and overridable by a flag.
+
+Affect. Valence and arousal come from colour after Valdez & Mehrabian (1994), who found pleasure ≈ 0.69·B +
+0.22·S and arousal ≈ -0.31·B + 0.60·S (B brightness, S saturation, standardised). Here B and S are centred
+on typical footage (brightness 0.45, saturation 0.30) and scaled to [-1, 1] (``(b - 0.45) / 0.25``,
+``(s - 0.30) / 0.30``, clipped); both weighted sums are divided by 0.91 (0.69 + 0.22; |-0.31| + 0.60) to span
+[-1, 1]. For a video, arousal is 0.35 · that colour arousal + 0.65 · activity, activity mixing motion (0.6),
+cut rate (0.25) and edge density (0.15), each mapped to [0, 1] by a saturating curve ``1 - exp(-x / x0)``
+with x0 = 0.12 frame widths per second, 12 cuts per minute and 0.08 edge share (see ``_level``). A still
+image gets 0.75 · colour arousal + 0.25 · edge density (visual complexity arouses, Berlyne 1971).
+
+Key. Mode from valence (major when >= 0). Tonic from warmth and brightness on the circle of fifths: warm
+and bright pictures move to the sharp side (G, D, A major; E, B, F# minor), cool and dark ones to the flat side
+(F, Bb, Eb major; D, G, C minor), at most three fifths from C major / A minor. An aesthetic convention
+("sharp keys sound brighter"), not a finding; ``--key`` replaces it.
+
+Tempo and bars. Target tempo 60-150 bpm, linear in arousal (a mood's "slow"/"fast" scales it). Sections open
+at cuts; a cut closer than ``min_gap`` (one bar at the target tempo, but within 1.0-1.4 s) to the previous
+kept one or to the start, or nearer than 0.75 s to the end, is dropped (listed in ``plan.source["mapping"]``;
+a fast montage is thinned rather than given one-beat bars). Every cut that stays is honoured: each section
+gets a whole number of bars and its own tempo, ``bars x bar length = section length`` exactly, so every kept
+cut falls on a bar line and the music ends with the video. A base tempo within 0.8-1.25x the target is chosen
+so the sections' tempos stay close to it (least squares in log tempo, per bar). A final section too short for
+one bar at 1.5x the base tempo keeps the base tempo and its bar is cut short by the end (sub-second clips).
+
+``--tempo`` fixes the tempo instead: every bar has that length, each cut opens a section at the nearest bar
+line (so cuts are honoured to within half a bar), and the last bar is cut short by the video's end.
+
+Chords. Each section samples its own 4-bar loop from the POP909 chord model (``symbolic/progression.py``),
+tilted by the section's valence; the last section closes on a cadence to the tonic. ``--chords`` is used
+exactly as given instead, cycled over all bars (no cadence is added to a user's progression).
+
+Per bar, density and dynamics rise with the section's arousal (a' = (arousal + 1) / 2) and the motion level m
+in that bar's seconds (``_level(motion, 0.12)``): density 0.15 + 0.45a' + 0.4m, dynamics 0.2 + 0.5a' + 0.3m;
+without motion (pictures, text) 0.15 + 0.7a' and 0.2 + 0.6a'.
+Instrumentation by valence-arousal quadrant (``QUADRANT_INSTRUMENTS``); drums only when arousal >= -0.35.
+``--instruments`` replaces roles one by one; ``none`` drops a role (the plan then has no such track).
+
+Overrides: ``--valence``/``--arousal``/``--mood`` replace the global values and shift every section's value
+by the same amount (keeping the picture's contour); ``--key``, ``--meter``, ``--seed``, ``--engine`` replace
+theirs. A video's duration is the video's unless ``--duration`` is given; a picture needs ``--duration``.
+Clips shorter than the plan's minimum duration (0.05 s) get that minimum.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..symbolic.chords import Chord, Key, parse_key, parse_progression
+from ..symbolic.plan import (
+    DURATION_RANGE,
+    ENGINES,
+    ROLES,
+    TEMPO_RANGE,
+    BarPlan,
+    ChordSlot,
+    MusicPlan,
+    PlanError,
+    Section,
+    parse_meter,
+)
+from .mood import mood_to_va
+
+__all__ = [
+    "QUADRANT_INSTRUMENTS",
+    "Overrides",
+    "colour_affect",
+    "fit_sections",
+    "instrumentation_for",
+    "key_for",
+    "parse_instruments",
+    "plan_from_features",
+    "plan_from_text",
+    "target_tempo",
+]
+
+TEMPO_FROM_AROUSAL = (60.0, 150.0)
+BASE_TEMPO_SEARCH = (0.8, 1.25)
+MIN_GAP_SEC = (1.0, 1.4)  # a kept cut is at least one bar at the target tempo after the last, within these
+MIN_TAIL_SEC = 0.75
+TARGET_WEIGHT = 1.0  # how much keeping the base tempo at the target counts against steady section tempos
+MAX_STRETCH = 1.5  # a final section's tempo may be at most this far from the base before its bar is cut short
+DRUMS_MIN_AROUSAL = -0.35
+
+#: valence-arousal quadrant → General MIDI programs (drums: kit number on channel 10).
+QUADRANT_INSTRUMENTS: dict[str, dict[str, int]] = {
+    "happy-energetic": {"melody": 65, "harmony": 4, "bass": 33, "drums": 0},  # alto sax, e-piano, finger bass
+    "tense-agitated": {"melody": 40, "harmony": 44, "bass": 38, "drums": 16},  # violin, tremolo strings, synth bass
+    "sad-still": {"melody": 42, "harmony": 0, "bass": 32, "drums": 40},  # cello, grand piano, acoustic bass, brush
+    "calm-content": {"melody": 73, "harmony": 46, "bass": 32, "drums": 40},  # flute, harp, acoustic bass, brush
+}
+DRUM_KITS = {"standard": 0, "room": 8, "power": 16, "electronic": 24, "808": 25, "tr-808": 25, "jazz": 32,
+             "brush": 40, "brushes": 40, "orchestra": 48, "orchestral": 48}
+#: Short names people type, beyond the 128 General MIDI names (which are accepted too).
+INSTRUMENT_ALIASES = {
+    "piano": 0, "grand piano": 0, "acoustic piano": 0, "bright piano": 1, "electric piano": 4, "rhodes": 4,
+    "epiano": 4, "e-piano": 4, "harpsichord": 6, "celesta": 8, "glockenspiel": 9, "music box": 10,
+    "vibraphone": 11, "vibes": 11, "marimba": 12, "xylophone": 13, "bells": 14, "organ": 16,
+    "church organ": 19, "accordion": 21, "harmonica": 22, "guitar": 24, "nylon guitar": 24,
+    "classical guitar": 24, "acoustic guitar": 25, "steel guitar": 25, "jazz guitar": 26, "electric guitar": 27,
+    "overdriven guitar": 29, "distortion guitar": 30, "bass": 33, "acoustic bass": 32, "upright bass": 32,
+    "double bass": 32, "electric bass": 33, "fretless bass": 35, "slap bass": 36, "synth bass": 38,
+    "violin": 40, "viola": 41, "cello": 42, "contrabass": 43, "tremolo strings": 44, "pizzicato": 45,
+    "harp": 46, "timpani": 47, "strings": 48, "string ensemble": 48, "synth strings": 50, "choir": 52,
+    "voice": 53, "trumpet": 56, "trombone": 57, "tuba": 58, "horn": 60, "french horn": 60, "brass": 61,
+    "sax": 65, "saxophone": 65, "soprano sax": 64, "alto sax": 65, "tenor sax": 66, "baritone sax": 67,
+    "oboe": 68, "english horn": 69, "bassoon": 70, "clarinet": 71, "piccolo": 72, "flute": 73, "recorder": 74,
+    "pan flute": 75, "panpipes": 75, "whistle": 78, "ocarina": 79, "lead": 80, "synth lead": 80,
+    "saw lead": 81, "pad": 88, "synth pad": 88, "warm pad": 89, "sitar": 104, "banjo": 105, "shamisen": 106,
+    "koto": 107, "kalimba": 108, "bagpipe": 109, "fiddle": 110, "steel drums": 114,
+}
+_NONE_WORDS = {"none", "off", "no", "mute", "-"}
+
+
+class Features(Protocol):
+    """What the mapping reads from :class:`framescore.vision.features.VisualFeatures`."""
+
+    times: np.ndarray
+    brightness: np.ndarray
+    saturation: np.ndarray
+    warmth: np.ndarray
+    edges: np.ndarray
+    motion: np.ndarray
+    cuts: list[float]
+    duration_sec: float
+    kind: str
+
+    def summary(self) -> dict: ...
+
+    def motion_at(self, t0: float, t1: float) -> float: ...
+
+
+# ----- overrides -----------------------------------------------------------------------------------------------
+@dataclass
+class Overrides:
+    """What the user fixed by flag; ``None`` leaves the field to the picture."""
+
+    tempo_bpm: float | None = None
+    key: str | None = None
+    meter: str | None = None
+    chords: str | None = None
+    mood: str | None = None
+    valence: float | None = None
+    arousal: float | None = None
+    instruments: str | None = None
+    duration_sec: float | None = None
+    seed: int | None = None
+    engine: str | None = None
+
+    def validate(self) -> Overrides:
+        """Check each given field; raise :class:`PlanError` (or a chord/key error) naming the first bad one."""
+        if self.tempo_bpm is not None and not (_finite(self.tempo_bpm)
+                                               and TEMPO_RANGE[0] <= self.tempo_bpm <= TEMPO_RANGE[1]):
+            raise PlanError(f"tempo {self.tempo_bpm:g} bpm out of range ({TEMPO_RANGE[0]:g}-{TEMPO_RANGE[1]:g})")
+        if self.key is not None:
+            parse_key(self.key)
+        if self.meter is not None:
+            parse_meter(self.meter)
+        for name in ("valence", "arousal"):
+            v = getattr(self, name)
+            if v is not None and not (_finite(v) and -1.0 <= v <= 1.0):
+                raise PlanError(f"{name} {v:g} out of range [-1, 1]")
+        if self.duration_sec is not None and not (_finite(self.duration_sec)
+                                                  and DURATION_RANGE[0] <= self.duration_sec <= DURATION_RANGE[1]):
+            lo, hi = DURATION_RANGE
+            raise PlanError(f"duration {self.duration_sec:g} s out of range ({lo:g}-{hi:g} s)")
+        if self.seed is not None and (not isinstance(self.seed, int) or self.seed < 0):
+            raise PlanError(f"seed must be a non-negative integer, not {self.seed!r}")
+        if self.engine is not None and self.engine not in ENGINES:
+            raise PlanError(f"unknown engine {self.engine!r} (one of {', '.join(ENGINES)})")
+        if self.instruments is not None:
+            parse_instruments(self.instruments)
+        if self.chords is not None and not self.chords.strip():
+            raise PlanError("empty chord progression")
+        return self
+
+    def given(self) -> dict[str, Any]:
+        """The fields the user set, for ``plan.source``."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def _norm_name(s: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"[()_]", " ", s.lower())).strip()
+
+
+def _gm_names() -> dict[str, int]:
+    """The 128 General MIDI names (pretty_midi's list, lower case, brackets dropped) plus our aliases."""
+    import pretty_midi
+
+    names = {_norm_name(n): i for i, n in enumerate(pretty_midi.constants.INSTRUMENT_MAP)}
+    names.update(INSTRUMENT_ALIASES)
+    return names
+
+
+def parse_instruments(text: str) -> dict[str, int | None]:
+    """``"melody=flute,bass=33,drums=none"`` → ``{"melody": 73, "bass": 33, "drums": None}`` (None: no track)."""
+    out: dict[str, int | None] = {}
+    names: dict[str, int] | None = None
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        if "=" not in part:
+            raise PlanError(f"instrument {part.strip()!r} needs a role: e.g. melody=flute")
+        role, value = (s.strip() for s in part.split("=", 1))
+        role = role.lower()
+        if role not in ROLES:
+            raise PlanError(f"unknown instrument role {role!r} (one of {', '.join(ROLES)})")
+        v = _norm_name(value)
+        if v in _NONE_WORDS:
+            out[role] = None
+        elif v.isdigit():
+            if not 0 <= int(v) <= 127:
+                raise PlanError(f"instrument {role}: General MIDI program {v} out of range 0-127")
+            out[role] = int(v)
+        elif role == "drums":
+            if v not in DRUM_KITS:
+                raise PlanError(f"unknown drum kit {value!r} (one of {', '.join(sorted(DRUM_KITS))}, or none)")
+            out[role] = DRUM_KITS[v]
+        else:
+            names = names or _gm_names()
+            if v not in names:
+                close = difflib.get_close_matches(v, list(names), n=3, cutoff=0.6)
+                hint = f"did you mean {' or '.join(close)}? " if close else ""
+                raise PlanError(f"unknown instrument {value!r} for {role} ({hint}use a General MIDI name such as"
+                                f" piano, flute, strings, or a program number 0-127)")
+            out[role] = names[v]
+    if not out:
+        raise PlanError(f"no instruments in {text!r} (e.g. melody=flute,drums=none)")
+    return out
+
+
+# ----- affect, key and tempo rules ---------------------------------------------------------------------------
+def _clip(x: float, lo: float = -1.0, hi: float = 1.0) -> float:
+    return float(min(hi, max(lo, x)))
+
+
+def _level(x: float, x0: float) -> float:
+    """A non-negative quantity → [0, 1), saturating: x0 reads 0.63."""
+    return 1.0 - math.exp(-max(0.0, x) / x0)
+
+
+def colour_affect(brightness: float, saturation: float) -> tuple[float, float]:
+    """Valdez & Mehrabian (1994) on centred, scaled brightness and saturation → (valence, arousal) in [-1, 1]."""
+    b = _clip((brightness - 0.45) / 0.25)
+    s = _clip((saturation - 0.30) / 0.30)
+    return _clip((0.69 * b + 0.22 * s) / 0.91), _clip((-0.31 * b + 0.60 * s) / 0.91)
+
+
+def _affect(f: Features, t0: float, t1: float, cuts_per_min: float) -> dict[str, float]:
+    """Valence, arousal and the terms behind them, over the frames in [t0, t1) (the nearest frame if none)."""
+    times = np.asarray(f.times, dtype=float)
+    if times.size == 0:
+        raise PlanError("the picture has no analysed frames")
+    inside = (times >= t0) & (times < t1)
+    if not inside.any():
+        inside = np.zeros(times.size, bool)
+        inside[int(np.argmin(np.abs(times - 0.5 * (t0 + t1))))] = True
+    mean = {name: float(np.mean(np.asarray(getattr(f, name), dtype=float)[inside]))
+            for name in ("brightness", "saturation", "warmth", "edges", "motion")}
+    valence, colour_arousal = colour_affect(mean["brightness"], mean["saturation"])
+    edges = _level(mean["edges"], 0.08)
+    if f.kind == "image":
+        arousal = 0.75 * colour_arousal + 0.25 * (2 * edges - 1)
+    else:
+        activity = 0.6 * _level(mean["motion"], 0.12) + 0.25 * _level(cuts_per_min, 12.0) + 0.15 * edges
+        arousal = 0.35 * colour_arousal + 0.65 * (2 * activity - 1)
+    return {"valence": valence, "arousal": _clip(arousal), "colour_arousal": colour_arousal, **mean}
+
+
+def key_for(valence: float, warmth: float = 0.0, brightness: float = 0.45) -> Key:
+    """Mode from valence; tonic up to three fifths sharp (warm, bright) or flat (cool, dark) of C / A minor."""
+    x = _clip(0.7 * _clip(warmth / 0.25) + 0.3 * _clip((brightness - 0.45) / 0.25))
+    fifths = round(3 * x)
+    if valence >= 0:
+        return Key((7 * fifths) % 12, "major")
+    return Key((9 + 7 * fifths) % 12, "minor")
+
+
+def target_tempo(arousal: float) -> float:
+    """60 bpm at arousal -1 to 150 bpm at +1, linear."""
+    lo, hi = TEMPO_FROM_AROUSAL
+    return lo + (hi - lo) * (_clip(arousal) + 1.0) / 2.0
+
+
+def instrumentation_for(valence: float, arousal: float) -> dict[str, int]:
+    """General MIDI programs by quadrant; no drums when arousal < -0.35."""
+    q = ("happy-energetic" if valence >= 0 else "tense-agitated") if arousal >= 0 else \
+        ("calm-content" if valence >= 0 else "sad-still")
+    inst = dict(QUADRANT_INSTRUMENTS[q])
+    if arousal < DRUMS_MIN_AROUSAL:
+        del inst["drums"]
+    return inst
+
+
+# ----- time: cuts → sections of whole bars -------------------------------------------------------------------
+def _merge_cuts(cuts: list[float], duration: float, min_gap: float) -> tuple[list[float], list[float]]:
+    """Keep cuts at least ``min_gap`` after the previous kept one and ``MIN_TAIL_SEC`` before the end."""
+    kept: list[float] = []
+    dropped: list[float] = []
+    last = 0.0
+    for c in sorted(float(c) for c in cuts):
+        if c - last >= min_gap - 1e-9 and duration - c >= min(MIN_TAIL_SEC, min_gap) - 1e-9:
+            kept.append(c)
+            last = c
+        else:
+            dropped.append(c)
+    return kept, dropped
+
+
+def _best_bars(length: float, bar_sec: float) -> int:
+    """Whole bars for a span: the count whose stretched bar is nearest ``bar_sec`` in log terms."""
+    n0 = max(1, round(length / bar_sec))
+    return min((n for n in (n0 - 1, n0, n0 + 1) if n >= 1), key=lambda n: (abs(math.log(length / n / bar_sec)), n))
+
+
+def fit_sections(bounds: list[float], target_bpm: float,
+                 quarters_per_bar: float) -> tuple[float, list[tuple[int, float]]]:
+    """Spans between ``bounds`` (0, cuts..., end) → (base tempo, [(bars, tempo)] per span).
+
+    Each span gets whole bars at its own tempo, so ``bars x bar length`` equals the span. The base tempo is the
+    one in 0.8-1.25x the target around which the spans' tempos vary least. A final span too short for one bar
+    at ``MAX_STRETCH`` x the base keeps the base tempo (its bar then runs past the end).
+    """
+    spans = [b - a for a, b in zip(bounds[:-1], bounds[1:])]
+    qsec = quarters_per_bar * 60.0  # bar seconds x tempo
+
+    def layout(base: float) -> list[tuple[int, float, float]]:
+        out = []
+        for i, length in enumerate(spans):
+            bar = qsec / base
+            last = i == len(spans) - 1
+            if last and length < bar / MAX_STRETCH:
+                n = max(1, math.ceil(length / bar - 1e-9))
+                out.append((n, base, math.log(n * bar / length)))  # costs like the stretch it avoids
+                continue
+            n = _best_bars(length, bar)
+            tempo = qsec * n / length
+            while tempo > TEMPO_RANGE[1] and n > 1:
+                n -= 1
+                tempo = qsec * n / length
+            while tempo < TEMPO_RANGE[0]:
+                n += 1
+                tempo = qsec * n / length
+            out.append((n, tempo, math.log(tempo / base)))
+        return out
+
+    best: tuple[float, float, list[tuple[int, float, float]]] | None = None
+    lo, hi = (math.log(target_bpm * r) for r in BASE_TEMPO_SEARCH)
+    for x in np.linspace(lo, hi, 91):
+        base = float(math.exp(x))
+        lay = layout(base)
+        n_total = sum(n for n, _, _ in lay)
+        cost = sum(n * dev**2 for n, _, dev in lay)
+        cost += TARGET_WEIGHT * n_total * math.log(base / target_bpm) ** 2
+        if best is None or cost < best[0] - 1e-12:
+            best = (cost, base, lay)
+    assert best is not None
+    return best[1], [(n, t) for n, t, _ in best[2]]
+
+
+# ----- chords and bars --------------------------------------------------------------------------------------
+def _bar_chords(chords: list[Chord], num: int, flats: bool) -> list[ChordSlot]:
+    step = num / len(chords)
+    return [ChordSlot(round(i * step, 3), c.symbol(flats)) for i, c in enumerate(chords)]
+
+
+def _section_label(i: int) -> str:
+    return chr(ord("A") + i % 26) + (str(i // 26) if i >= 26 else "")
+
+
+@dataclass
+class _Span:
+    start_sec: float
+    n_bars: int
+    tempo_bpm: float | None
+    cut_sec: float | None
+    valence: float = 0.0
+    arousal: float = 0.0
+
+
+def _assemble(
+    duration: float,
+    spans: list[_Span],
+    tempo_bpm: float,
+    meter: str,
+    key: Key,
+    valence: float,
+    arousal: float,
+    motion: Callable[[float, float], float] | None,
+    ov: Overrides,
+    source: dict[str, Any],
+) -> MusicPlan:
+    """Sections, chords, per-bar density and dynamics, instrumentation → a validated plan."""
+    from ..symbolic.progression import ChordModel
+
+    num, _ = parse_meter(meter)
+    seed = ov.seed if ov.seed is not None else 0
+    rng = np.random.default_rng(seed)
+    flats = key.uses_flats
+    sections = [Section(_section_label(i), sum(s.n_bars for s in spans[:i]), s.n_bars,
+                        None if s.cut_sec is None else round(s.cut_sec, 6), s.tempo_bpm,
+                        round(s.valence, 3), round(s.arousal, 3)) for i, s in enumerate(spans)]
+    n_total = sum(s.n_bars for s in spans)
+    if ov.chords is not None:
+        prog = parse_progression(ov.chords, key)
+        chords = [prog[b % len(prog)] for b in range(n_total)]
+    else:
+        model = ChordModel.load()
+        chords = []
+        for i, s in enumerate(spans):
+            seq = model.sample_progression(key, s.n_bars, rng, valence=s.valence,
+                                           end_with_cadence=i == len(spans) - 1)
+            chords += [[c] for c in seq]
+    plan = MusicPlan(duration_sec=duration, tempo_bpm=tempo_bpm, meter=meter, key=key.name, bars=[],
+                     sections=sections, valence=round(valence, 3), arousal=round(arousal, 3),
+                     instrumentation={}, seed=seed, engine=ov.engine or "rule", source=source)
+    bars = []
+    t = 0.0
+    for b in range(n_total):
+        span = spans[next(i for i, s in enumerate(sections) if s.start_bar <= b < s.start_bar + s.n_bars)]
+        t1 = t + plan.quarters_per_bar * 60.0 / (span.tempo_bpm or tempo_bpm)
+        lift = (span.arousal + 1.0) / 2.0
+        if motion is not None:
+            m = _level(motion(t, max(t + 1e-6, min(t1, duration))), 0.12)
+            density, dynamics = 0.15 + 0.45 * lift + 0.4 * m, 0.2 + 0.5 * lift + 0.3 * m
+        else:
+            density, dynamics = 0.15 + 0.7 * lift, 0.2 + 0.6 * lift
+        bars.append(BarPlan(_bar_chords(chords[b], num, flats), round(_clip(density, 0.05, 1.0), 3),
+                            round(_clip(dynamics, 0.1, 1.0), 3)))
+        t = t1
+    plan.bars = bars
+    inst: dict[str, int | None] = dict(instrumentation_for(valence, arousal))
+    if ov.instruments:
+        inst.update(parse_instruments(ov.instruments))
+    plan.instrumentation = {r: p for r, p in sorted(inst.items(), key=lambda rp: ROLES.index(rp[0])) if p is not None}
+    return plan.validate()
+
+
+def _timing(duration: float, cuts: list[float], target: float, meter: str, ov: Overrides,
+            info: dict[str, Any]) -> tuple[float, list[_Span]]:
+    """Tempo and sections: fitted so kept cuts fall on bar lines, or at a fixed ``--tempo``."""
+    num, den = parse_meter(meter)
+    qpb = num * 4 / den
+    if ov.tempo_bpm is not None:
+        bar = qpb * 60.0 / ov.tempo_bpm
+        n_total = max(1, math.ceil(duration / bar - 1e-9))
+        starts, offsets, dropped = [0], [], []
+        spans = [_Span(0.0, 0, None, None)]
+        for c in sorted(cuts):
+            b = round(c / bar)
+            if b <= starts[-1] or b >= n_total:
+                dropped.append(round(c, 3))
+                continue
+            starts.append(b)
+            offsets.append(round(b * bar - c, 4))
+            spans.append(_Span(b * bar, 0, None, c))
+        for i, s in enumerate(spans):
+            s.n_bars = (starts[i + 1] if i + 1 < len(starts) else n_total) - starts[i]
+        info.update({"tempo": "fixed by --tempo; cuts rounded to the nearest bar line", "dropped_cuts": dropped,
+                     "cut_offsets_sec": offsets})
+        return float(ov.tempo_bpm), spans
+    min_gap = _clip(qpb * 60.0 / target, *MIN_GAP_SEC)
+    min_gap = max(min_gap, qpb * 60.0 / TEMPO_RANGE[1] * 1.001)
+    kept, dropped = _merge_cuts(cuts, duration, min_gap)
+    base, lay = fit_sections([0.0, *kept, duration], target, qpb)
+    spans = []
+    t = 0.0
+    for i, (n, tempo) in enumerate(lay):
+        spans.append(_Span(t, n, tempo, kept[i - 1] if i else None))
+        t = kept[i] if i < len(kept) else duration
+    info.update({"target_tempo_bpm": round(target, 3), "base_tempo_bpm": round(base, 3),
+                 "min_cut_gap_sec": round(min_gap, 3), "kept_cuts": [round(c, 3) for c in kept],
+                 "dropped_cuts": [round(c, 3) for c in dropped]})
+    return spans[0].tempo_bpm or base, spans
+
+
+def _apply_affect_overrides(valence: float, arousal: float, ov: Overrides,
+                            info: dict[str, Any]) -> tuple[float, float, float]:
+    """Mood, then explicit valence/arousal, replace the computed values. Returns (valence, arousal, tempo factor)."""
+    tempo_factor = 1.0
+    if ov.mood is not None:
+        valence, arousal, mood = mood_to_va(ov.mood)
+        info["mood"] = mood
+        tempo_factor = mood.get("tempo_factor", 1.0)
+    if ov.valence is not None:
+        valence = ov.valence
+    if ov.arousal is not None:
+        arousal = ov.arousal
+    return valence, arousal, tempo_factor
+
+
+# ----- entry points ----------------------------------------------------------------------------------------------
+def plan_from_features(features: Features, overrides: Overrides | None = None,
+                       source: dict[str, Any] | None = None) -> MusicPlan:
+    """Visual features of a video or picture (plus the user's overrides) → a validated :class:`MusicPlan`."""
+    ov = (overrides or Overrides()).validate()
+    is_image = features.kind == "image"
+    if is_image:
+        if ov.duration_sec is None:
+            raise PlanError("a still picture needs a duration for its music (--duration SECONDS)")
+        duration = float(ov.duration_sec)
+        cuts: list[float] = []
+    else:
+        duration = float(ov.duration_sec if ov.duration_sec is not None else features.duration_sec)
+        if not math.isfinite(duration) or duration <= 0:
+            raise PlanError(f"the video has no duration ({features.duration_sec!r} s)")
+        duration = min(max(duration, DURATION_RANGE[0]), DURATION_RANGE[1])
+        cuts = [float(c) for c in features.cuts if 0.0 < c < duration]
+    info: dict[str, Any] = {}
+    cuts_per_min = 60.0 * len(cuts) / duration if not is_image else 0.0
+    whole = _affect(features, 0.0, duration if duration < features.duration_sec else math.inf, cuts_per_min)
+    info["computed"] = {k: round(v, 4) for k, v in whole.items()} | {"cuts_per_min": round(cuts_per_min, 3)}
+    valence, arousal, tempo_factor = _apply_affect_overrides(whole["valence"], whole["arousal"], ov, info)
+    key = parse_key(ov.key) if ov.key else key_for(valence, whole["warmth"], whole["brightness"])
+    meter = "{}/{}".format(*parse_meter(ov.meter)) if ov.meter else "4/4"
+    target = _clip(target_tempo(arousal) * tempo_factor, *TEMPO_RANGE)
+    tempo, spans = _timing(duration, cuts, target, meter, ov, info)
+    dv, da = valence - whole["valence"], arousal - whole["arousal"]
+    t_end = [s.start_sec for s in spans[1:]] + [duration]
+    for s, t1 in zip(spans, t_end):
+        if is_image:
+            s.valence, s.arousal = valence, arousal
+        else:
+            local = _affect(features, s.start_sec, t1, cuts_per_min)
+            s.valence, s.arousal = _clip(local["valence"] + dv), _clip(local["arousal"] + da)
+    src = dict(source or {})
+    src["features"] = features.summary()
+    src["mapping"] = info
+    if ov.given():
+        src["overrides"] = ov.given()
+    motion = None if is_image else features.motion_at
+    return _assemble(duration, spans, tempo, meter, key, valence, arousal, motion, ov, src)
+
+
+def plan_from_text(text: str, duration_sec: float | None, overrides: Overrides | None = None) -> MusicPlan:
+    """A mood description (``"a calm morning by the sea"``) → a one-section plan of ``duration_sec`` seconds."""
+    ov = (overrides or Overrides()).validate()
+    duration = duration_sec if duration_sec is not None else ov.duration_sec
+    if duration is None:
+        raise PlanError("music from text needs a duration (--duration SECONDS)")
+    if not (_finite(duration) and DURATION_RANGE[0] <= duration <= DURATION_RANGE[1]):
+        raise PlanError(f"duration {duration:g} s out of range ({DURATION_RANGE[0]:g}-{DURATION_RANGE[1]:g} s)")
+    valence, arousal, mood = mood_to_va(text)
+    info: dict[str, Any] = {"text_mood": mood}
+    valence, arousal, factor = _apply_affect_overrides(valence, arousal, ov, info)
+    factor *= mood.get("tempo_factor", 1.0) if ov.mood is None else 1.0
+    key = parse_key(ov.key) if ov.key else key_for(valence)
+    meter = "{}/{}".format(*parse_meter(ov.meter)) if ov.meter else "4/4"
+    target = _clip(target_tempo(arousal) * factor, TEMPO_RANGE[0], TEMPO_RANGE[1])
+    tempo, spans = _timing(float(duration), [], target, meter, ov, info)
+    for s in spans:
+        s.valence, s.arousal = valence, arousal
+    src = {"text": text, "mapping": info}
+    if ov.given():
+        src["overrides"] = ov.given()
+    return _assemble(float(duration), spans, tempo, meter, key, valence, arousal, None, ov, src)
