@@ -1,0 +1,629 @@
+"""The rule engine: a deterministic arranger, the baseline the trained engines must beat and their fallback.
+
+Four parts, each from a few explicit rules (no checkpoint, no training):
+
+- melody: one-bar motifs repeated and varied in 2- or 4-bar phrases (call, answer, call, close), rhythm cells
+  picked by the bar's density, chord tones on strong beats and at chord changes, stepwise passing and
+  neighbour notes between them, a breath at each phrase end, the tonic held to the end;
+- harmony: voice-led voicings in the middle register, as pads, arpeggios or comping as density rises;
+- bass: the chord's bass at every change, then fifths, octaves and approach notes as density rises;
+- drums: a groove chosen by arousal, a fill at each section end, a crash at each cut.
+
+Every chord change in the plan is honoured to the tick and every note ends by ``piece.end_tick``, where all
+parts hold the final chord together. Same plan, same piece: motifs come from
+``default_rng([seed, crc32(section label)])`` (sections with the same label share material) and the velocity
+humanisation from ``default_rng(seed)``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import zlib
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from ..chords import QUALITIES, Chord, Key
+from ..piece import Note, Piece, Track, piece_from_plan_grid
+from ..plan import MusicPlan
+
+__all__ = ["compose"]
+
+# General MIDI percussion (channel 10).
+KICK, RIM, SNARE, HAT, OPEN_HAT, CRASH, RIDE = 36, 37, 38, 42, 46, 49, 51
+TOMS = (50, 48, 47, 45)  # high to low, for fills
+
+MELODY_RANGE = (60, 84)  # C4-C6: singable
+MELODY_CENTER = 70  # B flat 4: above the accompaniment, room both ways
+HARMONY_LOWEST = (48, 57)  # the voicing's lowest note lies in C3-A3: chords sit in C3-A4, under the melody
+HARMONY_CENTER = 58  # where a voicing's mean pitch is pulled, so voice leading does not drift
+BASS_RANGE = (28, 48)  # E1-C3
+BASS_HOME = (31, 45)  # where roots sit by preference
+
+
+# ----- the meter's grid ----------------------------------------------------------------------------------------
+def _group_sizes(n: int) -> list[int]:
+    """Split ``n`` pulses into groups of 2 and 3 (5 → 3+2, 7 → 2+2+3); each group opens on a strong beat."""
+    if n <= 3:
+        return [n]
+    if n in (5, 6):
+        return [3, n - 3]
+    sizes = [2] * (n // 2)
+    if n % 2:
+        sizes[-1] = 3
+    return sizes
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Where a bar's pulses, subdivisions and strong beats fall, in ticks from the bar line."""
+
+    tpb: int  # ticks per bar
+    beat: int  # ticks per meter beat (a quarter in x/4, an eighth in x/8)
+    sub: int  # ticks per subdivision: an eighth in simple x/4 time, the beat itself in x/8
+    pulses: tuple[tuple[int, int], ...]  # (offset, length) of each felt beat: dotted quarters in 6/8
+    strong: frozenset[int]
+    kick: tuple[bool, ...]  # per pulse: kick (True) or backbeat snare (False)
+
+    def ternary(self, pulse: int) -> bool:
+        return self.pulses[pulse][1] == 3 * self.sub
+
+
+def _grid(num: int, den: int, resolution: int) -> _Grid:
+    beat = resolution * 4 // den
+    eighths = den >= 8  # compound (6/8, 9/8, 12/8) or irregular (5/8 = 2+3, 7/8 = 2+2+3) time
+    sizes = ([3] * (num // 3) if num % 3 == 0 else _group_sizes(num)) if eighths else [1] * num
+    pulses, t = [], 0
+    for size in sizes:
+        pulses.append((t, size * beat))
+        t += size * beat
+    n = len(pulses)
+    if eighths:  # the felt beats alternate kick and snare; every other one is strong (in 6/8 both are)
+        kick = [j % 2 == 0 for j in range(n)]
+        strong = {pulses[j][0] for j in range(0, n, 2 if n > 2 else 1)}
+    else:  # beats in groups of 2 and 3 (4/4 = 2+2, 5/4 = 3+2): a kick and a strong beat open each group
+        kick, strong = [], set()
+        for size in _group_sizes(n):
+            strong.add(pulses[len(kick)][0])
+            kick += [True] + [False] * (size - 1)
+        if n <= 2:
+            strong = {p[0] for p in pulses}
+    return _Grid(beat * num, beat, beat if eighths else beat // 2, tuple(pulses), frozenset(strong), tuple(kick))
+
+
+# ----- chords in time ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Span:
+    """One chord from ``start`` to ``end`` (ticks), inside bar ``bar``."""
+
+    start: int
+    end: int
+    chord: Chord
+    bar: int
+
+
+@lru_cache(maxsize=512)
+def _chord_scale(key: Key, chord: Chord) -> frozenset[int]:
+    """The key's scale bent to the chord: a chord tone outside the key (G# over E in A minor) replaces its
+    neighbours, so passing notes never rub a semitone against the harmony's own altered note."""
+    scale = set(key.scale)
+    for pc in chord.pitch_classes:
+        if pc not in scale:
+            scale -= {(pc - 1) % 12, (pc + 1) % 12}
+            scale.add(pc)
+    return frozenset(scale)
+
+
+def _step(pitch: int, steps: int, scale: frozenset[int]) -> int:
+    """Move ``steps`` scale steps from ``pitch`` (which need not be in the scale)."""
+    d = 1 if steps > 0 else -1
+    for _ in range(abs(steps)):
+        pitch += d
+        while pitch % 12 not in scale:
+            pitch += d
+    return pitch
+
+
+def _nearest(target: int, pcs, direction: int = 0) -> int:
+    """A pitch whose class is in ``pcs``: the first within a minor third of ``target`` in ``direction`` (so
+    a line keeps moving the way it was going), else the nearest one either side."""
+    if direction:
+        d = 1 if direction > 0 else -1
+        for k in range(4):
+            if (target + d * k) % 12 in pcs:
+                return target + d * k
+    for k in range(12):
+        for p in (target + k, target - k):
+            if p % 12 in pcs:
+                return p
+    return target
+
+
+def _fold(pitch: int, lo: int, hi: int) -> int:
+    while pitch > hi:
+        pitch -= 12
+    while pitch < lo:
+        pitch += 12
+    return pitch
+
+
+# ----- the shared context --------------------------------------------------------------------------------------
+class _Ctx:
+    """What every part needs to know: the plan, the grid, the chords in ticks, sections and where the end is."""
+
+    def __init__(self, plan: MusicPlan, piece: Piece) -> None:
+        self.plan, self.key, self.end = plan, plan.key_obj, piece.end_tick
+        num, den = plan.meter_tuple
+        self.grid = g = _grid(num, den, piece.resolution)
+        self.spans: list[_Span] = []
+        for b in range(plan.n_bars):
+            bar0 = b * g.tpb
+            slots = plan.chords_at(b)
+            ticks = [bar0 + round(beat * g.beat) for beat, _ in slots] + [bar0 + g.tpb]
+            for (_, chord), s, e in zip(slots, ticks, ticks[1:]):
+                if s < min(e, self.end):  # slots that round to the same tick: the later one wins
+                    self.spans.append(_Span(s, min(e, self.end), chord, b))
+        self.starts = [s.start for s in self.spans]
+        self.start_set = set(self.starts)
+        self.final = self.spans[-1].start  # where every part starts holding the last chord
+        self.n_bars = min(plan.n_bars, -(-self.end // g.tpb))
+        self.section: list[int] = []  # section index per bar
+        labels: dict[str, int] = {}
+        self.variant: list[int] = []  # per section: order of first appearance of its label (A B A → 0 1 0)
+        for i, s in enumerate(plan.sections):
+            self.section += [i] * s.n_bars
+            self.variant.append(labels.setdefault(s.label, len(labels)))
+        self.tonic_triad = frozenset(self.key.scale[i] for i in (0, 2, 4))
+
+    def span_at(self, tick: int) -> _Span:
+        return self.spans[max(bisect.bisect_right(self.starts, tick) - 1, 0)]
+
+    def chord_tones(self, tick: int) -> frozenset[int]:
+        """Chord tones at ``tick``; under ``N`` (no chord) the tonic triad keeps the melody anchored."""
+        c = self.span_at(tick).chord
+        return frozenset(c.pitch_classes) if not c.is_none else self.tonic_triad
+
+    def scale_at(self, tick: int) -> frozenset[int]:
+        c = self.span_at(tick).chord
+        return frozenset(self.key.scale) if c.is_none else _chord_scale(self.key, c)
+
+    def density(self, bar: int) -> float:
+        return self.plan.bars[min(bar, self.plan.n_bars - 1)].density
+
+    def velocity(self, bar: int, offset: float = 0.0) -> int:
+        """Velocity 40-110 from the bar's dynamics, nudged by the section's arousal."""
+        v = 40 + 70 * self.plan.bars[min(bar, self.plan.n_bars - 1)].dynamics + 6 * self.arousal(bar) + offset
+        return int(round(v))
+
+    def _section_value(self, bar: int, name: str) -> float:
+        v = getattr(self.plan.sections[self.section[min(bar, len(self.section) - 1)]], name)
+        return getattr(self.plan, name) if v is None else v
+
+    def arousal(self, bar: int) -> float:
+        return self._section_value(bar, "arousal")
+
+    def valence(self, bar: int) -> float:
+        return self._section_value(bar, "valence")
+
+
+# ----- melody --------------------------------------------------------------------------------------------------
+# Rhythm cells: onsets of one pulse in quarter-pulse units (binary) or sixth-pulse units (ternary, 6/8), ordered
+# from sparse to busy so that one uniform draw per pulse keeps a motif's shape at every density.
+_BINARY = ((), (0,), (2,), (0, 3), (0, 2), (0, 2, 3), (0, 1, 2), (0, 1, 2, 3))
+_TERNARY = ((), (0,), (0, 4), (0, 2), (0, 2, 4), (0, 2, 3, 4), (0, 1, 2, 4), (0, 1, 2, 3, 4, 5))
+# Weights of each cell at density levels 0-4 (density × 5).
+_BINARY_W = ((3, 1, 0, 0, 0, 0, 0, 0), (2, 3, 0, 0, 1, 0, 0, 0), (1, 3, 1, 1, 3, 0, 0, 0),
+             (0, 2, 1, 0, 4, 1, 1, 0), (0, 1, 0, 0, 3, 2, 2, 1))
+_TERNARY_W = ((3, 1, 0, 0, 0, 0, 0, 0), (1, 2, 2, 0, 0, 0, 0, 0), (0, 1, 3, 1, 2, 0, 0, 0),
+              (0, 0, 1, 0, 4, 1, 1, 0), (0, 0, 0, 0, 2, 2, 2, 1))
+_STEPS = np.array([-3, -2, -1, 0, 1, 2, 3])
+
+
+@dataclass(frozen=True)
+class _Motif:
+    rhythm: tuple[float, ...]  # one draw per pulse: which cell the pulse takes, at the bar's density
+    answer: tuple[float, ...]  # fresh draws for the answering half of a phrase
+    steps: tuple[int, ...]  # melodic motion in scale steps, one per note
+    answer_steps: tuple[int, ...]
+
+
+def _contour(rng: np.random.Generator, p: np.ndarray) -> tuple[int, ...]:
+    """Steps for a melodic line with some shape: its first eight notes span at least a fourth and it does not
+    stand still (a few draws at most; the last one is kept whatever it is)."""
+    for _ in range(8):
+        steps = rng.choice(_STEPS, 32, p=p)
+        walk = np.cumsum(steps[:8])
+        if walk.max() - min(walk.min(), 0) >= 3 and (steps[:8] == 0).sum() <= 1:
+            break
+    return tuple(int(s) for s in steps)
+
+
+def _motif(rng: np.random.Generator, n_pulses: int, valence: float) -> _Motif:
+    leap = 0.04 + 0.05 * max(valence, 0.0)  # brighter music leaps more
+    p = np.array([leap, 0.14, 0.3 - leap, 0.06, 0.3 - leap, 0.14, leap])
+    p /= p.sum()
+    return _Motif(tuple(rng.random(n_pulses)), tuple(rng.random(n_pulses)), _contour(rng, p), _contour(rng, p))
+
+
+def _phrase_roles(n_bars: int, phrase: int) -> tuple[list[str], list[int]]:
+    """Bar roles in a section, and the bars that open phrases.
+
+    4-bar phrases go call/answer/call2/close, 2-bar ones call/close then answer/close (call and response).
+    """
+    roles: list[str] = []
+    starts: list[int] = []
+    k = 0
+    while n_bars > 0:
+        take = min(phrase, n_bars)
+        if n_bars - take == 1:  # never leave a lone bar: 5 → 3 + 2, 3 → 3
+            take = take + 1 if take < 4 else take - 1
+        starts.append(len(roles))
+        roles += {1: ["close"], 2: [("call", "answer")[k % 2], "close"], 3: ["call", "answer", "close"],
+                  4: ["call", "answer", "call2", "close"]}[take]
+        n_bars -= take
+        k += 1
+    return roles, starts
+
+
+def _bar_onsets(g: _Grid, draws: tuple[float, ...], level: int, n_pulses: int) -> list[int]:
+    """Onset offsets of the first ``n_pulses`` pulses of a bar; the downbeat always sounds."""
+    out: list[int] = []
+    for i in range(n_pulses):
+        off, length = g.pulses[i]
+        tern = g.ternary(i)
+        cells, cum = (_TERNARY, _TERNARY_CUM) if tern else (_BINARY, _BINARY_CUM)
+        cell = cells[bisect.bisect_right(cum[level], draws[i] * cum[level][-1])]
+        if i == 0 and cell[:1] != (0,):
+            cell = (0,) + cell
+        unit = length // (6 if tern else 4)
+        out += [off + k * unit for k in cell]
+    return out
+
+
+_BINARY_CUM = tuple(tuple(np.cumsum(w)) for w in _BINARY_W)
+_TERNARY_CUM = tuple(tuple(np.cumsum(w)) for w in _TERNARY_W)
+_REGISTER = (0, 3, -2, 2, 4, -3)  # the melody's centre shifts by this much per new section label
+
+
+def _phrasing(plan: MusicPlan) -> tuple[list[str], set[int], list[int]]:
+    """Per bar: its role in its phrase, whether it opens a phrase, and its phrase's number in the section."""
+    phrase = 4 if plan.bar_seconds(0) < 2.6 else 2  # slow bars make long phrases of two
+    roles: list[str] = []
+    starts: set[int] = set()
+    number: list[int] = []
+    for sec in plan.sections:
+        r, st = _phrase_roles(sec.n_bars, phrase)
+        roles += r
+        starts |= {sec.start_bar + i for i in st}
+        number += [bisect.bisect_right(st, i) - 1 for i in range(sec.n_bars)]
+    return roles, starts, number
+
+
+def _pitch(prev: int, s: int, strong: bool, tones: frozenset[int], scale: frozenset[int]) -> int:
+    """The next melody note, ``s`` steps from ``prev``: on a strong beat (or for a leap) the steps count chord
+    tones; on a weak beat they count scale tones, which makes passing and neighbour notes."""
+    lo, hi = MELODY_RANGE
+    if s == 0:
+        pitch = prev if prev % 12 in tones else _nearest(prev, tones)
+    else:
+        pcs = tones if strong or abs(s) > 1 else scale
+        if not strong and abs(s) > 1:  # a leap on a weak beat arpeggiates the chord
+            s -= 1 if s > 0 else -1
+        pitch = _step(prev, s, pcs)
+        if not lo <= pitch <= hi:
+            pitch = _step(prev, -s, pcs)
+    pitch = _fold(pitch, lo, hi)
+    if abs(pitch - prev) == 6 or abs(pitch - prev) > 9:  # unsingable leap: take the nearer chord tone
+        pitch = _fold(_nearest(prev + (1 if pitch > prev else -1), tones, pitch - prev), lo, hi)
+    return pitch
+
+
+def _melody(ctx: _Ctx) -> list[Note]:
+    g, plan = ctx.grid, ctx.plan
+    roles, phrase_starts, phrase_no = _phrasing(plan)
+    motifs: dict[int, _Motif] = {}
+    notes: list[list[int]] = []  # [start, end, pitch, velocity]; an end is cut when the next note starts
+    n, half = len(g.pulses), max(1, len(g.pulses) // 2)
+    prev, nct = MELODY_CENTER, False  # nct: the last note was a passing or neighbour note
+    for b in range(ctx.n_bars):
+        bar0 = b * g.tpb
+        if bar0 >= ctx.final:
+            break
+        var, role = ctx.variant[ctx.section[b]], roles[b]
+        if var not in motifs:  # sections with the same label share their motif
+            seed = [plan.seed, zlib.crc32(plan.sections[ctx.section[b]].label.encode())]
+            motifs[var] = _motif(np.random.default_rng(seed), n, ctx.valence(b))
+        m = motifs[var]
+        center = MELODY_CENTER + _REGISTER[var % len(_REGISTER)] + round(2 * ctx.valence(b))
+        center += 5 * (phrase_no[b] % 2)  # every other phrase restates the material a fourth higher
+        if b in phrase_starts:  # back to the section's register, so that a repeat is heard as one
+            prev, nct = center, False
+        draws, steps = m.rhythm, m.steps
+        if role == "answer":  # same opening rhythm, mirrored opening contour, new continuation
+            draws = m.rhythm[:half] + m.answer[half:]
+            steps = tuple(-s for s in m.steps[:3]) + m.answer_steps[3:]
+        elif role == "call2":
+            draws = m.rhythm[:-1] + m.answer[-1:]
+            if phrase_no[b] % 2:
+                steps = m.steps[:4] + m.answer_steps[4:]
+        level = min(4, int(ctx.density(b) * 5))
+        stop = bar0 + g.tpb
+        if role == "close":  # breathe: rest on the last pulse (the last half pulse in 2/4 and 6/8)
+            last_len = g.pulses[-1][1]
+            stop -= last_len if n >= 3 else (g.sub if g.ternary(n - 1) else last_len // 2)
+        stop = min(stop, ctx.final)
+        onsets = {bar0 + o for o in _bar_onsets(g, draws, level, half if role == "close" else n)}
+        onsets = {t for t in onsets if t < stop}
+        # a chord change under a sounding note needs a new note unless that note belongs to the new chord
+        changes = set(ctx.starts[bisect.bisect_right(ctx.starts, bar0):bisect.bisect_left(ctx.starts, stop)])
+        changes -= onsets
+        last_onset, k = max(onsets), 0
+        for t in sorted(onsets | changes):
+            tones = ctx.chord_tones(t)
+            if t in changes and notes[-1][2] % 12 in tones:
+                continue
+            s = steps[k % len(steps)]
+            k += 1
+            if prev > center + 5 and s > 0 or prev < center - 5 and s < 0:
+                s = -s  # drift back toward the section's register
+            if nct:  # a passing or neighbour note moves on by step
+                s = 1 if s >= 0 else -1
+            strong = (t - bar0) in g.strong or t in ctx.start_set or (role == "close" and t == last_onset)
+            pitch = _pitch(prev, s, strong, tones, ctx.scale_at(t))
+            nct = pitch % 12 not in tones
+            if notes and notes[-1][1] > t:
+                notes[-1][1] = t
+            accent = 6 if t == bar0 else 3 if (t - bar0) in g.strong else 0
+            notes.append([t, stop, pitch, ctx.velocity(b, 6 + accent)])
+            prev = pitch
+    _cadence(ctx, notes, prev)
+    for a, z in zip(notes, notes[1:]):  # detach repeated attacks a little, so each is heard
+        if a[1] == z[0]:
+            a[1] -= min((a[1] - a[0]) // 10, 24)
+    return [_note(s, e, p, v, ctx.end) for s, e, p, v in notes]
+
+
+def _cadence(ctx: _Ctx, notes: list[list[int]], prev: int) -> None:
+    """End on the tonic (the last chord's root if it lacks the tonic), held from the last chord to the end, led
+    into by step when the note before it is on a weak beat under the chord before."""
+    g, (lo, hi) = ctx.grid, MELODY_RANGE
+    fin = ctx.span_at(ctx.final).chord
+    target = ctx.key.tonic if fin.is_none or ctx.key.tonic in fin.pitch_classes else fin.root
+    # the nearest tonic, but not up at the top of the range: a high line falls to the tonic below
+    last = min(range(lo + (target - lo) % 12, hi + 1, 12), key=lambda p: abs(p - prev) + 6 * (p > MELODY_CENTER + 7))
+    if notes and notes[-1][1] == ctx.final:
+        t0 = notes[-1][0]
+        if (t0 % g.tpb) not in g.strong and t0 not in ctx.start_set and ctx.span_at(t0) is ctx.span_at(ctx.final - 1):
+            before = notes[-2][2] if len(notes) > 1 and notes[-2][1] >= t0 - g.sub else notes[-1][2]
+            lead = min((p for p in (_step(last, d, ctx.scale_at(t0)) for d in (1, -1)) if lo <= p <= hi),
+                       key=lambda p: abs(p - before))
+            if abs(lead - before) != 6 and abs(lead - before) <= 9:
+                notes[-1][2] = lead
+    notes.append([ctx.final, ctx.end, last, ctx.velocity(ctx.final // g.tpb, 6)])
+
+
+# ----- harmony -------------------------------------------------------------------------------------------------
+def _voicing_pcs(chord: Chord) -> tuple[int, ...]:
+    """Chord tones to voice, root upward; five-note chords drop their fifth."""
+    ivs = QUALITIES[chord.quality]
+    if len(ivs) > 4:
+        ivs = tuple(i for i in ivs if i != 7)[:4]
+    return tuple((chord.root + i) % 12 for i in sorted(i % 12 for i in ivs))  # 9ths fold into close position
+
+
+@lru_cache(maxsize=256)
+def _candidates(pcs: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    """Close-position voicings of every inversion with the lowest note in :data:`HARMONY_LOWEST`."""
+    out = []
+    for inv in range(len(pcs)):
+        order = pcs[inv:] + pcs[:inv]
+        low = HARMONY_LOWEST[0] + (order[0] - HARMONY_LOWEST[0]) % 12
+        while low <= HARMONY_LOWEST[1]:
+            v = [low]
+            for pc in order[1:]:
+                v.append(v[-1] + ((pc - v[-1]) % 12 or 12))
+            out.append(tuple(v))
+            low += 12
+    return tuple(out)
+
+
+def _voicing(pcs: tuple[int, ...], prev: tuple[int, ...] | None) -> tuple[int, ...]:
+    """The voicing that moves least from ``prev`` (each voice to its nearest), pulled gently to the middle."""
+
+    def cost(v: tuple[int, ...]) -> float:
+        centre = 0.5 * abs(sum(v) / len(v) - HARMONY_CENTER)
+        if prev is None:
+            return centre
+        return (sum(min(abs(a - p) for p in prev) for a in v) + sum(min(abs(a - p) for a in v) for p in prev)
+                + centre)
+
+    return min(_candidates(pcs), key=cost)
+
+
+def _positions(ctx: _Ctx, sp: _Span, kind: str) -> list[int]:
+    """Onset ticks within a span on one level of the bar's grid; the span's start always counts."""
+    g, bar0 = ctx.grid, sp.bar * ctx.grid.tpb
+    if kind == "strong":
+        offs = sorted(g.strong)
+    elif kind == "pulse":
+        offs = [p[0] for p in g.pulses]
+    else:
+        offs = range(0, g.tpb, g.sub if kind == "sub" else max(1, g.sub // 2))
+    return sorted({sp.start} | {bar0 + o for o in offs if sp.start <= bar0 + o < sp.end})
+
+
+def _harmony(ctx: _Ctx) -> list[Note]:
+    g, out, prev = ctx.grid, [], None
+    for sp in ctx.spans:
+        if sp.chord.is_none:
+            continue
+        v = prev = _voicing(_voicing_pcs(sp.chord), prev)
+        d, ar = ctx.density(sp.bar), ctx.arousal(sp.bar)
+        vel = ctx.velocity(sp.bar, -12)
+        bar0 = sp.bar * g.tpb
+        if sp.start >= ctx.final or d < 0.35:  # pad / block chord, held
+            out += [_note(sp.start, sp.end, p, vel - 4, ctx.end) for p in v]
+        elif d < 0.7:  # broken chord: Alberti-like in simple time, up and down in compound time
+            ext = v + (v[0] + 12,) if len(v) == 3 else v
+            tern = g.ternary(0)
+            pos = _positions(ctx, sp, "pulse" if d < 0.5 and not tern else "sub")
+            order = (0, 1, 2, 3, 2, 1) if tern else (0, 2, 1, 3)
+            pitches = [ext[order[i % len(order)]] for i in range(len(pos))]
+            for i, (t, p) in enumerate(zip(pos, pitches)):
+                # let it ring, pedal-like, until the same pitch comes again or the chord changes
+                end = next((u for u, q in zip(pos[i + 1:], pitches[i + 1:]) if q == p), sp.end)
+                out.append(_note(t, end, p, vel + (4 if (t - bar0) in g.strong else 0), ctx.end))
+        else:  # comping: short block chords on the subdivisions
+            pos = []
+            for t in _positions(ctx, sp, "sub"):
+                i = next(j for j in range(len(g.pulses) - 1, -1, -1) if g.pulses[j][0] <= t - bar0)
+                u = (t - bar0 - g.pulses[i][0]) // g.sub
+                if g.ternary(i) and u == 1 and ar <= 0.3 and t != sp.start:
+                    continue  # compound: "x . x" per pulse
+                if ar > 0.3 and not g.ternary(i) and u == 0 and i % 2 == 1 and t != sp.start:
+                    continue  # aroused: skip beats 2 and 4, pushing the off-beats
+                pos.append(t)
+            for t, nxt in zip(pos, pos[1:] + [sp.end]):
+                dur = max(1, min(nxt - t, g.sub) * 4 // 5)
+                accent = 6 if any(t - bar0 == p[0] for p in g.pulses) else 0
+                out += [_note(t, t + dur, p, vel + accent, ctx.end) for p in v]
+    return out
+
+
+# ----- bass ----------------------------------------------------------------------------------------------------
+def _bass_pitch(pc: int, prev: int) -> int:
+    """The octave of ``pc`` nearest the previous bass note, preferring the bass's home register."""
+    cands = range(BASS_RANGE[0] + (pc - BASS_RANGE[0]) % 12, BASS_RANGE[1] + 1, 12)
+    return min(cands, key=lambda p: abs(p - prev) + (0 if BASS_HOME[0] <= p <= BASS_HOME[1] else 6))
+
+
+def _approach(target: int, scale: frozenset[int]) -> int:
+    """A note a step from ``target`` in the current chord's scale (below if it can), else a chromatic neighbour."""
+    for p in (target - 1, target - 2, target + 2, target + 1):
+        if p % 12 in scale and BASS_RANGE[0] <= p <= BASS_RANGE[1]:
+            return p
+    return target + 1 if target - 1 < BASS_RANGE[0] else target - 1
+
+
+_BASS_CYCLES = {"strong": "R5", "pulse": "R585", "sub": "RR8RRR5R"}
+
+
+def _bass(ctx: _Ctx) -> list[Note]:
+    out, prev = [], 40
+    for i, sp in enumerate(ctx.spans):
+        c = sp.chord
+        if c.is_none:
+            continue
+        root = _bass_pitch(c.bass_pc, prev)
+        d, vel = ctx.density(sp.bar), ctx.velocity(sp.bar, -2)
+        if sp.start >= ctx.final or d < 0.3:
+            out.append(_note(sp.start, sp.end, root, vel, ctx.end))
+            prev = root
+            continue
+        fifth_pc = next(((c.root + iv) % 12 for iv in (7, 6, 8) if iv in QUALITIES[c.quality]), c.root)
+        if c.bass is not None:
+            fifth_pc = c.root  # slash chord: the root itself is the other strong tone
+        fifth = root + (fifth_pc - root) % 12
+        fifth = fifth if fifth <= BASS_RANGE[1] else fifth - 12
+        octave = root + 12 if root + 12 <= BASS_RANGE[1] else root - 12 if root - 12 >= BASS_RANGE[0] else root
+        kind = "strong" if d < 0.55 else "pulse" if d < 0.8 else "sub"
+        pos = _positions(ctx, sp, kind)
+        cycle = _BASS_CYCLES[kind]
+        pitches = [{"R": root, "5": fifth, "8": octave}[cycle[j % len(cycle)]] for j in range(len(pos))]
+        nxt = ctx.spans[i + 1] if i + 1 < len(ctx.spans) else None
+        if kind != "strong" and len(pos) > 1 and nxt and nxt.start == sp.end and not nxt.chord.is_none \
+                and nxt.chord.bass_pc != c.bass_pc:
+            pitches[-1] = _approach(_bass_pitch(nxt.chord.bass_pc, root), ctx.scale_at(sp.start))
+        for t, e, p in zip(pos, pos[1:] + [sp.end], pitches):
+            dur = e - t if kind == "strong" else max(1, (e - t) * 9 // 10)
+            out.append(_note(t, t + dur, p, vel + (4 if t == sp.start else 0), ctx.end))
+        prev = root
+    return out
+
+
+# ----- drums ---------------------------------------------------------------------------------------------------
+def _drums(ctx: _Ctx) -> list[Note]:
+    g, plan, out = ctx.grid, ctx.plan, []
+    hit = max(1, min(g.sub // 2, 120))  # drum notes are short: no hit overlaps the next on the same drum
+    cuts = {s.start_bar for s in plan.sections[1:]}
+    section_ends = {s.start_bar + s.n_bars - 1 for s in plan.sections[:-1]}
+    for b in range(ctx.n_bars):
+        bar0 = b * g.tpb
+        if bar0 >= ctx.final:
+            break
+        ar, d = ctx.arousal(b), ctx.density(b)
+        soft = ar < -0.3  # calm: keep time quietly, hat and rim only
+        v = ctx.velocity(b, -15 if soft else 0)
+        hits: dict[tuple[int, int], int] = {}
+        keeper = RIDE if ctx.variant[ctx.section[b]] % 2 and not soft else HAT
+        kind = "pulse" if d < 0.35 else "sub" if d < 0.75 or ar <= 0.3 or keeper == RIDE else "sixteenth"
+        whole = _Span(bar0, bar0 + g.tpb, Chord(None), b)
+        pulse_offs = {p[0] for p in g.pulses}
+        for t in _positions(ctx, whole, kind):
+            hits[(t - bar0, keeper)] = v - (14 if t - bar0 in pulse_offs else 24)
+        if keeper == HAT and not soft and d >= 0.5 and ar > 0:
+            hits.pop((g.tpb - g.sub, HAT), None)
+            hits[(g.tpb - g.sub, OPEN_HAT)] = v - 14
+        for i, (off, _) in enumerate(g.pulses):
+            if g.kick[i] and (not soft or (i == 0 and d >= 0.5)):
+                hits[(off, KICK)] = v + (4 if not soft else -8)
+            elif not g.kick[i]:
+                if not soft:
+                    hits[(off, SNARE)] = v
+                elif d >= 0.4:
+                    hits[(off, RIM)] = v - 10
+        backbeats = [p[0] for p, k in zip(g.pulses, g.kick) if not k]
+        if not soft and d >= 0.6 and backbeats:
+            hits[(backbeats[-1] - g.sub, KICK)] = v - 4  # push into the last backbeat
+        if b in cuts:
+            hits.pop((0, keeper), None)
+            hits[(0, CRASH)] = v + (6 if not soft else -6)
+            if not soft:
+                hits[(0, KICK)] = v + 6
+        if b in section_ends and bar0 + g.tpb <= ctx.final and not soft and len(g.pulses) >= 2:
+            start = g.pulses[-2 if d >= 0.6 and len(g.pulses) >= 4 else -1][0]
+            hits = {k: x for k, x in hits.items() if k[0] < start}
+            step = max(1, g.sub // 2 if d >= 0.5 else g.sub)
+            fill = list(range(start, g.tpb, step))
+            h = len(fill) // 2
+            for j, t in enumerate(fill):  # snare, then toms from high to low, growing louder
+                pitch = SNARE if j < h else TOMS[(j - h) * len(TOMS) // (len(fill) - h)]
+                hits[(t, pitch)] = v - 10 + 18 * j // len(fill)
+            hits[(start, KICK)] = v
+        for (off, pitch), vel in hits.items():
+            t = bar0 + off
+            if t < ctx.final:
+                out.append(_note(t, t + (g.pulses[0][1] if pitch == CRASH else hit), pitch, vel, ctx.final))
+    fb = min(ctx.final // g.tpb, plan.n_bars - 1)
+    if ctx.arousal(fb) < -0.3:
+        out.append(_note(ctx.final, ctx.end, RIDE, ctx.velocity(fb, -20), ctx.end))
+    else:
+        out += [_note(ctx.final, ctx.end, CRASH, ctx.velocity(fb, 6), ctx.end),
+                _note(ctx.final, ctx.final + hit, KICK, ctx.velocity(fb, 6), ctx.end)]
+    return out
+
+
+# ----- assembly ------------------------------------------------------------------------------------------------
+def _note(start: int, end: int, pitch: int, velocity: int, limit: int) -> Note:
+    """A note cut at ``limit`` (the end of the piece, or where the last chord takes over)."""
+    return Note(start, max(1, min(end, limit) - start), pitch, max(1, min(127, velocity)))
+
+
+_PARTS = {"melody": _melody, "harmony": _harmony, "bass": _bass, "drums": _drums}
+
+
+def compose(plan: MusicPlan) -> Piece:
+    """Realize a validated plan: one track per role in ``plan.instrumentation``, melody, harmony, bass, drums."""
+    piece = piece_from_plan_grid(plan)
+    ctx = _Ctx(plan, piece)
+    streams = np.random.default_rng(plan.seed).spawn(len(_PARTS))  # one per part: parts do not disturb each other
+    for (role, part), rng in zip(_PARTS.items(), streams):
+        if role not in plan.instrumentation:
+            continue
+        notes = sorted(part(ctx))
+        jitter = rng.integers(-4, 5, size=len(notes))  # humanise velocities, a little, reproducibly
+        notes = [Note(n.start, n.duration, n.pitch, int(max(1, min(127, n.velocity + j))))
+                 for n, j in zip(notes, jitter)]
+        piece.tracks.append(Track(role, plan.instrumentation[role], role == "drums", notes))
+    return piece

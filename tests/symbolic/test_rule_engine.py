@@ -1,0 +1,293 @@
+"""The rule engine honours the plan (bars, meter, tempo, key, chords, density, end) and is deterministic;
+the registry finds it by name and refuses unknown names."""
+
+from __future__ import annotations
+
+import bisect
+
+import numpy as np
+import pytest
+
+from framescore.errors import FramescoreError
+from framescore.symbolic.engines import ENGINE_NAMES, EngineError, compose, get_engine, rule
+from framescore.symbolic.midi_io import write_midi
+from framescore.symbolic.piece import Piece
+from framescore.symbolic.plan import BarPlan, ChordSlot, MusicPlan, Section, simple_plan
+
+# strong beats per meter, in meter beats from the bar line (6/8: the two dotted quarters)
+STRONG = {"4/4": (0, 2), "3/4": (0,), "2/4": (0, 1), "5/4": (0, 3), "6/8": (0, 3)}
+
+
+# ----- helpers -------------------------------------------------------------------------------------------------
+def chord_changes(plan: MusicPlan, piece: Piece) -> tuple[list[int], list]:
+    """Ticks where the plan's chords start, and the parsed chords (of two slots on one tick, the later)."""
+    beat = piece.resolution * 4 // plan.meter_tuple[1]
+    at: dict[int, object] = {}
+    for b in range(plan.n_bars):
+        for bt, ch in plan.chords_at(b):
+            at[b * piece.ticks_per_bar + round(bt * beat)] = ch
+    return list(at), list(at.values())
+
+
+def chord_at(changes, tick: int):
+    ticks, chords = changes
+    return chords[bisect.bisect_right(ticks, tick) - 1]
+
+
+def next_change(changes, tick: int) -> int:
+    ticks, _ = changes
+    i = bisect.bisect_right(ticks, tick)
+    return ticks[i] if i < len(ticks) else 10**9
+
+
+def onsets_per_bar(piece: Piece, name: str) -> np.ndarray:
+    counts = np.zeros(piece.n_bars)
+    for n in piece.track(name).notes:
+        counts[n.start // piece.ticks_per_bar] += 1
+    return counts
+
+
+def check_plan_honoured(plan: MusicPlan, piece: Piece) -> None:
+    """Everything a plan asks of any part: time grid, chords per half bar, strong-beat melody, common end."""
+    tpb, end = piece.ticks_per_bar, piece.end_tick
+    assert piece.meter == plan.meter_tuple and piece.key == plan.key and piece.plan is plan
+    assert abs(piece.duration_sec - plan.duration_sec) < 2 * 60 / (plan.tempo_bpm * piece.resolution) + 1e-9
+    assert piece.n_bars == plan.n_bars
+    changes = chord_changes(plan, piece)
+    silent_end = chord_at(changes, end - 1).is_none  # no chord at the end: harmony and bass rest there
+    for tr in piece.tracks:
+        assert all(0 <= n.start and n.end <= end and n.duration > 0 for n in tr.notes), tr.name
+        last_end: dict[int, int] = {}
+        for n in sorted(tr.notes):  # a pitch never overlaps itself (a synth would cut one of them short)
+            assert n.start >= last_end.get(n.pitch, 0), f"{tr.name}: {n} overlaps the previous {n.pitch}"
+            last_end[n.pitch] = n.end
+        if not (silent_end and tr.name in ("harmony", "bass")):
+            assert max(n.end for n in tr.notes) == end, f"{tr.name} does not reach the end"
+    harmony, bass, melody = piece.track("harmony"), piece.track("bass"), piece.track("melody")
+    # harmony: chord tones only, never held across a chord change; checked per half bar as the metric does
+    half = tpb // 2
+    for h0 in range(0, end, half):
+        h1 = h0 + half
+        allowed = set(chord_at(changes, h0).pitch_classes)
+        for t in changes[0]:
+            if h0 < t < h1:
+                allowed |= set(chord_at(changes, t).pitch_classes)
+        sounding = {n.pitch % 12 for n in harmony.notes if n.start < h1 and n.end > h0}
+        assert sounding <= allowed, f"harmony {sounding - allowed} outside the chord in half bar at {h0}"
+    for n in harmony.notes:
+        assert n.pitch % 12 in chord_at(changes, n.start).pitch_classes
+        assert n.end <= next_change(changes, n.start)
+        assert 45 <= n.pitch <= 79
+    # bass: chord tones, or a short approach note just before a change that lands a step away on the new bass
+    bass_starts = {n.start: n for n in bass.notes}
+    for n in bass.notes:
+        assert 28 <= n.pitch <= 48
+        assert n.end <= next_change(changes, n.start)
+        if n.pitch % 12 in chord_at(changes, n.start).pitch_classes:
+            continue
+        nxt = next_change(changes, n.start)
+        assert nxt - n.start <= tpb // 2, f"non-chord bass note {n} is not an approach"
+        assert nxt in bass_starts and abs(bass_starts[nxt].pitch - n.pitch) <= 2
+    # chord changes: harmony and bass move exactly there
+    for t, ch in zip(*changes):
+        if t < end and not ch.is_none:
+            assert t in bass_starts and bass_starts[t].pitch % 12 == ch.bass_pc
+            assert any(n.start == t for n in harmony.notes)
+    # melody: monophonic, singable, chord tones on strong beats and at chord changes
+    beat = piece.resolution * 4 // plan.meter_tuple[1]
+    strong = {round(b * beat) for b in STRONG.get(plan.meter, (0,))}
+    for a, b in zip(melody.notes, melody.notes[1:]):
+        assert a.end <= b.start
+    for n in melody.notes:
+        assert 60 <= n.pitch <= 84
+        if n.start % tpb in strong or n.start in changes[0]:
+            ch = chord_at(changes, n.start)
+            if not ch.is_none:
+                assert n.pitch % 12 in ch.pitch_classes, f"melody {n} on a strong beat is not in {ch}"
+
+
+def sectioned_plan(**kw) -> MusicPlan:
+    """A B A C: sections with their own tempo and arousal, the last a one-bar cadence."""
+    prog = ["C:maj", "A:min", "F:maj", "G:maj", "A:min", "F:maj", "D:min", "E:min", "C:maj", "A:min", "F:maj", "G:maj"]
+    bars = [BarPlan([ChordSlot(0, c)], 0.5, 0.5) for c in prog]
+    bars.append(BarPlan([ChordSlot(0, "G:7"), ChordSlot(2, "C:maj")]))
+    sections = [Section("A", 0, 4), Section("B", 4, 4, cut_sec=9.6, tempo_bpm=120, arousal=0.8),
+                Section("A", 8, 4, cut_sec=17.6), Section("C", 12, 1, cut_sec=27.2)]
+    plan = MusicPlan(duration_sec=1.0, tempo_bpm=100, meter="4/4", key="C major", bars=bars, sections=sections, **kw)
+    plan.duration_sec = plan.bar_start_sec(13)
+    return plan.validate()
+
+
+# ----- the plan is honoured --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("meter", ["4/4", "3/4", "6/8", "2/4", "5/4"])
+@pytest.mark.parametrize("density", [0.1, 0.5, 0.9])
+def test_plan_honoured_in_every_meter(meter: str, density: float) -> None:
+    plan = simple_plan(14.0, tempo_bpm=96, meter=meter, chords="I vi ii7 V7", density=density, arousal=0.4, seed=3)
+    piece = rule.compose(plan)
+    check_plan_honoured(plan, piece)
+    assert [t.name for t in piece.tracks] == ["melody", "harmony", "bass", "drums"]
+    assert piece.tempos[0].bpm == 96 and len(piece.tempos) == 1
+
+
+def test_minor_key_with_slash_chords_two_per_bar_and_a_gap() -> None:
+    plan = simple_plan(12.0, tempo_bpm=110, key="A minor", chords="i iv/i | V7 | i VI | ii° V", density=0.7,
+                       arousal=0.5, seed=5)
+    plan.bars[2].chords = [ChordSlot(0, "N")]  # a bar without harmony
+    plan.validate()
+    piece = rule.compose(plan)
+    check_plan_honoured(plan, piece)
+    tpb = piece.ticks_per_bar
+    assert not [n for n in piece.track("harmony").notes if 2 * tpb <= n.start < 3 * tpb]
+    # over E major the melody's passing notes take the chord's G#, never G natural
+    e_bars = [b for b in range(plan.n_bars) if plan.bars[b].chords[0].chord == "E:7"]
+    assert e_bars
+    assert not [n for n in piece.track("melody").notes if n.start // tpb in e_bars and n.pitch % 12 == 7]
+
+
+def test_chord_slots_off_the_beat_are_honoured() -> None:
+    plan = simple_plan(8.0, tempo_bpm=90, chords="C G | Am", density=0.9, arousal=0.6)
+    plan.bars[0].chords = [ChordSlot(0, "C:maj"), ChordSlot(1.5, "G:maj"), ChordSlot(3.5, "F:maj")]
+    plan.bars[1].chords = [ChordSlot(0, "A:min"), ChordSlot(2.333, "E:min")]
+    plan.validate()
+    piece = rule.compose(plan)
+    check_plan_honoured(plan, piece)  # includes: bass and harmony start exactly at every slot
+    assert {n.start for n in piece.track("bass").notes} >= {720, 1680, 1920 + 1120}
+
+
+def test_tempo_map_and_sections() -> None:
+    plan = sectioned_plan(seed=2)
+    piece = rule.compose(plan)
+    check_plan_honoured(plan, piece)
+    tpb = piece.ticks_per_bar
+    assert [(t.tick, t.bpm) for t in piece.tempos] == [(0, 100), (4 * tpb, 120), (8 * tpb, 100)]
+    crashes = {n.start for n in piece.track("drums").notes if n.pitch == 49}
+    assert {4 * tpb, 8 * tpb, 12 * tpb} <= crashes  # each cut, and the final chord
+    mel = piece.track("melody").notes
+
+    def bars(b0: int, b1: int) -> list[tuple[int, int]]:
+        return [(n.start - b0 * tpb, n.pitch) for n in mel if b0 * tpb <= n.start < b1 * tpb]
+
+    assert bars(8, 12) == bars(0, 4)  # A returns with its own material (over the same chords)
+    assert [p for _, p in bars(4, 8)] != [p for _, p in bars(0, 4)]  # B has new material
+
+
+def test_ending_is_a_held_tonic_on_the_final_chord() -> None:
+    plan = sectioned_plan()
+    piece = rule.compose(plan)
+    final = 12 * piece.ticks_per_bar + 2 * 480  # where C:maj takes over from G:7
+    last = piece.track("melody").notes[-1]
+    assert last.start == final and last.end == piece.end_tick and last.pitch % 12 == 0
+    for name in ("harmony", "bass"):
+        held = [n for n in piece.track(name).notes if n.end == piece.end_tick]
+        assert held and all(n.start == final and n.pitch % 12 in (0, 4, 7) for n in held)
+    assert not [n for n in piece.track("drums").notes if n.start > final]
+
+
+def test_music_ends_exactly_at_duration_mid_bar() -> None:
+    plan = simple_plan(7.3, tempo_bpm=100, chords="I IV V I", density=0.8)  # 7.3 s: the fourth bar is cut short
+    piece = rule.compose(plan)
+    check_plan_honoured(plan, piece)
+    assert piece.end_tick < plan.n_bars * piece.ticks_per_bar
+    assert abs(piece.tick_to_sec(piece.end_tick) - 7.3) < 0.002
+
+
+def test_very_short_plan() -> None:
+    plan = simple_plan(0.3, tempo_bpm=100)
+    piece = rule.compose(plan)
+    assert plan.n_bars == 1 and piece.end_tick == 240
+    for tr in piece.tracks:
+        assert tr.notes and all(n.start == 0 and n.end == 240 for n in tr.notes if not tr.is_drum)
+        assert all(n.end <= 240 for n in tr.notes)
+    assert piece.track("melody").notes[0].pitch % 12 == 0
+
+
+# ----- density, dynamics, arousal --------------------------------------------------------------------------------
+def test_denser_bars_have_more_onsets() -> None:
+    plan = simple_plan(40.0, tempo_bpm=100, density=0.5, seed=4)
+    dens = [0.1, 0.1, 0.1, 0.1, 0.9, 0.9, 0.9, 0.9] * 3
+    for b, bar in enumerate(plan.bars):
+        bar.density = dens[b % len(dens)]
+    piece = rule.compose(plan)
+    d = np.array([bar.density for bar in plan.bars])
+    for name in ("melody", "harmony", "bass", "drums"):
+        counts = onsets_per_bar(piece, name)[:-1]  # the final bar only holds the last chord
+        assert counts[d[:-1] > 0.5].mean() > 1.3 * counts[d[:-1] < 0.5].mean(), name
+    sparse, dense = (rule.compose(simple_plan(20.0, density=x, seed=1)) for x in (0.05, 0.95))
+    for name in ("melody", "harmony", "bass", "drums"):
+        assert len(dense.track(name).notes) > len(sparse.track(name).notes), name
+
+
+def test_dynamics_set_velocities() -> None:
+    plan = simple_plan(20.0, tempo_bpm=100, seed=1)
+    for b, bar in enumerate(plan.bars):
+        bar.dynamics = 0.1 if b % 2 else 0.9
+    piece = rule.compose(plan)
+    tpb = piece.ticks_per_bar
+    for tr in piece.tracks:
+        loud = [n.velocity for n in tr.notes if (n.start // tpb) % 2 == 0]
+        soft = [n.velocity for n in tr.notes if (n.start // tpb) % 2 == 1]
+        assert np.mean(loud) > np.mean(soft) + 30, tr.name
+        assert all(1 <= n.velocity <= 127 for n in tr.notes)
+
+
+def test_calm_drums_only_keep_time() -> None:
+    calm = rule.compose(simple_plan(10.0, density=0.3, arousal=-0.8))
+    busy = rule.compose(simple_plan(10.0, density=0.3, arousal=0.8))
+    calm_kit = {n.pitch for n in calm.track("drums").notes if n.start < calm.end_tick - 1920}
+    assert calm_kit <= {42, 37, 51} and 38 not in calm_kit
+    assert {36, 38, 42} <= {n.pitch for n in busy.track("drums").notes}
+    def loudness(p: Piece) -> float:
+        return float(np.mean([n.velocity for n in p.track("drums").notes]))
+
+    assert loudness(calm) < loudness(busy)
+
+
+# ----- instrumentation, determinism, seeds -----------------------------------------------------------------------
+def test_tracks_follow_instrumentation() -> None:
+    plan = simple_plan(6.0)
+    plan.instrumentation = {"melody": 73, "harmony": 48, "bass": 32}
+    piece = rule.compose(plan.validate())
+    assert [(t.name, t.program, t.is_drum) for t in piece.tracks] == [("melody", 73, False), ("harmony", 48, False),
+                                                                       ("bass", 32, False)]
+    assert piece.track("drums") is None
+    plan.instrumentation = {"drums": 0}
+    piece = rule.compose(plan)
+    assert [(t.name, t.is_drum) for t in piece.tracks] == [("drums", True)]
+
+
+def test_same_plan_same_bytes(tmp_path) -> None:
+    def midi(plan: MusicPlan, name: str) -> bytes:
+        write_midi(rule.compose(plan), tmp_path / name)
+        return (tmp_path / name).read_bytes()
+
+    assert midi(sectioned_plan(seed=7), "a.mid") == midi(sectioned_plan(seed=7), "b.mid")
+    assert midi(sectioned_plan(seed=7), "a.mid") != midi(sectioned_plan(seed=8), "c.mid")
+
+
+def test_seeds_change_the_melody() -> None:
+    melodies = {tuple(n.pitch for n in rule.compose(simple_plan(15.0, seed=s)).track("melody").notes) for s in range(4)}
+    assert len(melodies) == 4
+
+
+# ----- registry ----------------------------------------------------------------------------------------------------
+def test_registry() -> None:
+    assert get_engine("rule") is rule.compose
+    assert set(ENGINE_NAMES) == {"rule", "transformer", "diffusion"}
+    with pytest.raises(EngineError, match="unknown engine 'magic'") as e:
+        get_engine("magic")
+    assert isinstance(e.value, FramescoreError) and "\n" not in str(e.value)
+    for name in ENGINE_NAMES:  # a trained engine is there or says clearly that it is not
+        try:
+            assert callable(get_engine(name))
+        except EngineError as err:
+            assert name in str(err)
+
+
+def test_compose_uses_the_plan_engine_by_default() -> None:
+    plan = simple_plan(4.0)
+    assert [t.name for t in compose(plan).tracks] == [t.name for t in rule.compose(plan).tracks]
+    with pytest.raises(EngineError):
+        compose(plan, engine="nope")
+    plan.tempo_bpm = 1000
+    with pytest.raises(FramescoreError, match="tempo"):
+        compose(plan)
