@@ -166,17 +166,19 @@ def _run(args: argparse.Namespace) -> int:
         if args.model == "chords":
             from .datasets.chord_stats import train
 
-            out = train(args.data, args.out)
-            print(f"framescore: chord model written to {out}")
+            import json
+
+            figures = train(args.data, args.out)
+            print(json.dumps(figures, indent=2))
     return 0
 
 
 def _done(args: argparse.Namespace, stages) -> None:
     if args.quiet:
         return
-    total = sum(stages.seconds.values())
     parts = ", ".join(f"{k} {v:.2f}s" for k, v in stages.seconds.items())
-    print(f"framescore: wrote {args.out}/ in {total:.1f} s ({parts})", file=sys.stderr)
+    print(f"framescore: wrote {args.out}/ in {stages.wall_sec:.1f} s ({parts}; notation overlaps audio)",
+          file=sys.stderr)
 
 
 def _plan_only(args: argparse.Namespace) -> None:

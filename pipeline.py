@@ -40,6 +40,12 @@ class Stages:
 
     quiet: bool = False
     seconds: dict[str, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def wall_sec(self) -> float:
+        """Seconds since the run began (stages may overlap, so this is less than their sum)."""
+        return time.perf_counter() - self.started
 
     @contextmanager
     def __call__(self, name: str, what: str) -> Iterator[None]:
@@ -135,36 +141,48 @@ def compose(plan: MusicPlan, stages: Stages) -> Piece:
 
 def write_outputs(piece: Piece, out: Path, stages: Stages, *, features=None, video: Path | None = None,
                   soundfont: str | None = None, reference: str | None = None, audio: bool = True) -> dict[str, Any]:
-    """Write every file of a run into ``out`` (a staging folder). Returns the metrics report."""
+    """Write every file of a run into ``out`` (a staging folder). Returns the metrics report.
+
+    Notation and pictures (music21, matplotlib: pure Python) are written in a thread while FluidSynth and ffmpeg
+    (native code, no GIL) make the audio, so the two halves overlap on a multi-core machine.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from .symbolic.metrics import score_piece
     from .symbolic.midi_io import write_midi
 
     plan = piece.plan
-    with stages("write", "writing plan, MIDI, MusicXML and pictures"):
-        if plan is not None:
-            plan.save(out / "plan.json")
-        write_midi(piece, out / "score.mid")
-        from .symbolic.musicxml import write_musicxml
-        from .symbolic.plot import write_pianoroll
+    if plan is not None:
+        plan.save(out / "plan.json")
+    write_midi(piece, out / "score.mid")
+    with ThreadPoolExecutor(1) as pool:
+        notation = pool.submit(_write_notation, piece, out, features, stages)
+        if audio:
+            render_audio(piece, out, stages, soundfont=soundfont)
+            if video is not None:
+                from .render.mux import mux_video
 
-        write_musicxml(piece, out / "score.musicxml")
-        write_pianoroll(piece, out / "pianoroll.png")
-        if plan is not None:
-            from .vision.timeline import write_timeline
-
-            write_timeline(features, plan, out / "timeline.png")
-    if audio:
-        render_audio(piece, out, stages, soundfont=soundfont)
-        if video is not None:
-            from .render.mux import mux_video
-
-            with stages("mux", "putting the soundtrack under the video"):
-                mux_video(video, out / "mix.wav", out / "video.mp4")
+                with stages("mux", "putting the soundtrack under the video"):
+                    mux_video(video, out / "mix.wav", out / "video.mp4")
+        notation.result()
     with stages("score", "scoring the result"):
         ref = _load_reference(reference)
         report = score_piece(piece, plan, reference=ref)
         _save_json(report, out / "report.json")
     return report
+
+
+def _write_notation(piece: Piece, out: Path, features, stages: Stages) -> None:
+    from .symbolic.musicxml import write_musicxml
+    from .symbolic.plot import write_pianoroll
+
+    with stages("write", "writing MusicXML and pictures"):
+        write_musicxml(piece, out / "score.musicxml")
+        write_pianoroll(piece, out / "pianoroll.png")
+        if piece.plan is not None:
+            from .vision.timeline import write_timeline
+
+            write_timeline(features, piece.plan, out / "timeline.png")
 
 
 def render_audio(piece: Piece, out: Path, stages: Stages, soundfont: str | None = None) -> None:

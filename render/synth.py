@@ -12,7 +12,6 @@ import functools
 import os
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -203,7 +202,7 @@ def render_stems(piece: Piece, out_dir: str | Path, soundfont: str | Path | None
     """Write ``out_dir/<track>.wav`` (16-bit PCM, stereo, equal length, time-aligned) for every track.
 
     Returns stem name → path in track order; the stem name is the track's name (its role, for our own pieces)
-    made file-safe and unique. Tracks render in parallel threads (FluidSynth runs outside the GIL); ``progress``
+    made file-safe and unique. Tracks render one after another (see the note in the body); ``progress``
     is called as ``progress(done, total)`` after each stem.
     """
     import soundfile as sf
@@ -220,11 +219,11 @@ def render_stems(piece: Piece, out_dir: str | Path, soundfont: str | Path | None
         audio = render_track(piece, piece.tracks[i], soundfont, sample_rate)
         sf.write(paths[names[i]], np.clip(audio, -1.0, 1.0), sample_rate, subtype="PCM_16")
 
-    workers = max(1, min(total, os.cpu_count() or 1))
-    with ThreadPoolExecutor(workers) as pool:
-        for future in as_completed([pool.submit(one, i) for i in range(total)]):
-            future.result()
-            done += 1
-            if progress is not None:
-                progress(done, total)
+    # One track after another: FluidSynth's soundfont sample cache is shared by every synth in the process, and
+    # stems rendered in parallel threads came out different now and then under load (a test caught it).
+    for i in range(total):
+        one(i)
+        done += 1
+        if progress is not None:
+            progress(done, total)
     return paths

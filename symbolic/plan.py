@@ -41,6 +41,7 @@ GM_DEFAULTS = {"melody": 0, "harmony": 0, "bass": 33, "drums": 0}
 TEMPO_RANGE = (30.0, 300.0)
 DURATION_RANGE = (0.05, 3600.0)
 ENGINES = ("rule", "transformer", "diffusion")
+MIN_CHORD_GAP_BEATS = 0.0625  # two chord slots closer than a 64th note would land on one tick
 
 
 class PlanError(FramescoreError):
@@ -189,8 +190,9 @@ class MusicPlan:
                 raise PlanError(f"bar {i} has no chord (use 'N' for none)")
             last = -1.0
             for slot in bar.chords:
-                if not (0 <= slot.beat < num) or slot.beat <= last:
-                    raise PlanError(f"bar {i}: chord beat {slot.beat} must increase within 0..{num - 1}")
+                if not (0 <= slot.beat < num) or slot.beat < last + MIN_CHORD_GAP_BEATS:
+                    raise PlanError(f"bar {i}: chord beat {slot.beat} must increase within 0..{num - 1}, "
+                                    f"at least {MIN_CHORD_GAP_BEATS} beat after the previous chord")
                 last = slot.beat
                 try:
                     slot.chord = parse_chord(slot.chord, self.key_obj).symbol(flats)

@@ -38,7 +38,7 @@ def test_video_writes_every_output(video_run):
     lengths = {wav_frames(p) for p in stems} | {wav_frames(video_run / "mix.wav")}
     assert len(lengths) == 1, "stems and mix must be equal in length"
     (n, sr), = lengths
-    assert n / sr == pytest.approx(plan["duration_sec"], abs=1.0 / sr * 2)
+    assert n / sr == pytest.approx(plan["duration_sec"], abs=1e-3)  # within a tick
     report = json.loads((video_run / "report.json").read_text())
     assert report["plan"]["duration_error_sec"] < 0.01
 
@@ -81,9 +81,10 @@ def test_text_and_plan_only(two_shot_clip, tmp_path):
 
 def _fails(argv: list[str], capsys, needle: str) -> None:
     assert main(argv) == 1
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and err.startswith("framescore: error:"), err
-    assert needle.lower() in err.lower(), err
+    lines = capsys.readouterr().err.strip().splitlines()
+    errors = [ln for ln in lines if ln.startswith("framescore: error:")]
+    assert len(errors) == 1 and lines[-1] == errors[0], lines  # progress lines may come first
+    assert needle.lower() in errors[0].lower(), errors
 
 
 def test_bad_input_one_line_and_nothing_left(two_shot_clip, picture, tmp_path, capsys):
