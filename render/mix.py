@@ -50,6 +50,29 @@ def _k_weighting(n_fft: int, sample_rate: int) -> np.ndarray:
     return response.astype(np.complex64)
 
 
+_FFT_BLOCK = 1 << 17  # overlap-add block: the filter costs O(n log block), not O(n log n) on the whole signal
+
+
+def _k_kernel(sample_rate: int) -> tuple[np.ndarray, int]:
+    """The K-weighting filter's impulse response, kept for half a second, as its spectrum at ``_FFT_BLOCK``."""
+    taps = sample_rate // 2
+    n_fft = max(_FFT_BLOCK, _fast_len(4 * taps))
+    h = np.fft.irfft(_k_weighting(n_fft, sample_rate), n_fft)[:taps]
+    return np.fft.rfft(h, n_fft).astype(np.complex64), taps
+
+
+def _filter(x: np.ndarray, kernel: tuple[np.ndarray, int]) -> np.ndarray:
+    """Convolve with the kernel by overlap-add, in blocks: fast on long audio, exact up to float32."""
+    spectrum, taps = kernel
+    n_fft = 2 * (len(spectrum) - 1)
+    hop = n_fft - taps + 1
+    out = np.zeros(len(x) + n_fft, dtype=np.float64)
+    for start in range(0, len(x), hop):
+        seg = x[start:start + hop]
+        out[start:start + n_fft] += np.fft.irfft(np.fft.rfft(seg, n_fft) * spectrum, n_fft)
+    return out[:len(x)]
+
+
 def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
     """Integrated loudness in LUFS (ITU-R BS.1770-4: K-weighted, 400 ms blocks, absolute and relative gates).
 
@@ -63,13 +86,12 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
     n = len(x)
     if n == 0 or not np.any(x):
         return float("-inf")
-    n_fft = _fast_len(n + sample_rate // 2)
-    weight = _k_weighting(n_fft, sample_rate)
+    kernel = _k_kernel(sample_rate)
     block, step = min(round(0.4 * sample_rate), n), round(0.1 * sample_rate)
     starts = np.arange(0, n - block + 1, step)
     power = np.zeros(len(starts))
     for ch in range(x.shape[1]):
-        y = np.fft.irfft(np.fft.rfft(x[:, ch], n_fft) * weight, n_fft)[:n]
+        y = _filter(x[:, ch], kernel)
         energy = np.concatenate(([0.0], np.cumsum(np.square(y, dtype=np.float64))))
         gain = 1.41 if ch in (3, 4) else 1.0  # surround channels, for completeness
         power += gain * (energy[starts + block] - energy[starts]) / block
