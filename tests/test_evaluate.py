@@ -1,0 +1,45 @@
+"""`framescore evaluate`: one table over inputs and engines, with an overlap against a reference folder."""
+
+from __future__ import annotations
+
+import pytest
+
+from framescore.errors import FramescoreError
+from framescore.evaluate import _first_bars, evaluate, format_table
+from framescore.symbolic.engines import compose
+from framescore.symbolic.midi_io import write_midi
+from framescore.symbolic.plan import simple_plan
+
+
+def test_table_over_a_clip_and_a_plan(two_shot_clip, tmp_path):
+    plan_file = tmp_path / "plan.json"
+    simple_plan(6.0, 100, "E minor", chords="i iv V i").save(plan_file)
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    for seed in range(4):  # a reference set of four pieces
+        write_midi(compose(simple_plan(8.0, 90 + 10 * seed, "C major", seed=seed)), ref / f"r{seed}.mid")
+    result = evaluate([str(two_shot_clip), str(plan_file)], ["rule"], reference=str(ref))
+    assert [r["input"] for r in result["rows"]] == ["two_shots.mp4", "plan.json"]
+    assert all(r["plan"]["chord_accuracy"] == 1.0 for r in result["rows"])
+    overlap = result["summary"]["rule"]["overlap"]
+    assert 0.0 <= overlap["mean"] <= 1.0
+    table = format_table(result)
+    assert table.splitlines()[0].startswith("| input | engine | bars | chord | key")
+    assert "**mean**" in table and "Overlap with the reference" in table
+
+
+def test_first_bars_keeps_a_valid_plan():
+    plan = simple_plan(30.0, 120, "C major")
+    cut = _first_bars(plan, 4)
+    assert cut.n_bars == 4 and cut.duration_sec == pytest.approx(8.0)
+    assert sum(s.n_bars for s in cut.sections) == 4
+
+
+def test_bad_inputs_are_named(tmp_path):
+    with pytest.raises(FramescoreError, match="not found"):
+        evaluate([str(tmp_path / "missing.mp4")], ["rule"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FramescoreError, match="no videos"):
+        evaluate([str(tmp_path / "empty")], ["rule"])
+    with pytest.raises(FramescoreError, match="unknown engine"):
+        evaluate([], ["nope"])
