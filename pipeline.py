@@ -226,32 +226,30 @@ def _json_default(o: Any) -> Any:
 # ----- the user-facing jobs ------------------------------------------------------------------------------------
 def score_video(path: str | Path, out_dir: str | Path, overrides, *, soundfont: str | None = None,
                 reference: str | None = None, quiet: bool = False) -> Stages:
-    """``framescore video``: the whole path for a clip."""
-    stages = Stages(quiet)
-    if input_kind(path) != "video":
-        raise InputError(f"not a video file: {path} (use `framescore image` for pictures)")
-    _check_soundfont(soundfont)
-    features = analyze(path, "video", stages)
-    plan = make_plan(features, overrides, {"input": str(path), "kind": "video"}, stages)
-    piece = compose(plan, stages)
-    with staged_output(out_dir) as out:
-        write_outputs(piece, out, stages, features=features, video=Path(path), soundfont=soundfont,
-                      reference=reference)
-    return stages
+    """``framescore video``: the whole path for a clip, ending with the clip and its new soundtrack."""
+    return _score_picture("video", path, out_dir, overrides, soundfont, reference, quiet)
 
 
 def score_image(path: str | Path, out_dir: str | Path, overrides, *, soundfont: str | None = None,
                 reference: str | None = None, quiet: bool = False) -> Stages:
     """``framescore image``: a still picture, music of the asked duration."""
+    return _score_picture("image", path, out_dir, overrides, soundfont, reference, quiet)
+
+
+def _score_picture(kind: str, path: str | Path, out_dir: str | Path, overrides, soundfont: str | None,
+                   reference: str | None, quiet: bool) -> Stages:
     stages = Stages(quiet)
-    if input_kind(path) != "image":
-        raise InputError(f"not a picture file: {path} (use `framescore video` for clips)")
+    if input_kind(path) != kind:
+        other = "image" if kind == "video" else "video"
+        raise InputError(f"not a {'video' if kind == 'video' else 'picture'} file: {path} "
+                         f"(use `framescore {other}` for {'pictures' if kind == 'video' else 'clips'})")
     _check_soundfont(soundfont)
-    features = analyze(path, "image", stages)
-    plan = make_plan(features, overrides, {"input": str(path), "kind": "image"}, stages)
+    features = analyze(path, kind, stages)
+    plan = make_plan(features, overrides, {"input": str(path), "kind": kind}, stages)
     piece = compose(plan, stages)
     with staged_output(out_dir) as out:
-        write_outputs(piece, out, stages, features=features, soundfont=soundfont, reference=reference)
+        write_outputs(piece, out, stages, features=features, video=Path(path) if kind == "video" else None,
+                      soundfont=soundfont, reference=reference)
     return stages
 
 
