@@ -177,7 +177,7 @@ def _done(args: argparse.Namespace, stages) -> None:
     if args.quiet:
         return
     parts = ", ".join(f"{k} {v:.2f}s" for k, v in stages.seconds.items())
-    print(f"framescore: wrote {args.out}/ in {stages.wall_sec:.1f} s ({parts}; notation overlaps audio)",
+    print(f"framescore: wrote {args.out}/ in {stages.wall_sec:.1f} s ({parts}; notation in parallel with audio)",
           file=sys.stderr)
 
 

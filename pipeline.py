@@ -143,11 +143,10 @@ def write_outputs(piece: Piece, out: Path, stages: Stages, *, features=None, vid
                   soundfont: str | None = None, reference: str | None = None, audio: bool = True) -> dict[str, Any]:
     """Write every file of a run into ``out`` (a staging folder). Returns the metrics report.
 
-    Notation and pictures (music21, matplotlib: pure Python) are written in a thread while FluidSynth and ffmpeg
-    (native code, no GIL) make the audio, so the two halves overlap on a multi-core machine.
+    Notation and pictures (music21, matplotlib: pure Python) are written by a forked process while this one
+    makes the audio (FluidSynth, ffmpeg), so the two halves run on two cores without sharing a GIL. Where fork
+    is not available they run one after the other.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     from .symbolic.metrics import score_piece
     from .symbolic.midi_io import write_midi
 
@@ -155,8 +154,11 @@ def write_outputs(piece: Piece, out: Path, stages: Stages, *, features=None, vid
     if plan is not None:
         plan.save(out / "plan.json")
     write_midi(piece, out / "score.mid")
-    with ThreadPoolExecutor(1) as pool:
-        notation = pool.submit(_write_notation, piece, out, features, stages)
+    pool = _fork_pool()
+    notation = pool.submit(_write_notation, piece, out, features, stages.quiet) if pool else None
+    try:
+        if notation is None:
+            stages.seconds["write"] = _write_notation(piece, out, features, stages.quiet)
         if audio:
             render_audio(piece, out, stages, soundfont=soundfont)
             if video is not None:
@@ -164,7 +166,11 @@ def write_outputs(piece: Piece, out: Path, stages: Stages, *, features=None, vid
 
                 with stages("mux", "putting the soundtrack under the video"):
                     mux_video(video, out / "mix.wav", out / "video.mp4")
-        notation.result()
+        if notation is not None:
+            stages.seconds["write"] = notation.result()
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
     with stages("score", "scoring the result"):
         ref = _load_reference(reference)
         report = score_piece(piece, plan, reference=ref)
@@ -172,17 +178,31 @@ def write_outputs(piece: Piece, out: Path, stages: Stages, *, features=None, vid
     return report
 
 
-def _write_notation(piece: Piece, out: Path, features, stages: Stages) -> None:
+def _fork_pool():
+    """A one-worker process pool started by fork (cheap: the child has every module already), or None."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+
+
+def _write_notation(piece: Piece, out: Path, features, quiet: bool) -> float:
+    """MusicXML, piano roll and timeline. Returns the seconds it took."""
     from .symbolic.musicxml import write_musicxml
     from .symbolic.plot import write_pianoroll
 
-    with stages("write", "writing MusicXML and pictures"):
-        write_musicxml(piece, out / "score.musicxml")
-        write_pianoroll(piece, out / "pianoroll.png")
-        if piece.plan is not None:
-            from .vision.timeline import write_timeline
+    t0 = time.perf_counter()
+    if not quiet:
+        print("framescore: writing MusicXML and pictures…", file=sys.stderr, flush=True)
+    write_musicxml(piece, out / "score.musicxml")
+    write_pianoroll(piece, out / "pianoroll.png")
+    if piece.plan is not None:
+        from .vision.timeline import write_timeline
 
-            write_timeline(features, piece.plan, out / "timeline.png")
+        write_timeline(features, piece.plan, out / "timeline.png")
+    return time.perf_counter() - t0
 
 
 def render_audio(piece: Piece, out: Path, stages: Stages, soundfont: str | None = None) -> None:
