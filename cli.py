@@ -108,10 +108,28 @@ def build_parser() -> argparse.ArgumentParser:
     t = tsub.add_parser("chords", help="the chord-progression model the mapping samples from (POP909)")
     t.add_argument("--data", type=Path, help="datasets folder (default: $FRAMESCORE_DATA or ../shared/datasets)")
     t.add_argument("--out", type=Path, help="checkpoint folder (default: checkpoints/chord_model)")
+    tsub.add_parser("transformer", help="the transformer engine's REMI model (POP909); --help for its options")
+    tsub.add_parser("diffusion", help="the diffusion engine's piano-roll model (POP909); --help for its options")
     return ap
 
 
+#: ``framescore train MODEL ...`` hands its arguments to the model's own trainer (each has its own --help).
+TRAINERS = {
+    "transformer": "framescore.symbolic.models.train_transformer",
+    "diffusion": "framescore.symbolic.models.train_diffusion",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if len(argv) >= 2 and argv[0] == "train" and argv[1] in TRAINERS:
+        import importlib
+
+        try:
+            return int(importlib.import_module(TRAINERS[argv[1]]).main(argv[2:]) or 0)
+        except FramescoreError as e:
+            print(f"framescore: error: {e}", file=sys.stderr)
+            return EXIT_ERROR
     args = build_parser().parse_args(argv)
     try:
         return _run(args)

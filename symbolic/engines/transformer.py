@@ -1,0 +1,303 @@
+"""The transformer engine: a REMI GPT-2 trained on POP909 writes the melody and the piano part, bar by bar,
+with the plan's tokens inserted and a grammar mask so it only chooses what the plan leaves free.
+
+For every bar the generator feeds ``Bar TimeSig (ChordPos Chord)+ Density Dynamics`` from the plan (chords in the
+key-normalised form the model was trained on, see :mod:`framescore.datasets.tokens`), then samples notes: a
+``Position`` later than the last one and inside the bar (inside the music, in a last bar cut short), then
+``Program Pitch Velocity Duration`` per note, until it samples ``Bar``. Every other token is masked out, so the
+output is always valid REMI, in the plan's meter. When the 512-token context fills, it is re-encoded from the
+global tokens and the newest bars that fit in half of it (with their plan tokens), so a plan of any length works.
+
+Keeping to the chords (a learned model alone follows them only loosely):
+
+- ``chord_tones`` limits pitches to the tones of the plan's chord sounding at that position: ``"strong"`` on the
+  beats, ``"harmony"`` (the default) on the beats and for every accompaniment note, ``"all"`` everywhere;
+- unless that is ``"none"``, a note outside the chord may last at most ``passing_max_positions`` grid steps (an
+  eighth note): passing and neighbour tones pass, what is held is a chord tone;
+- ``trim_at_chord_changes`` cuts a melody or piano note where it would ring on into a chord that lacks it.
+
+Sampling uses temperature and nucleus (top-p) sampling from a ``torch.Generator`` seeded with ``plan.seed``, in
+one torch thread, so the same plan gives the same bytes. Bass and drums are not the model's: they are the rule
+engine's (:mod:`.rule`), composed from the same plan and kept as they are, because POP909 has neither.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import lru_cache
+from pathlib import Path
+
+from ..piece import Note, Piece, Track, piece_from_plan_grid
+from ..plan import MusicPlan
+
+__all__ = ["CHORD_TONE_MODES", "DEFAULTS", "compose", "generate_tokens"]
+
+CHORD_TONE_MODES = ("none", "strong", "harmony", "all")
+#: Sampling settings used by ``compose(plan)``.
+DEFAULTS = {"temperature": 1.0, "top_p": 0.95, "chord_tones": "harmony", "passing_max_positions": 2,
+            "trim_at_chord_changes": True}
+MAX_BAR_TOKENS = 400  # a runaway bar is closed here (POP909: 94 tokens a bar on average, 99% under 185)
+MAX_NOTES_PER_POSITION = 12
+REFILL_RESERVE = 64  # tokens kept free after a re-encode, at least
+# A re-encode keeps at most half the context of past bars, so the next one is a few bars away (each costs a pass
+# over everything kept).
+
+
+@lru_cache(maxsize=4)
+def _load(directory: str):
+    from ..models.remi_gpt import Decoder, load_tokenizer
+
+    tok = load_tokenizer(directory)
+    dec = Decoder.load(directory)
+    if dec.wte.shape[0] != len(tok):
+        from ..models.remi_gpt import CheckpointError
+
+        raise CheckpointError(f"{directory}: model vocabulary {dec.wte.shape[0]} != tokenizer's {len(tok)}")
+    return tok, dec, _Grammar(tok)
+
+
+class _Grammar:
+    """Masks (bool tensors over the vocabulary) for each grammar state, built once per tokenizer."""
+
+    def __init__(self, tok) -> None:
+        import torch
+
+        n = len(tok)
+        kind = tok.types.kind
+
+        def of(k: str):
+            m = torch.zeros(n, dtype=torch.bool)
+            m[[i for i in range(n) if kind[i] == k]] = True
+            return m
+
+        self.program, self.pitch = of("Program"), of("Pitch")
+        self.velocity, self.duration = of("Velocity"), of("Duration")
+        self.bar = torch.zeros(n, dtype=torch.bool)
+        self.bar[tok.bar_id] = True
+        self.pos_value = torch.full((n,), -1, dtype=torch.long)
+        self.pitch_pc = torch.full((n,), -1, dtype=torch.long)
+        for i, v in tok.types.value.items():
+            if kind[i] == "Position":
+                self.pos_value[i] = v
+            elif kind[i] == "Pitch":
+                self.pitch_pc[i] = v % 12
+        self.kind = kind
+        self.value = tok.types.value
+        per_beat = tok.spec.positions_per_beat
+        self.dur_positions = torch.full((n,), 10**6, dtype=torch.float64)  # duration in grid positions
+        for i in range(n):
+            if kind[i] == "Duration":
+                beats, pos, res = (int(x) for x in tok.vocab[i].split("_")[1].split("."))
+                self.dur_positions[i] = (beats + pos / res) * per_beat
+
+    def durations_up_to(self, positions: int):
+        return self.duration & (self.dur_positions <= positions)
+
+    def positions(self, lo: int, hi: int):
+        return (self.pos_value >= lo) & (self.pos_value < hi)
+
+    def pitches_in(self, pcs: frozenset[int]):
+        import torch
+
+        if not pcs:
+            return self.pitch
+        return self.pitch & torch.isin(self.pitch_pc, torch.tensor(sorted(pcs)))
+
+
+def _sample(logits, mask, temperature: float, top_p: float, gen) -> int:
+    import torch
+
+    logits = logits.masked_fill(~mask, float("-inf"))
+    if temperature <= 0:
+        return int(torch.argmax(logits))
+    probs = torch.softmax(logits / temperature, dim=-1)
+    if top_p < 1.0:
+        sorted_p, order = torch.sort(probs, descending=True, stable=True)
+        cum = torch.cumsum(sorted_p, dim=0)
+        drop = (cum - sorted_p) >= top_p  # keep the smallest head whose mass reaches top_p
+        sorted_p = sorted_p.masked_fill(drop, 0.0)
+        return int(order[torch.multinomial(sorted_p, 1, generator=gen)])
+    return int(torch.multinomial(probs, 1, generator=gen))
+
+
+def _chord_pcs(plan: MusicPlan, tok, shift: int) -> list[list[tuple[int, frozenset[int]]]]:
+    """Per bar, ``(position, pitch classes in token space)`` of each chord, the chord before carried in."""
+    from ..chords import parse_chord
+
+    per_beat = tok.spec.positions_per_beat
+    out, current = [], frozenset()
+    for bar in plan.bars:
+        slots = [(0, current)]
+        for slot in bar.chords:
+            current = frozenset((pc + shift) % 12 for pc in parse_chord(slot.chord).pitch_classes)
+            slots.append((round(slot.beat * per_beat), current))
+        out.append(slots)
+    return out
+
+
+def generate_tokens(plan: MusicPlan, checkpoint: str | Path | None = None, temperature: float = DEFAULTS["temperature"],
+                    top_p: float = DEFAULTS["top_p"], chord_tones: str = DEFAULTS["chord_tones"],
+                    passing_max_positions: int = DEFAULTS["passing_max_positions"]) -> list[int]:
+    """The whole token sequence (prefix, then each bar's header and music) the model writes for ``plan``.
+
+    ``chord_tones`` limits pitches to the sounding chord's tones (see the module docstring); unless it is
+    ``"none"``, a note outside the chord (a passing or neighbour tone) may last at most ``passing_max_positions``
+    grid steps (2: an eighth note in x/4), so what is held is a chord tone.
+    """
+    import torch
+
+    from ...errors import FramescoreError
+    from ...datasets.tokens import key_shift
+    from ..models.remi_gpt import checkpoint_dir
+
+    if chord_tones not in CHORD_TONE_MODES:
+        raise FramescoreError(f"chord_tones must be one of {', '.join(CHORD_TONE_MODES)}, not {chord_tones!r}")
+    directory = str(Path(checkpoint) if checkpoint is not None else checkpoint_dir("transformer"))
+    tok, dec, g = _load(directory)
+    num, den = plan.meter_tuple
+    tok.check_meter((num, den))
+    n_pos = tok.positions_per_bar((num, den))
+    grid = piece_from_plan_grid(plan)
+    ticks_per_pos = grid.ticks_per_bar // n_pos
+    per_beat = tok.spec.positions_per_beat
+    chords = _chord_pcs(plan, tok, key_shift(plan.key_obj))
+    prefix = tok.prefix_ids(plan)
+    gen = torch.Generator().manual_seed(int(plan.seed))
+    max_bar = min(MAX_BAR_TOKENS, dec.n_ctx - len(prefix) - REFILL_RESERVE)  # a bar always fits the context
+    bars: list[list[int]] = []
+
+    def refill(current: list[int]):
+        """Re-encode: prefix, the newest whole bars that fit, and the bar being written."""
+        room = min(dec.n_ctx // 2, dec.n_ctx - len(prefix) - len(current) - REFILL_RESERVE)
+        keep: list[list[int]] = []
+        for b in reversed(bars):
+            if len(b) > room:
+                break
+            keep.insert(0, b)
+            room -= len(b)
+        dec.reset()
+        return dec.feed(prefix + [i for b in keep for i in b] + current)
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one thread: the same arithmetic, so the same samples, on every machine
+    try:
+        dec.reset()
+        logits = dec.feed(prefix)
+        for b in range(plan.n_bars):
+            header = tok.bar_header_ids(plan, b)
+            if dec.length + len(header) + REFILL_RESERVE > dec.n_ctx:
+                logits = refill(header)
+            else:
+                logits = dec.feed(header)
+            bar_tokens = list(header)
+            hi = n_pos
+            if b == plan.n_bars - 1:  # last bar cut short: no onsets after the end
+                hi = min(n_pos, -(-(grid.end_tick - b * grid.ticks_per_bar) // ticks_per_pos))
+            pos, last_kind, program, notes_here, chord_tone = -1, "header", 0, 0, True
+            while True:
+                if last_kind in ("header", "Duration"):
+                    mask = g.positions(pos + 1, hi) | g.bar
+                    if last_kind == "Duration" and notes_here < MAX_NOTES_PER_POSITION:
+                        mask = mask | g.program
+                    if len(bar_tokens) >= max_bar:
+                        mask = g.bar
+                elif last_kind == "Position":
+                    mask = g.program
+                elif last_kind == "Program":
+                    strong = pos % per_beat == 0
+                    constrain = (chord_tones == "all" or (chord_tones in ("strong", "harmony") and strong)
+                                 or (chord_tones == "harmony" and program == 1))
+                    pcs = next(p for q, p in reversed(chords[b]) if q <= pos)
+                    mask = g.pitches_in(pcs) if constrain else g.pitch
+                elif last_kind == "Pitch":
+                    mask = g.velocity
+                else:  # Velocity
+                    mask = g.duration if chord_tone else g.durations_up_to(passing_max_positions)
+                choice = _sample(logits, mask, temperature, top_p, gen)
+                kind = g.kind[choice]
+                if kind == "Bar":
+                    break
+                if kind == "Position":
+                    pos, notes_here = g.value[choice], 0
+                elif kind == "Program":
+                    program = g.value[choice]
+                    notes_here += 1
+                elif kind == "Pitch":
+                    chord_tone = chord_tones == "none" or not pcs or int(g.pitch_pc[choice]) in pcs
+                bar_tokens.append(choice)
+                last_kind = kind
+                if dec.length + 1 > dec.n_ctx:
+                    logits = refill(bar_tokens)
+                else:
+                    logits = dec.feed([choice])
+            bars.append(bar_tokens)
+    finally:
+        torch.set_num_threads(threads)
+    return prefix + [i for b in bars for i in b]
+
+
+def _trim(notes: list[Note], changes: list[tuple[int, frozenset[int]]]) -> list[Note]:
+    """Cut each note at the first chord change it would ring into whose chord lacks its pitch class."""
+    import bisect
+
+    ticks = [t for t, _ in changes]
+    out = []
+    for n in notes:
+        i = bisect.bisect_right(ticks, n.start)
+        while i < len(changes) and changes[i][0] < n.end:
+            if changes[i][1] and n.pitch % 12 not in changes[i][1]:
+                n = Note(n.start, changes[i][0] - n.start, n.pitch, n.velocity)
+                break
+            i += 1
+        out.append(n)
+    return out
+
+
+def _chord_changes(plan: MusicPlan, ticks_per_bar: int, beat_ticks: int) -> list[tuple[int, frozenset[int]]]:
+    """``(tick, pitch classes)`` of every chord of the plan ('N' has none), in order."""
+    return [(b * ticks_per_bar + round(beat * beat_ticks), frozenset(chord.pitch_classes))
+            for b in range(plan.n_bars) for beat, chord in plan.chords_at(b)]
+
+
+def compose(plan: MusicPlan, checkpoint: str | Path | None = None, **sampling) -> Piece:
+    """Realize ``plan``: the model's melody and harmony (piano), the rule engine's bass and drums.
+
+    ``checkpoint`` defaults to ``checkpoints/transformer`` (``$FRAMESCORE_TRANSFORMER_CHECKPOINT`` overrides it);
+    ``sampling`` takes ``temperature``, ``top_p``, ``chord_tones`` and ``trim_at_chord_changes`` (see
+    :data:`DEFAULTS`): the last cuts a melody or piano note where it would ring on into a chord that lacks it.
+    """
+    from . import rule
+
+    plan.validate()
+    opts = {**DEFAULTS, **sampling}
+    trim = opts.pop("trim_at_chord_changes")
+    directory = str(Path(checkpoint) if checkpoint is not None else _default_dir())
+    ids = generate_tokens(plan, directory, **opts)
+    tok = _load(directory)[0]
+    piece = piece_from_plan_grid(plan)
+    end = piece.end_tick
+    made = {t.name: t for t in tok.decode(ids, plan, piece.resolution)}
+    if trim:
+        changes = _chord_changes(plan, piece.ticks_per_bar, piece.resolution * 4 // plan.meter_tuple[1])
+        for t in made.values():
+            t.notes = _trim(t.notes, changes)
+    backing = rule.compose(dataclasses.replace(
+        plan, instrumentation={r: p for r, p in plan.instrumentation.items() if r in ("bass", "drums")}))
+    for role in ("melody", "harmony", "bass", "drums"):
+        if role not in plan.instrumentation:
+            continue
+        if role in made:
+            notes = sorted(Note(n.start, min(n.duration, end - n.start), n.pitch, n.velocity)
+                           for n in made[role].notes if n.start < end)
+            piece.tracks.append(Track(role, plan.instrumentation[role], False, notes))
+        else:
+            t = backing.track(role)
+            if t is not None:
+                piece.tracks.append(t)
+    return piece
+
+
+def _default_dir() -> Path:
+    from ..models.remi_gpt import checkpoint_dir
+
+    return checkpoint_dir("transformer")

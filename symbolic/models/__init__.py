@@ -1,0 +1,1 @@
+"""Trained symbolic models: their architectures, checkpoints and training loops (torch is imported lazily)."""

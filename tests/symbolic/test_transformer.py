@@ -1,0 +1,198 @@
+"""The transformer engine: the real generation path on the tiny debug checkpoint, the plain-torch decoder against
+transformers' GPT-2, and a few training steps on a fake corpus made here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from framescore.symbolic.midi_io import to_symusic
+from framescore.symbolic.plan import simple_plan
+
+REPO = Path(__file__).resolve().parents[2]
+DEBUG = REPO / "checkpoints" / "transformer-debug"
+
+
+def _midi_bytes(piece) -> bytes:
+    return bytes(to_symusic(piece).dumps_midi())
+
+
+@pytest.fixture(scope="module")
+def engine():
+    from framescore.symbolic.engines import transformer
+
+    return transformer
+
+
+def test_registered_with_the_engines(engine):
+    from framescore.symbolic.engines import get_engine
+
+    assert get_engine("transformer") is engine.compose
+
+
+@pytest.mark.parametrize("meter,key", [("4/4", "D minor"), ("3/4", "Bb major"), ("6/8", "E major")])
+def test_compose_honours_the_plan_grid_and_is_reproducible(engine, meter, key):
+    plan = simple_plan(9.5, tempo_bpm=120, key=key, meter=meter, seed=5)
+    piece = engine.compose(plan, checkpoint=DEBUG)
+    assert [t.name for t in piece.tracks] == ["melody", "harmony", "bass", "drums"]
+    assert tuple(piece.meter) == plan.meter_tuple and piece.key == plan.key
+    assert piece.end_tick < plan.n_bars * piece.ticks_per_bar  # 9.5 s: the last bar is cut short
+    for t in piece.tracks:
+        assert t.program == plan.instrumentation[t.name]
+        assert all(0 <= n.start and n.end <= piece.end_tick and n.duration >= 1 for n in t.notes)
+    assert piece.track("melody").notes or piece.track("harmony").notes
+    assert _midi_bytes(engine.compose(plan, checkpoint=DEBUG)) == _midi_bytes(piece)
+    plan.seed = 6
+    assert _midi_bytes(engine.compose(plan, checkpoint=DEBUG)) != _midi_bytes(piece)
+
+
+def test_bass_and_drums_are_the_rule_engines(engine):
+    from framescore.symbolic.engines import rule
+
+    plan = simple_plan(8, seed=2)
+    ours, theirs = engine.compose(plan, checkpoint=DEBUG), rule.compose(plan)
+    for role in ("bass", "drums"):
+        assert ours.track(role).notes == theirs.track(role).notes
+
+
+def test_tokens_follow_the_grammar_and_the_plan(engine):
+    from framescore.datasets.tokens import PlanTokenizer
+
+    tok = PlanTokenizer.load(DEBUG / "tokenizer.json")
+    plan = simple_plan(40, tempo_bpm=150, meter="3/4", key="G major", seed=1)  # 34 bars: the 128-token context refills
+    ids = engine.generate_tokens(plan, DEBUG)
+    words = [tok.vocab[i] for i in ids]
+    bars = [i for i, w in enumerate(words) if w == "Bar_None"]
+    assert len(bars) == plan.n_bars
+    for b, (lo, hi) in enumerate(zip(bars, bars[1:] + [len(words)])):
+        header = tok.bar_header_ids(plan, b)
+        assert ids[lo:lo + len(header)] == header  # inserted as planned
+        body = words[lo + len(header):hi]
+        positions = [int(w.split("_")[1]) for w in body if w.startswith("Position_")]
+        assert positions == sorted(set(positions)) and all(0 <= p < 12 for p in positions)
+        expect = {"Position": ("Program",), "Program": ("Pitch",), "Pitch": ("Velocity",), "Velocity": ("Duration",),
+                  "Duration": ("Program", "Position")}
+        for a, c in zip(body, body[1:]):
+            assert c.split("_")[0] in expect[a.split("_")[0]], (a, c)
+        assert not body or body[0].startswith("Position_")
+        assert not body or body[-1].startswith("Duration_")
+
+
+def test_chord_tones_all_keeps_every_note_in_the_chord(engine):
+    from framescore.symbolic.chords import parse_chord
+
+    plan = simple_plan(12, key="E minor", chords="i VI III VII", seed=4)
+    piece = engine.compose(plan, checkpoint=DEBUG, chord_tones="all")
+    tpb = piece.ticks_per_bar
+    for role in ("melody", "harmony"):
+        for n in piece.track(role).notes:
+            slots = plan.bars[n.start // tpb].chords
+            symbol = [s.chord for s in slots if s.beat * 480 <= n.start % tpb][-1]
+            assert n.pitch % 12 in parse_chord(symbol).pitch_classes, (role, n, symbol)
+
+
+def test_errors_are_one_line_framescore_errors(engine, tmp_path):
+    from framescore.errors import FramescoreError
+
+    plan = simple_plan(4)
+    with pytest.raises(FramescoreError, match="lacks"):
+        engine.compose(plan, checkpoint=tmp_path)
+    with pytest.raises(FramescoreError, match="chord_tones"):
+        engine.compose(plan, checkpoint=DEBUG, chord_tones="some")
+    plan.meter = "11/16"
+    plan.bars = plan.bars[:1]
+    plan.sections[0].n_bars = 1
+    plan.duration_sec = 1.0
+    with pytest.raises(FramescoreError, match="11/16"):
+        engine.compose(plan, checkpoint=DEBUG)
+
+
+def test_plain_torch_decoder_matches_transformers(tmp_path):
+    import torch
+
+    from framescore.datasets.tokens import PlanTokenizer
+    from framescore.symbolic.models.remi_gpt import Decoder, ModelSize, new_model, save_checkpoint
+
+    tok = PlanTokenizer.load(DEBUG / "tokenizer.json")
+    model = new_model(tok, ModelSize(n_layer=2, n_embd=48, n_head=3, n_ctx=64), seed=1).eval()
+    save_checkpoint(tmp_path, model, tok)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "model.safetensors", "tokenizer.json"]
+    ids = torch.randint(0, len(tok), (1, 40), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        ref = model(ids).logits[0]
+    dec = Decoder.load(tmp_path)
+    torch.testing.assert_close(dec.feed(ids[0, :30].tolist()), ref[29], atol=1e-4, rtol=1e-4)
+    for j in range(30, 40):
+        torch.testing.assert_close(dec.feed([int(ids[0, j])]), ref[j], atol=1e-4, rtol=1e-4)
+    with pytest.raises(ValueError, match="context"):
+        dec.feed([1] * 30)
+
+
+def _fake_corpus(directory: Path) -> None:
+    """A corpus in the builder's layout from random pieces over random plans (no dataset needed)."""
+    from framescore.datasets.tokens import PlanTokenizer
+    from framescore.symbolic.piece import Note, Piece, Track
+
+    tok = PlanTokenizer()
+    directory.mkdir(parents=True)
+    tok.save(directory / "tokenizer.json")
+    rng = np.random.default_rng(0)
+    for split, n_songs in (("train", 6), ("validation", 2)):
+        seqs = []
+        for s in range(n_songs):
+            plan = simple_plan(16, key=["C major", "A minor", "F major"][s % 3], seed=s)
+            notes = [Note(int(rng.integers(0, 32)) * 240, 240, int(rng.integers(55, 80)), 79) for _ in range(60)]
+            notes = sorted({(n.start, n.pitch): n for n in notes}.values())
+            piece = Piece(tracks=[Track("melody", 0, False, notes[::2]), Track("harmony", 0, False, notes[1::2])])
+            seqs.append(tok.encode(piece, plan))
+        np.save(directory / f"{split}.npy", np.concatenate(seqs))
+        np.save(directory / f"{split}_offsets.npy", np.concatenate([[0], np.cumsum([len(q) for q in seqs])]))
+
+
+def test_training_runs_saves_and_resumes(tmp_path):
+    from framescore.symbolic.models.remi_gpt import Decoder
+    from framescore.symbolic.models.train_transformer import main
+
+    _fake_corpus(tmp_path / "corpus")
+    common = ["--corpus", str(tmp_path / "corpus"), "--out", str(tmp_path / "ck"), "--state",
+              str(tmp_path / "state" / "state.pt"), "--layers", "1", "--dim", "32", "--heads", "2", "--ctx", "64",
+              "--batch", "2", "--eval-every", "3", "--eval-windows", "4", "--warmup", "2", "--log-every", "2"]
+    assert main(common + ["--steps", "6"]) == 0
+    result = json.loads((tmp_path / "state" / "result.json").read_text())
+    assert result["steps"] == 6 and np.isfinite(result["best_val_loss"])
+    assert result["bigram"]["nll"] > 0
+    assert [h["step"] for h in result["history"]] == [3, 6]
+    assert result["history"][-1]["val_loss"] < result["history"][0]["val_loss"] + 0.5
+    Decoder.load(tmp_path / "ck")  # a usable checkpoint
+    assert main(common + ["--steps", "8", "--resume"]) == 0
+    result = json.loads((tmp_path / "state" / "result.json").read_text())
+    assert result["steps"] == 8 and [h["step"] for h in result["history"]] == [3, 6, 8]
+
+
+def test_bigram_baseline_learns_a_deterministic_sequence():
+    from framescore.symbolic.models.train_transformer import Windows, bigram_nll
+
+    seq = np.tile(np.array([3, 4, 5, 6, 7], dtype=np.uint16), 50)  # a bar (3) every 5 tokens
+    scored = np.ones(10, dtype=bool)
+    w = Windows(seq, np.array([0, len(seq)]), bar_id=3, pad_id=0, scored=scored, n_ctx=16)
+    nll, k = bigram_nll(w, [w.window(i) for i in range(3)], vocab=10)
+    assert nll < 0.05
+
+
+def test_default_keeps_accompaniment_on_chord_tones_and_passing_tones_short(engine):
+    from framescore.symbolic.chords import parse_chord
+
+    plan = simple_plan(12, key="A major", chords="I | IV V", seed=8)
+    piece = engine.compose(plan, checkpoint=DEBUG)
+    tpb = piece.ticks_per_bar
+
+    def chord_at(tick: int) -> set[int]:
+        slots = plan.bars[tick // tpb].chords
+        return set(parse_chord([s.chord for s in slots if s.beat * 480 <= tick % tpb][-1]).pitch_classes)
+
+    assert all(n.pitch % 12 in chord_at(n.start) for n in piece.track("harmony").notes)
+    for n in piece.track("melody").notes:
+        assert n.pitch % 12 in chord_at(n.start) or n.duration <= 240, n
