@@ -1,0 +1,368 @@
+"""Piano-roll segments of POP909 for the diffusion engine: the roll layout, roll ↔ notes, and the segment cache.
+
+Layout (one :class:`RollSpec`, stored with every checkpoint so a model always reads rolls the way it learnt them):
+
+- time on a sixteenth-note grid (4 steps a quarter, 120 ticks at 480 a quarter); a window is ``window_bars``
+  bars, 4 bars of 4/4 = 64 steps;
+- pitch MIDI 36-99 (64 pitches); notes outside are folded by octaves into it;
+- 4 roll channels: melody onset, melody sustain, harmony onset, harmony sustain (sustain is on at every step a
+  note sounds, its onset step included). Both parts are generated, so the same model can keep a user's melody
+  (inpainting) and write the accompaniment;
+- 3 condition channels: chord tones (1 where the pitch's pitch class is in the chord sounding at that step),
+  chord root (1 on the root's pitch class) and the bar's density (the plan's number, tiled). Laying the chord
+  across the pitch axis lets a convolution see, at every cell, whether that note would fit.
+
+Key: every song is transposed to C major or A minor (its key_audio.txt main key, by the smallest shift, -6..+5
+semitones). The plan's key is always known at generation, so transposing back is exact, and a small model
+trained for an hour on one CPU core learns scale-degree patterns 12 times more densely than from 12 keys. The cost
+is a fold by octave for the few notes pushed out of range.
+
+Only 4/4 songs are cached (POP909 reads as 4/4, or 3/4 for 27 songs: those are skipped and counted). Windows
+never cross a bar that :mod:`.pop909` padded with rests.
+
+``python -m framescore.datasets.rolls`` writes ``.cache/rolls/pop909-{split}.npz`` (rolls bit-packed over the
+pitch axis) and ``meta.json`` with counts and a content hash; same data, same arrays.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..symbolic.chords import Key
+from ..symbolic.piece import TICKS_PER_QUARTER, Note, Piece
+from ..symbolic.plan import MusicPlan
+from .paths import DatasetError, repo_root
+
+__all__ = [
+    "COND_CHANNELS",
+    "ROLL_CHANNELS",
+    "RollCache",
+    "RollSpec",
+    "build_cache",
+    "chord_shift",
+    "condition",
+    "default_cache_dir",
+    "key_shift",
+    "load_cache",
+    "main",
+    "notes_to_roll",
+    "piece_to_roll",
+    "plan_chords",
+    "plan_density",
+    "roll_to_notes",
+]
+
+log = logging.getLogger(__name__)
+
+ROLL_CHANNELS = ("melody_onset", "melody_sustain", "harmony_onset", "harmony_sustain")
+COND_CHANNELS = ("chord_tones", "chord_root", "density")
+PARTS = ("melody", "harmony")  # roll channels 2*i, 2*i+1 belong to PARTS[i]
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RollSpec:
+    """How music is laid on the roll: grid, pitch range, window length."""
+
+    steps_per_quarter: int = 4
+    pitch_lo: int = 36
+    n_pitches: int = 64
+    window_bars: int = 4
+
+    @property
+    def pitch_hi(self) -> int:
+        """Highest MIDI pitch on the roll (inclusive)."""
+        return self.pitch_lo + self.n_pitches - 1
+
+    def steps_per_bar(self, meter: tuple[int, int]) -> int:
+        num, den = meter
+        if (num * 4 * self.steps_per_quarter) % den:
+            raise DatasetError(f"meter {num}/{den} does not fit a grid of {self.steps_per_quarter} steps a quarter")
+        return num * 4 * self.steps_per_quarter // den
+
+    def ticks_per_step(self, resolution: int = TICKS_PER_QUARTER) -> int:
+        return resolution // self.steps_per_quarter
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def key_shift(key: Key) -> int:
+    """Semitones that take ``key`` to C major (A minor for minor keys), in -6..+5."""
+    target = 0 if key.mode == "major" else 9
+    return (target - key.tonic + 6) % 12 - 6
+
+
+_C_MAJOR = frozenset((0, 2, 4, 5, 7, 9, 11))
+#: Another shift must put this much more of the chord-tone weight in C major than the key's own shift does: minor
+#: keys' major V chords and borrowed chords stay where the key puts them.
+CHORD_SHIFT_MARGIN = 0.1
+
+
+def chord_shift(plan: MusicPlan) -> int:
+    """The shift (-6..+5) that puts the plan's chords most inside C major / A minor, weighting each chord tone by
+    how many beats its chord lasts; the key's own shift (:func:`key_shift`) unless another one is clearly better
+    (:data:`CHORD_SHIFT_MARGIN`).
+
+    It is the key's shift whenever the chords are diatonic to the key; it differs when they are not, e.g. a
+    POP909 song whose key_audio.txt says D minor over chords in F# minor, or a user's plan whose chords wander.
+    The model only knows music laid out in C major / A minor, so the chords are what must land there.
+    """
+    weight = np.zeros(12)
+    beats = plan.beats_per_bar
+    for b in range(plan.n_bars):
+        slots = plan.chords_at(b)
+        for i, (beat, chord) in enumerate(slots):
+            length = (slots[i + 1][0] if i + 1 < len(slots) else beats) - beat
+            for pc in chord.pitch_classes:
+                weight[pc] += length
+    own = key_shift(plan.key_obj)
+    scores = {s: sum(weight[pc] for pc in range(12) if (pc + s) % 12 in _C_MAJOR) for s in range(-6, 6)}
+    best = max(scores, key=lambda s: (scores[s], -abs(s - own)))
+    return best if scores[best] > scores[own] + CHORD_SHIFT_MARGIN * weight.sum() else own
+
+
+def _fold(pitch: int, spec: RollSpec) -> int:
+    while pitch < spec.pitch_lo:
+        pitch += 12
+    while pitch > spec.pitch_hi:
+        pitch -= 12
+    return pitch
+
+
+def notes_to_roll(notes: Sequence[Note], n_steps: int, spec: RollSpec, shift: int = 0,
+                  resolution: int = TICKS_PER_QUARTER) -> np.ndarray:
+    """One part as a ``(2, n_steps, n_pitches)`` uint8 roll: onset, sustain. Notes are transposed by ``shift``."""
+    roll = np.zeros((2, n_steps, spec.n_pitches), dtype=np.uint8)
+    tps = spec.ticks_per_step(resolution)
+    for n in notes:
+        s = int(round(n.start / tps))
+        if s >= n_steps or s < 0:
+            continue
+        e = min(n_steps, max(s + 1, int(round(n.end / tps))))
+        p = _fold(n.pitch + shift, spec) - spec.pitch_lo
+        roll[0, s, p] = 1
+        roll[1, s:e, p] = 1
+    return roll
+
+
+def piece_to_roll(piece: Piece, n_steps: int, spec: RollSpec, shift: int = 0) -> np.ndarray:
+    """Tracks ``melody`` and ``harmony`` as a ``(4, n_steps, n_pitches)`` uint8 roll (a missing track is empty)."""
+    parts = []
+    for name in PARTS:
+        track = piece.track(name)
+        parts.append(notes_to_roll(track.notes if track else [], n_steps, spec, shift, piece.resolution))
+    return np.concatenate(parts)
+
+
+def roll_to_notes(part: np.ndarray, spec: RollSpec, shift: int = 0, threshold: float | tuple[float, float] = 0.5,
+                  velocity: int | Sequence[int] = 80, resolution: int = TICKS_PER_QUARTER,
+                  end_tick: int | None = None, monophonic: bool = False) -> list[Note]:
+    """Notes of one part's ``(2, T, P)`` roll (onset, sustain): a note starts where the onset is above its
+    threshold and lasts while the sustain stays above its own (until the next onset of the same pitch).
+
+    ``threshold`` is one value or ``(onset, sustain)``; ``shift`` is the transposition the roll was made with (it
+    is undone); ``velocity`` is one value or one per step; notes are cut at ``end_tick``. ``monophonic`` (a
+    melody) keeps the strongest onset of each step and ends every note where the next one starts.
+    """
+    t_on, t_sus = (threshold, threshold) if np.isscalar(threshold) else threshold
+    onset, sustain = part[0] > t_on, part[1] > t_sus
+    n_steps = onset.shape[0]
+    if monophonic:
+        best = np.argmax(np.where(onset, part[0], -np.inf), axis=1)
+        onset = np.zeros_like(onset)
+        steps = np.flatnonzero((part[0] > t_on).any(axis=1))
+        onset[steps, best[steps]] = True
+        next_onset = np.full(n_steps + 1, n_steps)
+        for s in range(n_steps - 1, -1, -1):
+            next_onset[s] = s if onset[s].any() else next_onset[s + 1]
+    tps = spec.ticks_per_step(resolution)
+    vel = np.broadcast_to(np.asarray(velocity, dtype=np.int64), (n_steps,))
+    notes = []
+    for s, p in zip(*np.nonzero(onset)):
+        stop = next_onset[s + 1] if monophonic else n_steps
+        e = s + 1
+        while e < stop and sustain[e, p] and not onset[e, p]:
+            e += 1
+        start, end = int(s) * tps, int(e) * tps
+        if end_tick is not None:
+            if start >= end_tick:
+                continue
+            end = min(end, end_tick)
+        notes.append(Note(start, end - start, int(p) + spec.pitch_lo - shift, int(vel[s])))
+    return sorted(notes)
+
+
+def plan_chords(plan: MusicPlan, n_steps: int, spec: RollSpec, shift: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Per step: the sounding chord's pitch classes as a 12-bit mask (uint16) and its root (int8, -1 for 'N'),
+    transposed by ``shift``. Steps past the plan's bars hold no chord."""
+    spb = spec.steps_per_bar(plan.meter_tuple)
+    beat_steps = spec.steps_per_quarter * 4 // plan.meter_tuple[1]
+    mask = np.zeros(n_steps, dtype=np.uint16)
+    root = np.full(n_steps, -1, dtype=np.int8)
+    for b in range(min(plan.n_bars, -(-n_steps // spb))):
+        slots = plan.chords_at(b)
+        for i, (beat, chord) in enumerate(slots):
+            lo = b * spb + int(round(beat * beat_steps))
+            hi = b * spb + (int(round(slots[i + 1][0] * beat_steps)) if i + 1 < len(slots) else spb)
+            lo, hi = min(lo, n_steps), min(hi, n_steps)
+            if chord.is_none or lo >= hi:
+                continue
+            mask[lo:hi] = sum(1 << ((pc + shift) % 12) for pc in chord.pitch_classes)
+            root[lo:hi] = (chord.root + shift) % 12
+    return mask, root
+
+
+def plan_density(plan: MusicPlan, n_steps: int, spec: RollSpec) -> np.ndarray:
+    """Per step: the plan's density of its bar (float32; the last bar's past the end)."""
+    spb = spec.steps_per_bar(plan.meter_tuple)
+    dens = np.array([b.density for b in plan.bars], dtype=np.float32)
+    return dens[np.minimum(np.arange(n_steps) // spb, len(dens) - 1)]
+
+
+def condition(mask: np.ndarray, root: np.ndarray, density: np.ndarray, spec: RollSpec) -> np.ndarray:
+    """The ``(3, T, P)`` float32 condition: chord tones, chord root, density (see the module docstring).
+
+    Leading axes are kept: ``mask`` of shape ``(..., T)`` gives ``(..., 3, T, P)``.
+    """
+    pcs = (spec.pitch_lo + np.arange(spec.n_pitches)) % 12
+    tones = (mask[..., :, None].astype(np.int64) >> pcs) & 1
+    is_root = root[..., :, None].astype(np.int64) == pcs
+    dens = np.broadcast_to(density[..., :, None], tones.shape)
+    return np.stack([tones, is_root, dens], axis=-3).astype(np.float32)
+
+
+# ----- the cache ---------------------------------------------------------------------------------------------------
+def default_cache_dir() -> Path:
+    return repo_root() / ".cache" / "rolls"
+
+
+@dataclass
+class RollCache:
+    """One split's songs laid end to end: rolls (bit-packed), chords, density, and the valid window starts."""
+
+    spec: RollSpec
+    rolls: np.ndarray  # (T_all, 4, n_pitches // 8) uint8, np.packbits over pitch
+    mask: np.ndarray  # (T_all,) uint16 chord pitch classes
+    root: np.ndarray  # (T_all,) int8
+    density: np.ndarray  # (T_all,) float32
+    windows: np.ndarray  # (n_windows,) int64: global step where a valid window starts
+    song_ids: np.ndarray  # (n_songs,) str
+    song_offsets: np.ndarray  # (n_songs + 1,) int64
+
+    @property
+    def window_steps(self) -> int:
+        return self.spec.window_bars * self.spec.steps_per_bar((4, 4))
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def batch(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Windows ``index`` (into :attr:`windows`) as rolls ``(B, 4, T, P)`` in {0, 1} and conditions
+        ``(B, 3, T, P)``, both float32."""
+        steps = self.windows[np.asarray(index)][:, None] + np.arange(self.window_steps)
+        rolls = np.unpackbits(self.rolls[steps], axis=-1, count=self.spec.n_pitches)  # (B, T, 4, P)
+        cond = condition(self.mask[steps], self.root[steps], self.density[steps], self.spec)
+        return rolls.transpose(0, 2, 1, 3).astype(np.float32), cond
+
+
+def _song_arrays(example, spec: RollSpec, window_bars: int):
+    """Arrays of one song, and its valid window starts (in steps from the song's start)."""
+    plan, piece = example.plan, example.piece
+    spb = spec.steps_per_bar(plan.meter_tuple)
+    n_steps = plan.n_bars * spb
+    shift = key_shift(plan.key_obj)
+    roll = piece_to_roll(piece, n_steps, spec, shift)
+    mask, root = plan_chords(plan, n_steps, spec, shift)
+    dens = plan_density(plan, n_steps, spec)
+    bar_has_notes = roll[:, :, :].reshape(4, plan.n_bars, spb, -1).any(axis=(0, 2, 3))
+    starts = [b * spb for first, n in example.regular_spans for b in range(first, first + n - window_bars + 1)
+              if bar_has_notes[b:b + window_bars].any()]
+    packed = np.packbits(roll.transpose(1, 0, 2), axis=-1)  # (T, 4, P/8)
+    return packed, mask, root, dens, np.array(starts, dtype=np.int64)
+
+
+def build_cache(root: str | Path | None = None, out_dir: str | Path | None = None, spec: RollSpec = RollSpec(),
+                splits: Sequence[str] = ("train", "validation", "test")) -> dict:
+    """Read POP909 and write one ``pop909-{split}.npz`` per split plus ``meta.json``; returns the meta dict."""
+    from .pop909 import iter_songs
+
+    out = Path(out_dir) if out_dir is not None else default_cache_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    meta: dict = {"version": CACHE_VERSION, "spec": spec.to_dict(), "channels": list(ROLL_CHANNELS),
+                  "condition": list(COND_CHANNELS), "key": "transposed to C major / A minor", "splits": {}}
+    for split in splits:
+        t0 = time.time()
+        stats: dict[str, int] = {}
+        arrays: list[tuple] = []
+        ids, skipped_meter = [], 0
+        for ex in iter_songs(root, split, stats=stats):
+            if ex.plan.meter_tuple != (4, 4):
+                skipped_meter += 1
+                continue
+            arrays.append(_song_arrays(ex, spec, spec.window_bars))
+            ids.append(ex.song_id)
+        if not arrays:
+            raise DatasetError(f"POP909 {split}: no 4/4 song could be read")
+        lengths = np.array([len(a[0]) for a in arrays], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        data = {
+            "rolls": np.concatenate([a[0] for a in arrays]),
+            "mask": np.concatenate([a[1] for a in arrays]),
+            "root": np.concatenate([a[2] for a in arrays]),
+            "density": np.concatenate([a[3] for a in arrays]),
+            "windows": np.concatenate([a[4] + o for a, o in zip(arrays, offsets)]),
+            "song_ids": np.array(ids),
+            "song_offsets": offsets,
+        }
+        path = out / f"pop909-{split}.npz"
+        np.savez_compressed(path, **data)
+        digest = hashlib.sha256(b"".join(np.ascontiguousarray(v).tobytes() for v in data.values())).hexdigest()
+        meta["splits"][split] = {"songs": len(ids), "skipped_unreadable": stats.get("skipped", 0),
+                                 "skipped_not_4_4": skipped_meter,
+                                 "bars": int(offsets[-1]) // spec.steps_per_bar((4, 4)),
+                                 "windows": int(len(data["windows"])), "sha256": digest,
+                                 "seconds": round(time.time() - t0, 1)}
+        log.info("rolls %s: %s", split, meta["splits"][split])
+    (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    return meta
+
+
+def load_cache(split: str, cache_dir: str | Path | None = None, spec: RollSpec = RollSpec()) -> RollCache:
+    """The cached split; raises :class:`DatasetError` (saying how to build it) when missing or of another layout."""
+    d = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    path, meta_path = d / f"pop909-{split}.npz", d / "meta.json"
+    if not path.is_file() or not meta_path.is_file():
+        raise DatasetError(f"roll cache {path} missing: run python -m framescore.datasets.rolls")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if meta.get("version") != CACHE_VERSION or meta.get("spec") != spec.to_dict():
+        raise DatasetError(f"roll cache {d} was built with another layout: rebuild it "
+                           "(python -m framescore.datasets.rolls)")
+    with np.load(path) as z:
+        return RollCache(spec, z["rolls"], z["mask"], z["root"], z["density"], z["windows"], z["song_ids"],
+                         z["song_offsets"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m framescore.datasets.rolls", description=__doc__.split("\n")[0])
+    ap.add_argument("--root", type=Path, help="POP909 folder (default: dataset_root('pop909'))")
+    ap.add_argument("--out", type=Path, help=f"cache folder (default: {default_cache_dir()})")
+    ap.add_argument("--splits", default="train,validation,test")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    meta = build_cache(args.root, args.out, splits=args.splits.split(","))
+    print(json.dumps(meta["splits"], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,196 @@
+"""The diffusion engine: a piano-roll DDPM trained on POP909 writes the melody and the accompaniment, window by
+window, conditioned on the plan's chords laid across the pitch axis, with classifier-free guidance.
+
+How a plan becomes music (model and sampler: :mod:`framescore.symbolic.models.roll_unet`; layout:
+:mod:`framescore.datasets.rolls`):
+
+- the plan's chords and densities, transposed to C major / A minor as in training (by the key, unless the chords
+  clearly sit in another one: :func:`~framescore.datasets.rolls.chord_shift`), become condition rolls on a
+  sixteenth-note grid, in bars of the plan's own meter;
+- the first window (4 bars) is sampled from noise; each next one starts ``hop_bars`` (3) bars later and is
+  inpainted: the bars it shares with what is already written are fixed to it at every denoising step (RePaint
+  replacement), so a piece of any length is one continuous roll;
+- a user's melody (:func:`compose` with ``melody``, or :func:`compose_with_melody` with a MIDI file) is fixed the
+  same way, on the melody channels of every window: the model writes the accompaniment around it, and the
+  melody track is the user's notes as given;
+- the roll is read back as notes (an onset above its threshold starts a note, which lasts while the sustain
+  stays above its own; the thresholds are fitted once per checkpoint so that the model's rolls are as full as the
+  data's, see ``train_diffusion --calibrate``; the melody is read as one voice), transposed back to the plan's
+  key, with velocities from the plan's bar dynamics (the rule engine's scale), cut at the piece's end. Bass and
+  drums are the rule engine's (:mod:`.rule`): POP909 has neither.
+
+Meters other than 4/4 are laid on the grid in their own bar length (4 bars of 3/4 = 48 steps): the network is
+convolutional, so it runs on any window, but it learnt from 4/4 songs only, so the rhythm of other meters is
+4/4-flavoured (the chords still change where the plan says).
+
+Same plan and seed, same piece: the noise comes from a ``torch.Generator`` seeded with ``plan.seed`` and sampling
+runs DDIM (eta 0) in one torch thread. ``post_filter`` (off by default) drops notes that start on a beat outside
+the sounding chord; it is a stated crutch, measured separately, not part of the model.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from ...errors import FramescoreError
+from ..piece import Note, Piece, Track, piece_from_plan_grid
+from ..plan import MusicPlan
+
+__all__ = ["DEFAULTS", "DiffusionError", "compose", "compose_with_melody", "generate_roll", "melody_notes"]
+
+#: ``compose(plan)``'s settings; ``None`` takes the checkpoint's own default (its config.json).
+DEFAULTS: dict = {"guidance": None, "steps": None, "hop_bars": None, "post_filter": False}
+
+
+class DiffusionError(FramescoreError):
+    """A plan or melody the diffusion engine cannot realize."""
+
+
+@lru_cache(maxsize=4)
+def _load(directory: str):
+    from ..models.roll_unet import load_model
+
+    return load_model(directory)
+
+
+def _checkpoint(checkpoint: str | Path | None) -> str:
+    from ..models.roll_unet import checkpoint_dir
+
+    return str(Path(checkpoint) if checkpoint is not None else checkpoint_dir("diffusion"))
+
+
+def melody_notes(melody: Piece) -> list[Note]:
+    """The notes of a user's melody: its track named ``melody``, else its first pitched track with notes."""
+    pitched = [t for t in melody.tracks if not t.is_drum and t.notes]
+    if not pitched:
+        raise DiffusionError("the melody has no pitched notes")
+    track = next((t for t in pitched if t.name.strip().lower() == "melody"), pitched[0])
+    if melody.resolution != 480:
+        raise DiffusionError(f"melody resolution {melody.resolution} is not 480 ticks a quarter")
+    return sorted(track.notes)
+
+
+def _window_starts(n_bars: int, window_bars: int, hop_bars: int) -> list[int]:
+    """First bars of the windows: every ``hop_bars``, the last one pulled back to end with the piece."""
+    if n_bars <= window_bars:
+        return [0]
+    starts = list(range(0, n_bars - window_bars, hop_bars))
+    if starts[-1] + window_bars < n_bars:
+        starts.append(n_bars - window_bars)
+    return starts
+
+
+def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody: list[Note] | None = None,
+                  guidance: float | None = None, steps: int | None = None, hop_bars: int | None = None):
+    """The plan's whole roll, ``(4, n_bars * steps_per_bar, n_pitches)`` float32 numpy in [-1, 1], in the
+    key-normalised pitch space (see :mod:`framescore.datasets.rolls`), and the spec and shift it was made with."""
+    import numpy as np
+    import torch
+
+    from ...datasets.rolls import chord_shift, condition, notes_to_roll, plan_chords, plan_density
+    from ..models.roll_unet import sample
+
+    model = _load(_checkpoint(checkpoint))
+    cfg, spec = model.config, model.config.spec
+    hop = cfg.hop_bars if hop_bars is None else hop_bars
+    if hop < 1 or hop > spec.window_bars:
+        raise DiffusionError(f"hop of {hop} bars must be 1..{spec.window_bars}")
+    try:
+        spb = spec.steps_per_bar(plan.meter_tuple)
+    except FramescoreError:
+        raise DiffusionError(f"meter {plan.meter} does not fit the diffusion engine's sixteenth-note grid") from None
+    shift = chord_shift(plan)
+    win = spec.window_bars * spb
+    padded = -(-win // cfg.time_multiple) * cfg.time_multiple  # the network's window, in steps
+    n_steps = plan.n_bars * spb
+    total = max(n_steps, spec.window_bars * spb) + padded - win
+    mask, root = plan_chords(plan, total, spec, shift)
+    cond = torch.from_numpy(condition(mask, root, plan_density(plan, total, spec), spec))
+    roll = torch.zeros((4, total, spec.n_pitches))
+    known = torch.zeros(roll.shape, dtype=torch.bool)
+    if melody is not None:
+        mel = notes_to_roll(melody, total, spec, shift)
+        roll[:2] = torch.from_numpy(mel).float() * 2 - 1
+        known[:2] = True
+    generator = torch.Generator().manual_seed(plan.seed)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        done = 0  # steps already written
+        for bar in _window_starts(plan.n_bars, spec.window_bars, hop):
+            lo = bar * spb
+            k = known[:, lo:lo + padded].clone()
+            k[:, : max(0, done - lo)] = True
+            k[:, win:] = False  # the padding to the network's size is free (and thrown away)
+            out = sample(model, cond[None, :, lo:lo + padded], generator, steps=steps, guidance=guidance,
+                         known=roll[None, :, lo:lo + padded], known_mask=k[None])
+            roll[:, lo:lo + win] = out[0, :, :win]
+            done = lo + win
+    finally:
+        torch.set_num_threads(threads)
+    return roll[:, :n_steps].numpy().astype(np.float32), spec, shift
+
+
+def _post_filter(notes: list[Note], plan: MusicPlan, piece: Piece) -> list[Note]:
+    """Drop notes that start on a beat and are not tones of the chord sounding there."""
+    beat = piece.resolution * 4 // plan.meter_tuple[1]
+    tpb = piece.ticks_per_bar
+    out = []
+    for n in notes:
+        bar, off = divmod(n.start, tpb)
+        if off % beat == 0 and bar < plan.n_bars:
+            chord = [c for b, c in plan.chords_at(bar) if b * beat <= off][-1]
+            if not chord.is_none and n.pitch % 12 not in chord.pitch_classes:
+                continue
+        out.append(n)
+    return out
+
+
+def compose(plan: MusicPlan, melody: Piece | None = None, *, checkpoint: str | Path | None = None,
+            guidance: float | None = None, steps: int | None = None, hop_bars: int | None = None,
+            post_filter: bool | None = None) -> Piece:
+    """Realize ``plan``; with ``melody`` (a piece whose bar 0 is the plan's bar 0), keep that melody and write
+    the accompaniment around it. Keyword arguments override :data:`DEFAULTS` (``None``: the checkpoint's)."""
+    from ...datasets.rolls import roll_to_notes
+    from .rule import compose as rule_compose
+
+    plan.validate()
+    guidance = DEFAULTS["guidance"] if guidance is None else guidance
+    steps = DEFAULTS["steps"] if steps is None else steps
+    hop_bars = DEFAULTS["hop_bars"] if hop_bars is None else hop_bars
+    post_filter = DEFAULTS["post_filter"] if post_filter is None else post_filter
+    user = melody_notes(melody) if melody is not None else None
+    roll, spec, shift = generate_roll(plan, checkpoint, user, guidance, steps, hop_bars)
+    th = _load(_checkpoint(checkpoint)).config.thresholds
+
+    piece = piece_from_plan_grid(plan)
+    spb = roll.shape[1] // plan.n_bars
+    velocity = [int(round(40 + 70 * plan.bars[s // spb].dynamics)) for s in range(roll.shape[1])]
+    parts = {
+        "melody": ([Note(n.start, min(n.end, piece.end_tick) - n.start, n.pitch, n.velocity)
+                    for n in user if n.start < piece.end_tick] if user is not None else
+                   roll_to_notes(roll[:2], spec, shift, (th[0], th[1]), [min(127, v + 6) for v in velocity],
+                                 piece.resolution, piece.end_tick, monophonic=True)),
+        "harmony": roll_to_notes(roll[2:], spec, shift, (th[2], th[3]), [max(1, v - 8) for v in velocity],
+                                 piece.resolution, piece.end_tick),
+    }
+    if post_filter:
+        parts = {k: (v if k == "melody" and user is not None else _post_filter(v, plan, piece))
+                 for k, v in parts.items()}
+    base = rule_compose(plan)
+    for role in ("melody", "harmony", "bass", "drums"):
+        if role not in plan.instrumentation:
+            continue
+        if role in parts:
+            piece.tracks.append(Track(role, plan.instrumentation[role], False, sorted(parts[role])))
+        elif (t := base.track(role)) is not None:
+            piece.tracks.append(t)
+    return piece
+
+
+def compose_with_melody(plan: MusicPlan, melody_path: str | Path) -> Piece:
+    """:func:`compose` keeping the melody of a MIDI file (``--melody tune.mid``): its bar 0 is the plan's bar 0."""
+    from ..midi_io import read_midi
+
+    return compose(plan, read_midi(melody_path))

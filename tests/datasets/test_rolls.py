@@ -1,0 +1,104 @@
+"""The roll layout of the diffusion engine: key shift, roll ↔ notes, chord condition, the segment cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from framescore.datasets.paths import DatasetError
+from framescore.datasets.pop909 import SongExample
+from framescore.datasets.rolls import (
+    RollCache,
+    RollSpec,
+    _song_arrays,
+    condition,
+    key_shift,
+    load_cache,
+    notes_to_roll,
+    piece_to_roll,
+    plan_chords,
+    plan_density,
+    roll_to_notes,
+)
+from framescore.symbolic.chords import parse_key
+from framescore.symbolic.piece import Note, Piece, Track
+from framescore.symbolic.plan import simple_plan
+
+SPEC = RollSpec()
+
+
+@pytest.mark.parametrize("key,shift", [("C major", 0), ("A minor", 0), ("D major", -2), ("G major", 5),
+                                       ("F# major", -6), ("E minor", 5), ("C minor", -3)])
+def test_key_shift_goes_to_c_major_or_a_minor(key, shift):
+    assert key_shift(parse_key(key)) == shift
+
+
+def test_roll_round_trip_on_the_grid():
+    notes = [Note(0, 480, 60, 80), Note(120, 240, 64, 80), Note(480, 120, 60, 80), Note(600, 360, 60, 80),
+             Note(1800, 240, 93, 80), Note(1800, 120, 42, 80)]
+    for shift in (0, -6, 5):
+        roll = notes_to_roll(notes, 20, SPEC, shift)
+        assert roll.shape == (2, 20, 64)
+        assert roll_to_notes(roll, SPEC, shift, velocity=80) == sorted(notes)
+    # repeated notes of one pitch stay separate: the onset cuts the sustain
+    roll = notes_to_roll([Note(0, 240, 60), Note(240, 240, 60)], 8, SPEC)
+    assert [n.start for n in roll_to_notes(roll, SPEC)] == [0, 240]
+
+
+def test_out_of_range_pitches_fold_by_octave_and_end_is_cut():
+    roll = notes_to_roll([Note(0, 120, 30), Note(0, 120, 110)], 4, SPEC)
+    assert {int(p) + SPEC.pitch_lo for p in np.nonzero(roll[0, 0])[0]} == {42, 98}
+    notes = roll_to_notes(notes_to_roll([Note(0, 960, 60)], 16, SPEC), SPEC, end_tick=500)
+    assert notes == [Note(0, 500, 60, 80)]
+    assert roll_to_notes(notes_to_roll([Note(600, 120, 60)], 16, SPEC), SPEC, end_tick=500) == []
+
+
+def test_chord_condition_marks_chord_tones_and_roots():
+    plan = simple_plan(4 * 2.4, tempo_bpm=100, key="D major", chords="I IV", density=0.3)
+    mask, root = plan_chords(plan, 64, SPEC, key_shift(plan.key_obj))
+    # D major → C major: bars alternate C (C E G) and F (F A C)
+    assert (root[0], root[16], root[32], root[63]) == (0, 5, 0, 5)
+    cond = condition(mask, root, plan_density(plan, 64, SPEC), SPEC)
+    assert cond.shape == (3, 64, 64)
+    pcs = {(SPEC.pitch_lo + p) % 12 for p in np.nonzero(cond[0, 0])[0]}
+    assert pcs == {0, 4, 7}
+    assert {(SPEC.pitch_lo + p) % 12 for p in np.nonzero(cond[1, 16])[0]} == {5}
+    assert np.allclose(cond[2], 0.3)
+    mask, root = plan_chords(plan, 80, SPEC)
+    assert root[70] == -1 and mask[70] == 0  # past the plan's 4 bars
+
+
+def _example(n_bars: int, padded: list[int]) -> SongExample:
+    plan = simple_plan(n_bars * 2.4, tempo_bpm=100, key="G major", chords="I V vi IV")
+    mel = [Note(b * 1920, 480, 67 + b % 5) for b in range(n_bars) if b not in padded]
+    harm = [Note(b * 1920 + 480 * k, 480, 55 + k) for b in range(n_bars) if b not in padded for k in range(4)]
+    piece = Piece([Track("melody", 0, False, mel), Track("harmony", 0, False, harm)], end_tick=n_bars * 1920)
+    return SongExample("000", piece, plan, padded_bars=padded)
+
+
+def test_cache_windows_avoid_padded_bars_and_batches_match_the_song():
+    ex = _example(12, padded=[5])
+    packed, mask, root, dens, starts = _song_arrays(ex, SPEC, SPEC.window_bars)
+    assert list(starts // 16) == [0, 1, 6, 7, 8]
+    cache = RollCache(SPEC, packed, mask, root, dens, starts, np.array(["000"]), np.array([0, len(packed)]))
+    rolls, cond = cache.batch(np.array([0, 4]))
+    assert rolls.shape == (2, 4, 64, 64) and cond.shape == (2, 3, 64, 64)
+    full = piece_to_roll(ex.piece, 12 * 16, SPEC, key_shift(ex.plan.key_obj))
+    assert np.array_equal(rolls[1], full[:, 8 * 16:12 * 16])
+    assert set(np.unique(rolls)) <= {0.0, 1.0}
+
+
+def test_missing_cache_says_how_to_build_it(tmp_path):
+    with pytest.raises(DatasetError, match="python -m framescore.datasets.rolls"):
+        load_cache("train", tmp_path)
+
+
+def test_monophonic_reading_keeps_one_voice():
+    part = np.full((2, 8, 64), -1.0)
+    part[0, 0, [10, 14]] = [0.3, 0.8]  # two onsets at once: the stronger wins
+    part[1, 0:6, 14] = 0.9  # it would sound 6 steps...
+    part[0, 3, 20] = 0.5  # ...but the next melody note starts at step 3
+    part[1, 3:5, 20] = 0.5
+    notes = roll_to_notes(part, SPEC, threshold=(0.0, 0.0), monophonic=True)
+    assert [(n.start, n.duration, n.pitch) for n in notes] == [(0, 360, 50), (360, 240, 56)]
+    assert len(roll_to_notes(part, SPEC, threshold=0.0)) == 3

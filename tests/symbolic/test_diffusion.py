@@ -1,0 +1,221 @@
+"""The diffusion engine: model files, sampler (guidance, inpainting), a few training steps, and compose()."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pytest
+
+from framescore.datasets.rolls import RollCache, RollSpec
+from framescore.symbolic.models.roll_unet import (
+    CheckpointError,
+    ModelConfig,
+    checkpoint_dir,
+    denoise,
+    load_model,
+    new_model,
+    sample,
+    save_model,
+)
+from framescore.symbolic.piece import Note, Piece, Track
+from framescore.symbolic.plan import simple_plan
+
+torch = pytest.importorskip("torch")
+
+TINY = ModelConfig(block_out_channels=(8, 16), norm_num_groups=4, sampling_steps=4)
+DEBUG = checkpoint_dir("diffusion-debug")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread, as the engine and the trainer use: on a shared 2-core machine more threads are slower."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return new_model(TINY, seed=0)
+
+
+def _cond(b: int = 1, t: int = 64) -> torch.Tensor:
+    c = torch.zeros(b, 3, t, 64)
+    c[:, 0, :, ::4] = 1
+    c[:, 2] = 0.4
+    return c
+
+
+def test_save_and_load_give_the_same_network(tiny, tmp_path):
+    save_model(tiny, tmp_path / "ck", info={"steps": 0})
+    assert {p.name for p in (tmp_path / "ck").iterdir()} >= {"config.json", "model.safetensors",
+                                                              "scheduler_config.json"}
+    back = load_model(tmp_path / "ck")
+    assert back.config == TINY and back.info == {"steps": 0}
+    x, t = torch.randn(2, 4, 64, 64), torch.tensor([10, 900])
+    with torch.no_grad():
+        assert torch.equal(denoise(tiny, x, t, _cond(2)), denoise(back, x, t, _cond(2)))
+
+
+def test_missing_checkpoint_is_a_clear_error(tmp_path):
+    with pytest.raises(CheckpointError, match="framescore train diffusion"):
+        load_model(tmp_path)
+
+
+def test_sampling_is_deterministic_and_guidance_matters(tiny):
+    def run(seed, w):
+        return sample(tiny, _cond(), torch.Generator().manual_seed(seed), guidance=w)
+
+    a = run(0, 3.0)
+    assert a.shape == (1, 4, 64, 64) and a.abs().max() <= 1.0
+    assert torch.equal(a, run(0, 3.0))
+    assert not torch.equal(a, run(1, 3.0))
+    assert not torch.equal(a, run(0, 1.0))
+
+
+def test_inpainting_keeps_the_known_region_exactly(tiny):
+    g = torch.Generator().manual_seed(5)
+    known = torch.where(torch.rand(1, 4, 64, 64, generator=g) < 0.1, 1.0, -1.0)
+    mask = torch.zeros(1, 4, 64, 64, dtype=torch.bool)
+    mask[:, :, :16] = True  # the first bar, every channel (a window's overlap)
+    mask[:, :2] = True  # the melody everywhere (a user's melody)
+    out = sample(tiny, _cond(), torch.Generator().manual_seed(0), known=known, known_mask=mask)
+    assert torch.equal(out[mask], known[mask])
+    assert not torch.equal(out[~mask], known[~mask])
+
+
+def _fake_cache(n_songs: int = 3, bars: int = 8) -> RollCache:
+    """Songs whose accompaniment plays the chord tones on every beat: an easy pattern to start learning."""
+    spec = RollSpec()
+    steps = n_songs * bars * 16
+    roll = np.zeros((steps, 4, 64), dtype=np.uint8)
+    mask = np.full(steps, (1 << 0) | (1 << 4) | (1 << 7), dtype=np.uint16)
+    for s in range(0, steps, 4):
+        roll[s, 2, [24, 28, 31]] = 1  # C4 E4 G4 onsets
+        roll[s:s + 4, 3, [24, 28, 31]] = 1
+        if s % 16 == 0:  # a melody note on every downbeat
+            roll[s, 0, 40] = 1
+            roll[s:s + 2, 1, 40] = 1
+    starts = np.array([i * bars * 16 + b * 16 for i in range(n_songs) for b in range(bars - 3)])
+    return RollCache(spec, np.packbits(roll, axis=-1), mask, np.zeros(steps, np.int8),
+                     np.full(steps, 0.4, np.float32), starts, np.array(["a", "b", "c"][:n_songs]),
+                     np.arange(n_songs + 1) * bars * 16)
+
+
+def test_a_few_training_steps_lower_the_validation_loss(tmp_path):
+    from framescore.symbolic.models.train_diffusion import calibrate, train, validation_loss
+
+    cache = _fake_cache()
+    model = new_model(TINY, seed=1)
+    before = validation_loss(model, cache, n_windows=8, batch=8)
+    opts = argparse.Namespace(batch=8, lr=3e-3, warmup=1, steps=30, max_minutes=5.0, ema=0.5, seed=0, log_every=10,
+                              eval_every=0, eval_windows=8, save_minutes=60.0, out=tmp_path / "ck",
+                              state_path=tmp_path / "state.pt", argv=["--steps", "30"])
+    figures = train(model, cache, cache, opts, log=lambda _: None)
+    assert figures["steps"] == 30 and figures["val_loss"] < before
+    assert load_model(tmp_path / "ck").info["steps"] == 30
+    assert (tmp_path / "ck" / "card.md").read_text().startswith("# diffusion")
+    assert (tmp_path / "state.pt").is_file()
+    # the reading thresholds are fitted to the data's fullness and travel with the checkpoint
+    fitted = calibrate(load_model(tmp_path / "ck"), cache, n_windows=4, batch=4, log=lambda _: None)
+    assert len(fitted.config.thresholds) == 4 and all(-0.9 <= t <= 0.9 for t in fitted.config.thresholds)
+    save_model(fitted, tmp_path / "ck")
+    assert load_model(tmp_path / "ck").config.thresholds == fitted.config.thresholds
+
+
+# ----- the engine, on the tiny debug checkpoint ----------------------------------------------------------------------
+@pytest.fixture()
+def engine(monkeypatch):
+    monkeypatch.setenv("FRAMESCORE_DIFFUSION_CHECKPOINT", str(DEBUG))
+    from framescore.symbolic.engines import diffusion
+
+    return diffusion
+
+
+def _plan(bars: int = 8, **kw):
+    kw.setdefault("tempo_bpm", 100)
+    kw.setdefault("key", "E minor")
+    kw.setdefault("chords", "i VI III VII")
+    return simple_plan(bars * 2.4 - 0.5, engine="diffusion", seed=kw.pop("seed", 7), **kw)
+
+
+def test_compose_gives_the_plan_its_parts_within_the_end(engine):
+    from framescore.symbolic.engines import get_engine
+    from framescore.symbolic.engines.rule import compose as rule
+
+    plan = _plan()
+    piece = get_engine("diffusion")(plan)
+    assert [t.name for t in piece.tracks] == ["melody", "harmony", "bass", "drums"]
+    assert piece.plan is plan and piece.meter == (4, 4)
+    assert all(0 <= n.start and n.end <= piece.end_tick and n.duration > 0 and 1 <= n.velocity <= 127
+               for t in piece.tracks for n in t.notes)
+    assert piece.track("harmony").notes
+    base = rule(plan)
+    assert piece.track("bass").notes == base.track("bass").notes
+    assert piece.track("drums").notes == base.track("drums").notes
+
+
+def test_compose_is_deterministic_for_a_seed(engine):
+    a, b = engine.compose(_plan(), steps=3), engine.compose(_plan(), steps=3)
+    c = engine.compose(_plan(seed=8), steps=3)
+    assert [t.notes for t in a.tracks] == [t.notes for t in b.tracks]
+    assert a.track("harmony").notes != c.track("harmony").notes
+
+
+def test_long_pieces_are_one_continuous_inpainted_roll(engine):
+    from framescore.datasets.rolls import key_shift
+
+    plan = _plan(11)
+    roll, spec, shift = engine.generate_roll(plan, steps=3)
+    assert roll.shape == (4, 11 * 16, 64) and shift == key_shift(plan.key_obj)
+    assert engine._window_starts(11, 4, 3) == [0, 3, 6, 7]
+    assert engine._window_starts(3, 4, 3) == [0]
+
+
+def test_a_users_melody_is_kept_and_accompanied(engine, tmp_path):
+    from framescore.symbolic.midi_io import write_midi
+
+    plan = _plan()
+    tune = [Note(i * 480, 480, 64 + (i % 3) * 2, 90) for i in range(40)]
+    melody = Piece([Track("lead", 73, False, tune)], end_tick=40 * 480)
+    piece = engine.compose(plan, melody, steps=3)
+    end = piece.end_tick
+    assert piece.track("melody").notes == [Note(n.start, min(n.end, end) - n.start, n.pitch, n.velocity)
+                                           for n in tune if n.start < end]
+    assert piece.track("melody").program == plan.instrumentation["melody"]
+    assert piece.track("harmony").notes
+    path = tmp_path / "tune.mid"
+    write_midi(melody, path)
+    again = engine.compose_with_melody(plan, path)
+    assert [n.pitch for n in again.track("melody").notes] == [n.pitch for n in piece.track("melody").notes]
+
+
+def test_a_melody_without_notes_is_refused(engine):
+    with pytest.raises(engine.DiffusionError, match="no pitched notes"):
+        engine.compose(_plan(), Piece([Track("melody", 0, False, [])], end_tick=480))
+
+
+def test_three_four_plans_are_laid_on_their_own_bars(engine):
+    plan = _plan(6, meter="3/4", chords="I IV V I")
+    piece = engine.compose(plan, steps=3)
+    assert piece.meter == (3, 4)
+    assert all(n.end <= piece.end_tick for t in piece.tracks for n in t.notes)
+
+
+def test_post_filter_drops_off_chord_notes_on_beats(engine):
+    plan = _plan()
+    piece = engine.compose(plan, steps=3, post_filter=True)
+    tpb, beat = piece.ticks_per_bar, 480
+    for n in piece.track("harmony").notes:
+        bar, off = divmod(n.start, tpb)
+        if off % beat == 0:
+            chord = [c for b, c in plan.chords_at(bar) if b * beat <= off][-1]
+            assert n.pitch % 12 in chord.pitch_classes
+
+
+def test_a_plan_shorter_than_a_window(engine):
+    plan = simple_plan(1.5, tempo_bpm=120, key="Bb major", chords="I", engine="diffusion")
+    piece = engine.compose(plan, steps=2)
+    assert plan.n_bars == 1 and all(n.end <= piece.end_tick for t in piece.tracks for n in t.notes)
