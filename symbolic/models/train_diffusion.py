@@ -294,7 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--out", type=Path, default=checkpoint_dir("diffusion"), help="checkpoint folder")
     ap.add_argument("--state", dest="state_path", type=Path,
                     default=repo / ".cache" / "train_diffusion" / "state.pt", help="optimizer state, for --resume")
-    ap.add_argument("--resume", action="store_true", help="continue the run saved in --state")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue the run saved in --state (--steps and --max-minutes count the whole run)")
     ap.add_argument("--channels", default="32,64,128", help="UNet block_out_channels")
     ap.add_argument("--layers", type=int, default=1, help="UNet layers_per_block")
     ap.add_argument("--groups", type=int, default=8, help="GroupNorm groups")

@@ -11,6 +11,7 @@ from framescore.datasets.rolls import (
     RollCache,
     RollSpec,
     _song_arrays,
+    chord_shift,
     condition,
     key_shift,
     load_cache,
@@ -102,3 +103,12 @@ def test_monophonic_reading_keeps_one_voice():
     notes = roll_to_notes(part, SPEC, threshold=(0.0, 0.0), monophonic=True)
     assert [(n.start, n.duration, n.pitch) for n in notes] == [(0, 360, 50), (360, 240, 56)]
     assert len(roll_to_notes(part, SPEC, threshold=0.0)) == 3
+
+
+def test_chord_shift_follows_the_key_unless_the_chords_clearly_sit_elsewhere():
+    for key, chords in [("A minor", "i iv V i"), ("E minor", "i VI III VII"), ("Bb major", "I vi ii V7")]:
+        plan = simple_plan(20, key=key, chords=chords)
+        assert chord_shift(plan) == key_shift(plan.key_obj)
+    # a key label that does not fit its chords (POP909 017: "D minor" over F# minor / A major chords)
+    plan = simple_plan(20, key="D minor", chords="F#m A Bm E")
+    assert chord_shift(plan) == 3  # A major / F# minor → C major / A minor
