@@ -33,6 +33,7 @@ def _add_overrides(p: argparse.ArgumentParser, duration_required: bool = False) 
 
 def _add_output(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--out", required=True, type=Path, help="output folder")
+    p.add_argument("--melody", help="a MIDI melody to keep and accompany (diffusion engine; bar 0 at its start)")
     p.add_argument("--soundfont", help="General MIDI .sf2 file (default: the system's, e.g. FluidR3_GM.sf2)")
     p.add_argument("--reference", help="folder of MIDI files to compare the result with (report.json)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
@@ -147,15 +148,15 @@ def _run(args: argparse.Namespace) -> int:
     cmd = args.command
     if cmd == "video":
         st = pipeline.score_video(args.input, args.out, _overrides(args), soundfont=args.soundfont,
-                                  reference=args.reference, quiet=args.quiet)
+                                  reference=args.reference, quiet=args.quiet, melody=args.melody)
         _done(args, st)
     elif cmd == "image":
         st = pipeline.score_image(args.input, args.out, _overrides(args), soundfont=args.soundfont,
-                                  reference=args.reference, quiet=args.quiet)
+                                  reference=args.reference, quiet=args.quiet, melody=args.melody)
         _done(args, st)
     elif cmd == "text":
         st = pipeline.score_text(args.text, args.out, _overrides(args), soundfont=args.soundfont,
-                                 reference=args.reference, quiet=args.quiet)
+                                 reference=args.reference, quiet=args.quiet, melody=args.melody)
         _done(args, st)
     elif cmd == "plan":
         _plan_only(args)
@@ -169,7 +170,7 @@ def _run(args: argparse.Namespace) -> int:
             plan.engine = args.engine
         plan.validate()
         st = pipeline.compose_plan(plan, args.out, soundfont=args.soundfont, reference=args.reference,
-                                   quiet=args.quiet)
+                                   quiet=args.quiet, melody=args.melody)
         _done(args, st)
     elif cmd == "render":
         st = pipeline.render_midi(args.midi, args.out, soundfont=args.soundfont, quiet=args.quiet)

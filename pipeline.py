@@ -132,10 +132,17 @@ def make_plan(features, overrides, source: dict[str, Any], stages: Stages) -> Mu
         return plan_from_features(features, overrides, source=source)
 
 
-def compose(plan: MusicPlan, stages: Stages) -> Piece:
+def compose(plan: MusicPlan, stages: Stages, melody: str | Path | None = None) -> Piece:
+    """Realize the plan; ``melody`` (a MIDI file) is kept and accompanied, which the diffusion engine can do."""
     from .symbolic.engines import compose as engine_compose
 
+    if melody is not None and plan.engine != "diffusion":
+        raise InputError(f"--melody needs --engine diffusion (the {plan.engine} engine cannot keep a given melody)")
     with stages("compose", f"composing {plan.n_bars} bars with the {plan.engine} engine"):
+        if melody is not None:
+            from .symbolic.engines.diffusion import compose_with_melody
+
+            return compose_with_melody(plan, melody)
         return engine_compose(plan)
 
 
@@ -245,19 +252,19 @@ def _json_default(o: Any) -> Any:
 
 # ----- the user-facing jobs ------------------------------------------------------------------------------------
 def score_video(path: str | Path, out_dir: str | Path, overrides, *, soundfont: str | None = None,
-                reference: str | None = None, quiet: bool = False) -> Stages:
+                reference: str | None = None, quiet: bool = False, melody: str | None = None) -> Stages:
     """``framescore video``: the whole path for a clip, ending with the clip and its new soundtrack."""
-    return _score_picture("video", path, out_dir, overrides, soundfont, reference, quiet)
+    return _score_picture("video", path, out_dir, overrides, soundfont, reference, quiet, melody)
 
 
 def score_image(path: str | Path, out_dir: str | Path, overrides, *, soundfont: str | None = None,
-                reference: str | None = None, quiet: bool = False) -> Stages:
+                reference: str | None = None, quiet: bool = False, melody: str | None = None) -> Stages:
     """``framescore image``: a still picture, music of the asked duration."""
-    return _score_picture("image", path, out_dir, overrides, soundfont, reference, quiet)
+    return _score_picture("image", path, out_dir, overrides, soundfont, reference, quiet, melody)
 
 
 def _score_picture(kind: str, path: str | Path, out_dir: str | Path, overrides, soundfont: str | None,
-                   reference: str | None, quiet: bool) -> Stages:
+                   reference: str | None, quiet: bool, melody: str | None = None) -> Stages:
     stages = Stages(quiet)
     if input_kind(path) != kind:
         other = "image" if kind == "video" else "video"
@@ -266,7 +273,7 @@ def _score_picture(kind: str, path: str | Path, out_dir: str | Path, overrides, 
     _check_soundfont(soundfont)
     features = analyze(path, kind, stages)
     plan = make_plan(features, overrides, {"input": str(path), "kind": kind}, stages)
-    piece = compose(plan, stages)
+    piece = compose(plan, stages, melody)
     with staged_output(out_dir) as out:
         write_outputs(piece, out, stages, features=features, video=Path(path) if kind == "video" else None,
                       soundfont=soundfont, reference=reference)
@@ -274,7 +281,7 @@ def _score_picture(kind: str, path: str | Path, out_dir: str | Path, overrides, 
 
 
 def score_text(text: str, out_dir: str | Path, overrides, *, soundfont: str | None = None,
-               reference: str | None = None, quiet: bool = False) -> Stages:
+               reference: str | None = None, quiet: bool = False, melody: str | None = None) -> Stages:
     """``framescore text``: a plan from words alone."""
     from .vision.mapping import plan_from_text
 
@@ -282,18 +289,18 @@ def score_text(text: str, out_dir: str | Path, overrides, *, soundfont: str | No
     _check_soundfont(soundfont)
     with stages("plan", "planning the music from the description"):
         plan = plan_from_text(text, overrides.duration_sec, overrides)
-    piece = compose(plan, stages)
+    piece = compose(plan, stages, melody)
     with staged_output(out_dir) as out:
         write_outputs(piece, out, stages, soundfont=soundfont, reference=reference)
     return stages
 
 
 def compose_plan(plan: MusicPlan, out_dir: str | Path, *, soundfont: str | None = None,
-                 reference: str | None = None, quiet: bool = False) -> Stages:
+                 reference: str | None = None, quiet: bool = False, melody: str | None = None) -> Stages:
     """``framescore compose``: realize a plan, edited or not."""
     stages = Stages(quiet)
     _check_soundfont(soundfont)
-    piece = compose(plan, stages)
+    piece = compose(plan, stages, melody)
     with staged_output(out_dir) as out:
         write_outputs(piece, out, stages, soundfont=soundfont, reference=reference)
     return stages

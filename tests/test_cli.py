@@ -115,3 +115,23 @@ def test_one_frame_clip_is_not_an_error(tmp_path):
     assert main(["video", str(clip), "-o", str(tmp_path / "o"), "-q"]) == 0
     plan = json.loads((tmp_path / "o" / "plan.json").read_text())
     assert 0 < plan["duration_sec"] <= 0.1
+
+
+def test_melody_is_kept_by_the_diffusion_engine(tmp_path, monkeypatch, capsys):
+    """`--melody`: the given tune comes back in the melody track (debug diffusion model, so it runs in seconds)."""
+    from framescore.symbolic.midi_io import read_midi, write_midi
+    from framescore.symbolic.piece import Note, Piece, TempoChange, Track
+
+    monkeypatch.setenv("FRAMESCORE_DIFFUSION_CHECKPOINT", str(Path(__file__).parents[1] / "checkpoints" / "diffusion-debug"))
+    tune = tmp_path / "tune.mid"
+    notes = [Note(i * 480, 480, p, 90) for i, p in enumerate([72, 74, 76, 77, 79, 77, 76, 74])]
+    write_midi(Piece([Track("melody", 0, False, notes)], [TempoChange(0, 120.0)], key="C major"), tune)
+    plan = tmp_path / "plan.json"
+    from framescore.symbolic.plan import simple_plan
+
+    simple_plan(4.0, 120, "C major", engine="diffusion").save(plan)
+    _fails(["compose", str(plan), "-o", str(tmp_path / "x"), "--melody", str(tune), "--engine", "rule"], capsys,
+           "--melody needs --engine diffusion")
+    assert main(["compose", str(plan), "-o", str(tmp_path / "o"), "--melody", str(tune), "-q"]) == 0
+    melody = read_midi(tmp_path / "o" / "score.mid").track("melody")
+    assert [n.pitch for n in melody.notes] == [72, 74, 76, 77, 79, 77, 76, 74]
