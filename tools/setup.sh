@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-have_fluidsynth() { ldconfig -p 2>/dev/null | grep -q 'libfluidsynth\.so'; }
+have_fluidsynth() { ldconfig -p 2>/dev/null | grep 'libfluidsynth\.so' >/dev/null; }  # no -q: with pipefail, an early exit would SIGPIPE ldconfig
 have_soundfont() { [ -n "${FRAMESCORE_SOUNDFONT:-}" ] && [ -f "$FRAMESCORE_SOUNDFONT" ] || ls /usr/share/sounds/sf2/*.sf2 /usr/share/soundfonts/*.sf2 >/dev/null 2>&1; }
 
 if ! have_fluidsynth || ! have_soundfont; then
