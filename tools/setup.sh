@@ -5,7 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 have_fluidsynth() { ldconfig -p 2>/dev/null | grep 'libfluidsynth\.so' >/dev/null; }  # no -q: with pipefail, an early exit would SIGPIPE ldconfig
-have_soundfont() { [ -n "${FRAMESCORE_SOUNDFONT:-}" ] && [ -f "$FRAMESCORE_SOUNDFONT" ] || ls /usr/share/sounds/sf2/*.sf2 /usr/share/soundfonts/*.sf2 >/dev/null 2>&1; }
+have_soundfont() {
+  [ -n "${FRAMESCORE_SOUNDFONT:-}" ] && [ -f "$FRAMESCORE_SOUNDFONT" ] && return 0
+  for f in /usr/share/sounds/sf2/*.sf2 /usr/share/soundfonts/*.sf2; do [ -f "$f" ] && return 0; done
+  return 1
+}
 
 if ! have_fluidsynth || ! have_soundfont; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
