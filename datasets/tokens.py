@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import FramescoreError
-from ..symbolic.chords import QUALITIES, Key, parse_chord
+from ..symbolic.chords import QUALITIES, Key, parse_chord, triad_of
 from .attributes import DENSITY_ONSETS_PER_BEAT
 
 if TYPE_CHECKING:
@@ -377,12 +377,7 @@ class PlanTokenizer:
 
 def _triad(quality: str) -> str:
     """The triad a chord quality is built on (sevenths, sixths and ninths dropped)."""
-    iv = set(QUALITIES[quality])
-    for name, need in (("dim", {3, 6}), ("aug", {4, 8}), ("maj", {4, 7}), ("min", {3, 7}), ("sus4", {5, 7}),
-                       ("sus2", {2, 7})):
-        if need <= iv:
-            return name
-    return quality
+    return triad_of(quality)
 
 
 class TokenTypes:

@@ -24,6 +24,7 @@ __all__ = [
     "parse_pitch_class",
     "parse_progression",
     "pc_name",
+    "triad_of",
 ]
 
 #: Intervals above the root, in semitones, for every quality POP909 uses (and a few more lead sheets use).
@@ -48,6 +49,16 @@ QUALITIES: dict[str, tuple[int, ...]] = {
     "min9": (0, 3, 7, 10, 14),
     "add9": (0, 4, 7, 14),
 }
+
+#: (triad, intervals it needs), most specific first: what a quality is built on once 7ths, 6ths and 9ths are dropped.
+_TRIADS = (("dim", {3, 6}), ("aug", {4, 8}), ("maj", {4, 7}), ("min", {3, 7}), ("sus4", {5, 7}), ("sus2", {2, 7}))
+
+
+def triad_of(quality: str) -> str:
+    """The triad a quality is built on: ``"min7"`` → ``"min"``, ``"sus4(b7)"`` → ``"sus4"``, ``"hdim7"`` → ``"dim"``."""
+    intervals = set(QUALITIES[quality])
+    return next((name for name, need in _TRIADS if need <= intervals), quality)
+
 
 _SHARP_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 _FLAT_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")

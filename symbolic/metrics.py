@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import FramescoreError
-from .chords import QUALITIES, Key, parse_key
+from .chords import Key, parse_key, triad_of
 from .piece import Piece
 from .plan import MusicPlan
 
@@ -272,12 +272,11 @@ _FAMILY_TEMPLATES = {"maj": [(0, 4, 7)], "min": [(0, 3, 7)], "dim": [(0, 3, 6)],
 
 def _family(quality: str) -> str:
     """The triad family a quality belongs to, read off its intervals (7ths and 9ths don't change it)."""
-    iv = set(QUALITIES[quality])
-    for fam, need in (("dim", {3, 6}), ("aug", {4, 8}), ("maj", {4, 7}), ("min", {3, 7}), ("sus", {5, 7}),
-                      ("sus", {2, 7})):
-        if need <= iv:
-            return fam
-    raise MetricsError(f"chord quality {quality!r} has no triad family")
+    triad = triad_of(quality)
+    family = "sus" if triad in ("sus2", "sus4") else triad
+    if family not in _FAMILY_TEMPLATES:
+        raise MetricsError(f"chord quality {quality!r} has no triad family")
+    return family
 
 
 def _family_scores(profile: np.ndarray) -> dict[tuple[int, str], float]:
