@@ -169,7 +169,7 @@ def emotion_agreement(piece, plan: MusicPlan, classifier) -> dict[str, Any]:
 
 def load_reference_spec(spec: str) -> dict[str, list[float]]:
     """A folder of MIDI files, or ``pop909:SPLIT`` (the songs of that split)."""
-    from .symbolic.metrics import load_reference, reference_stats
+    from .symbolic.metrics import load_reference, reference_for_files
 
     if spec.startswith("pop909:"):
         from .datasets.pop909_split import dataset_root, pop909_split
@@ -179,27 +179,8 @@ def load_reference_spec(spec: str) -> dict[str, list[float]]:
         ids = pop909_split(root).get(split)
         if ids is None:
             raise InputError(f"unknown POP909 split {split!r} (train, validation or test)")
-        return _cached_reference(spec, [root / sid / f"{sid}.mid" for sid in ids], reference_stats)
+        return reference_for_files([root / sid / f"{sid}.mid" for sid in ids], root)
     return load_reference(spec)
-
-
-def _cached_reference(name: str, files: list[Path], compute) -> dict[str, list[float]]:
-    """Reference statistics cached by the list of files and their sizes (they are read-only datasets)."""
-    import hashlib
-    import os
-
-    key = hashlib.sha256("\n".join(f"{f}:{f.stat().st_size}" for f in files).encode()).hexdigest()[:16]
-    cache = Path(os.environ.get("FRAMESCORE_CACHE", Path.home() / ".cache" / "framescore")) / "reference"
-    path = cache / f"{name.replace(':', '_')}-{key}.json"
-    if path.is_file():
-        return json.loads(path.read_text())
-    stats = compute(files)
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(stats))
-    except OSError:
-        pass  # a cache we cannot write is only slower next time
-    return stats
 
 
 def _mean(vals: list[Any]) -> float | None:

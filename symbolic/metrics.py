@@ -467,14 +467,22 @@ def load_reference(directory: str | Path, cache_dir: str | Path | None = None) -
     named by a hash of the files' paths, sizes and modification times and :data:`METRICS_VERSION`, so any
     change recomputes it. Unreadable files are skipped and listed in the cache file under ``skipped``.
     """
-    from .midi_io import MidiError
-
     root = Path(directory)
     if not root.is_dir():
         raise MetricsError(f"reference folder not found: {root}")
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in (".mid", ".midi") and p.is_file())
     if not files:
         raise MetricsError(f"no MIDI files (*.mid, *.midi) under {root}")
+    return reference_for_files(files, root, cache_dir)
+
+
+def reference_for_files(files: Sequence[Path], root: Path,
+                        cache_dir: str | Path | None = None) -> dict[str, list[float]]:
+    """Music metrics of the given MIDI files (named relative to ``root`` in the cache), cached as in
+    :func:`load_reference`: a list of files rather than a folder, e.g. one split of a dataset."""
+    from .midi_io import MidiError
+
+    files = [Path(p) for p in files]
     sig = hashlib.sha256(json.dumps(
         [METRICS_VERSION] + [[str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
     ).encode()).hexdigest()[:20]
