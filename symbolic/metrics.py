@@ -326,19 +326,31 @@ def chord_accuracy(piece: Piece, plan: MusicPlan | None = None) -> tuple[float |
     return (correct / judged if judged else None), judged
 
 
-# Krumhansl & Kessler (1982) key profiles, tonic first.
-_KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-_KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+# Key profiles, tonic first. Albrecht & Shanahan (2013), fitted to a corpus of tonal pieces, are the default:
+# on POP909's training split (its annotated keys against its own notes, duration-weighted) they agree with
+# 88.2% of songs, against 82.3% for Krumhansl & Kessler (1982), 87.0% for Aarden–Essen, 81.7% for
+# Temperley–Kostka–Payne and 78.0% for Bellman–Budge (music21's weights); the remaining misses are mostly the
+# relative key. Chosen on the training split only; validation: 90.7% against KK's 89.5%.
+KEY_PROFILES: dict[str, tuple[np.ndarray, np.ndarray]] = {
+    "albrecht-shanahan": (np.array([0.238, 0.006, 0.111, 0.006, 0.137, 0.094, 0.016, 0.214, 0.009, 0.080, 0.008,
+                                    0.081]),
+                          np.array([0.220, 0.006, 0.104, 0.123, 0.019, 0.103, 0.012, 0.214, 0.062, 0.022, 0.061,
+                                    0.052])),
+    "krumhansl-kessler": (np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88]),
+                          np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])),
+}
 
 
-def estimate_key(piece: Piece) -> Key | None:
-    """Krumhansl–Schmuckler: the key whose Krumhansl–Kessler profile correlates best with the piece's
+def estimate_key(piece: Piece, profiles: str = "albrecht-shanahan") -> Key | None:
+    """Krumhansl–Schmuckler key finding: the key whose profile (``KEY_PROFILES``) correlates best with the piece's
     duration-weighted pitch-class profile (pitched notes). None when the profile is flat or empty."""
+    if profiles not in KEY_PROFILES:
+        raise MetricsError(f"unknown key profiles {profiles!r} (one of {', '.join(KEY_PROFILES)})")
     prof = _pc_profile(_Notes.of(piece))
     if prof.sum() <= 0 or np.ptp(prof) == 0:
         return None
     best, key = -math.inf, None
-    for mode, base in (("major", _KK_MAJOR), ("minor", _KK_MINOR)):
+    for mode, base in zip(("major", "minor"), KEY_PROFILES[profiles]):
         for tonic in range(12):
             r = float(np.corrcoef(prof, np.roll(base, tonic))[0, 1])
             if r > best + 1e-12:

@@ -131,6 +131,16 @@ def test_key_estimation():
     assert M.estimate_key(Piece([])) is None
 
 
+def test_key_profiles_differ_where_documented():
+    # C major scale with quarters C×3 D×2 E×4 F×1 G×4 A×3 B×4: Krumhansl-Kessler correlates best with E minor
+    # (E, G, B long), Albrecht-Shanahan with C major (its profiles weigh the tonic and dominant more).
+    piece = melody([60, 62, 64, 65, 67, 69, 71], [3 * Q, 2 * Q, 4 * Q, 1 * Q, 4 * Q, 3 * Q, 4 * Q])
+    assert M.estimate_key(piece, "krumhansl-kessler") == Key(4, "minor")
+    assert M.estimate_key(piece) == Key(0, "major")
+    with pytest.raises(M.MetricsError, match="unknown key profiles"):
+        M.estimate_key(piece, "temperley")
+
+
 def test_key_agreement_reports_relative_confusion_separately():
     a_minor = melody([57, 60, 64, 57, 59, 60, 62, 64, 65, 67, 68, 69], [2 * Q] + [Q] * 10 + [4 * Q])
     exact = M.key_agreement(a_minor, simple_plan(8.0, key="A minor"))
