@@ -82,7 +82,7 @@ def plans_for_input(spec: str, duration: float | None, seed: int, stages: Stages
 
 
 def _pop909_plans(spec: str, seed: int) -> list[tuple[str, MusicPlan]]:
-    from .datasets.pop909 import read_song
+    from .datasets.pop909 import crop, read_song
     from .datasets.pop909_split import dataset_root, pop909_split
 
     parts = spec.split(":")
@@ -94,25 +94,11 @@ def _pop909_plans(spec: str, seed: int) -> list[tuple[str, MusicPlan]]:
         raise InputError(f"unknown POP909 split {split!r} (train, validation or test)")
     out = []
     for sid in ids[:limit]:
-        plan = read_song(root / sid).plan
-        plan = _first_bars(plan, POP909_BARS)
+        ex = read_song(root / sid)
+        plan = crop(ex, 0, min(POP909_BARS, ex.plan.n_bars)).plan  # the key annotated for these bars
         plan.seed = seed
         out.append((f"pop909/{sid}", plan))
     return out
-
-
-def _first_bars(plan: MusicPlan, n: int) -> MusicPlan:
-    """The plan cut to its first ``n`` bars (sections clipped, duration shortened to match)."""
-    if plan.n_bars <= n:
-        return plan
-    sections = []
-    for s in plan.sections:
-        if s.start_bar >= n:
-            break
-        sections.append(replace(s, n_bars=min(s.n_bars, n - s.start_bar)))
-    cut = replace(plan, bars=plan.bars[:n], sections=sections, source=dict(plan.source))
-    cut.duration_sec = cut.bar_start_sec(n)
-    return cut.validate()
 
 
 def evaluate(inputs: list[str], engines: list[str], reference: str | None = None, duration: float | None = None,

@@ -187,7 +187,26 @@ def _tempo_at(piece: Piece, tick: int) -> float:
 
 def _assemble(song_id: str, tracks: list[Track], tempos: list[TempoChange], meter: tuple[int, int], end_tick: int,
               bar_chords: list[list[ChordSlot]], key: Key, source: dict) -> tuple[Piece, MusicPlan]:
-    """The piece and its validated plan: tempo averaged, density and dynamics measured, markers from the plan."""
+    """The piece and its validated plan: tempo averaged, density and dynamics measured, markers from the plan.
+
+    The key is the annotated one unless the chords clearly sit in another scale (:func:`.rolls.chord_key`):
+    key_audio.txt is read off the audio and now and then disagrees with the MIDI's own chords (song 017: D minor
+    over chords in F# minor, which its notes are in too). The plan then takes the chords' key, and
+    ``source["key_annotated"]`` keeps what the file said.
+    """
+    from .rolls import chord_key
+
+    piece, plan = _assemble_with(song_id, tracks, tempos, meter, end_tick, bar_chords, key, source)
+    fitted = chord_key(plan)
+    if fitted == key:
+        return piece, plan
+    spelled = [[ChordSlot(c.beat, parse_chord(c.chord).symbol(fitted.uses_flats)) for c in bar] for bar in bar_chords]
+    return _assemble_with(song_id, tracks, tempos, meter, end_tick, spelled, fitted,
+                          dict(source, key_annotated=key.name))
+
+
+def _assemble_with(song_id: str, tracks: list[Track], tempos: list[TempoChange], meter: tuple[int, int],
+                   end_tick: int, bar_chords: list[list[ChordSlot]], key: Key, source: dict) -> tuple[Piece, MusicPlan]:
     piece = Piece(tracks=tracks, tempos=tempos, meter=meter, end_tick=end_tick)
     duration = piece.tick_to_sec(end_tick)
     tempo = end_tick / piece.resolution * 60.0 / duration
@@ -307,11 +326,22 @@ def read_song(song_dir: str | Path, version: str | None = None,
     return SongExample(sid, piece, plan, version, 0, int(pickup), padded, misalign)
 
 
+def _span_key(plan: MusicPlan, lo_sec: float, hi_sec: float) -> Key:
+    """The annotated key (``source["keys"]``) sounding longest within [lo_sec, hi_sec); the plan's when none is."""
+    total: dict[str, float] = {}
+    for k in plan.source.get("keys", []):
+        overlap = min(hi_sec, k["end_sec"]) - max(lo_sec, k["start_sec"])
+        if overlap > 0:
+            total[k["key"]] = total.get(k["key"], 0.0) + overlap
+    return parse_key(max(total, key=total.__getitem__)) if total else plan.key_obj
+
+
 def crop(example: SongExample, first_bar: int, n_bars: int) -> SongExample:
     """Bars ``[first_bar, first_bar + n_bars)`` of an example as an example of their own.
 
     Notes that start in the window are kept (cut at its end); the plan keeps the bars' chords and recomputes
-    tempo, duration, density and dynamics. Raises :class:`DatasetError` for a window outside the song or
+    tempo, duration, density and dynamics, and takes the annotated key that sounds longest in the window (checked
+    against its chords as in :func:`read_song`). Raises :class:`DatasetError` for a window outside the song or
     without notes.
     """
     piece, plan = example.piece, example.plan
@@ -329,9 +359,10 @@ def crop(example: SongExample, first_bar: int, n_bars: int) -> SongExample:
                                                         if lo < t.tick < hi]
     padded = [b - first_bar for b in example.padded_bars if first_bar <= b < first_bar + n_bars]
     source = dict(plan.source, first_bar=example.first_bar + first_bar, padded_bars=padded)
+    source.pop("key_annotated", None)
+    key = _span_key(plan, piece.tick_to_sec(lo), piece.tick_to_sec(min(hi, piece.end_tick)))
     new_piece, new_plan = _assemble(example.song_id, tracks, tempos, piece.meter, min(hi, piece.end_tick) - lo,
-                                    [bar.chords for bar in plan.bars[first_bar:first_bar + n_bars]],
-                                    plan.key_obj, source)
+                                    [bar.chords for bar in plan.bars[first_bar:first_bar + n_bars]], key, source)
     return SongExample(example.song_id, new_piece, new_plan, example.version, example.first_bar + first_bar,
                        max(0, example.pickup_bars - first_bar), padded, example.misalignment_ticks)
 

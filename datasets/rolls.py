@@ -131,6 +131,15 @@ def chord_shift(plan: MusicPlan) -> int:
     return best if scores[best] > scores[own] + CHORD_SHIFT_MARGIN * weight.sum() else own
 
 
+def chord_key(plan: MusicPlan) -> Key:
+    """The key the plan's chords sit in: the plan's own, unless :func:`chord_shift` finds the chords clearly in
+    another scale; then that scale's key in the plan's mode (D minor over F# minor chords → F# minor)."""
+    key, shift = plan.key_obj, chord_shift(plan)
+    if shift == key_shift(key):
+        return key
+    return Key((0 if key.mode == "major" else 9) - shift, key.mode)
+
+
 def _fold(pitch: int, spec: RollSpec) -> int:
     while pitch < spec.pitch_lo:
         pitch += 12

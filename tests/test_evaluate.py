@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from framescore.errors import FramescoreError
-from framescore.evaluate import _first_bars, evaluate, format_table
+from framescore.evaluate import evaluate, format_table
 from framescore.symbolic.engines import compose
 from framescore.symbolic.midi_io import write_midi
 from framescore.symbolic.plan import simple_plan
@@ -26,13 +26,6 @@ def test_table_over_a_clip_and_a_plan(two_shot_clip, tmp_path):
     table = format_table(result)
     assert table.splitlines()[0].startswith("| input | engine | bars | chord | key")
     assert "**mean**" in table and "Overlap with the reference" in table
-
-
-def test_first_bars_keeps_a_valid_plan():
-    plan = simple_plan(30.0, 120, "C major")
-    cut = _first_bars(plan, 4)
-    assert cut.n_bars == 4 and cut.duration_sec == pytest.approx(8.0)
-    assert sum(s.n_bars for s in cut.sections) == 4
 
 
 def test_bad_inputs_are_named(tmp_path):

@@ -198,3 +198,14 @@ def test_real_song_lines_up() -> None:
             assert min(abs(x - sec) for x in lines) < 0.002
     acc, _ = chord_accuracy(ex.piece, ex.plan)
     assert acc > 0.9 and key_agreement(ex.piece, ex.plan)["key_agreement"] == 1.0
+
+
+@pytest.mark.skipif(not (REAL / "017").is_dir() or not (REAL / "091").is_dir(), reason=f"POP909 not found at {REAL}")
+def test_real_keys_follow_the_chords_and_the_cropped_span():
+    # 017: key_audio.txt says G minor then D minor, but its chords (and notes) sit in F# minor
+    ex = read_song(REAL / "017")
+    assert ex.plan.key == "F# minor" and ex.plan.source["key_annotated"] == "D minor"
+    # 091: F minor for its first part, Bb major for longer; the first 32 bars are in F minor
+    ex = read_song(REAL / "091")
+    assert ex.plan.key == "Bb major" and "key_annotated" not in ex.plan.source
+    assert crop(ex, 0, 32).plan.key == "F minor"
