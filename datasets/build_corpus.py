@@ -5,8 +5,14 @@
 one more entry than songs), plus ``tokenizer.json`` and ``meta.json`` (song ids, token counts, skipped songs).
 Songs are read in sorted order and nothing depends on time or randomness, so a rebuild gives the same bytes.
 
-Valence and arousal tokens come from each plan's ``valence``/``arousal``; POP909's reader leaves them at 0 unless
-an emotion classifier labelled them, and ``meta.json`` says which (``va_source``).
+Valence and arousal come from the EMOPIA classifier (``datasets/emopia.py``) when it is trained, else from the
+plans (0: POP909 has no emotion labels); ``meta.json`` says which (``va_source``). The classifier's raw outputs
+are *standardised within POP909*: each is replaced by its quantile among the training split's songs, mapped to
+[-1, 1]. Why: trained on EMOPIA's solo-piano clips, the classifier calls most POP909 songs high-arousal (raw
+arousal saturates), so raw values would put nearly every song in one bin and teach the model nothing; quantiles
+spread the songs evenly over the five bins, so a bin means "calmer / sadder than most pop songs" and a plan's
+valence–arousal asks for a relative mood. The first split built (train, by default) fixes the scale: its sorted
+raw values are kept in ``meta.json`` (``va_quantiles``) and applied unchanged to the other splits.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import numpy as np
 from ..errors import FramescoreError
 from .paths import DatasetError, repo_root
 
-__all__ = ["build_corpus", "default_corpus_dir", "load_corpus", "main"]
+__all__ = ["build_corpus", "default_corpus_dir", "load_corpus", "main", "to_quantile"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +48,15 @@ def _va_labeller():
     except Exception as e:  # not written yet, or no trained classifier: say so in meta.json
         log.info("valence/arousal from the plans (classifier unavailable: %s)", e)
         return None
+
+
+def to_quantile(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Each value's quantile among ``reference`` (sorted), mapped linearly to [-1, 1]; ties and values outside
+    the reference clamp to the ends. Piecewise linear between reference points, so it is monotone and exact."""
+    ref = np.asarray(reference, dtype=float)
+    if len(ref) < 2:
+        return np.zeros(len(values))
+    return np.interp(np.asarray(values, dtype=float), ref, np.linspace(-1.0, 1.0, len(ref)))
 
 
 def build_corpus(root: str | Path | None = None, out: str | Path | None = None, splits=("train", "validation", "test"),
@@ -64,24 +79,39 @@ def build_corpus(root: str | Path | None = None, out: str | Path | None = None, 
     ids_by_split = pop909_split(root)
     meta: dict = {"dataset": "pop909", "tokenizer_sha256": hashlib.sha256(
         (out / "tokenizer.json").read_bytes()).hexdigest(), "vocab_size": len(tok),
-        "va_source": "emopia classifier" if labeller else "plan fields (0 for POP909: no classifier yet)",
+        "va_source": ("emopia classifier, quantiles over the train split" if labeller
+                      else "plan fields (0 for POP909: no classifier)"),
         "splits": {}}
     t0 = time.time()
+    quantiles: tuple[np.ndarray, np.ndarray] | None = None
     for split in splits:
-        seqs, kept, skipped = [], [], {}
+        examples, kept, skipped = [], [], {}
         song_ids = ids_by_split[split][:limit] if limit else ids_by_split[split]
         for i, sid in enumerate(song_ids):
             try:
-                ex = read_song(root / sid)
-                if labeller is not None:
-                    ex.plan.valence, ex.plan.arousal = (float(np.clip(v, -1, 1))
-                                                        for v in labeller.valence_arousal(ex.piece))
-                seqs.append(tok.encode(ex.piece, ex.plan))
+                examples.append(read_song(root / sid))
                 kept.append(sid)
-            except FramescoreError as e:  # a song that does not read, or a meter the vocabulary lacks
+            except FramescoreError as e:  # a song that does not read
                 skipped[sid] = str(e).replace(str(root), "POP909")  # no machine paths: same bytes anywhere
             if not quiet and (i + 1) % 50 == 0:
-                print(f"  {split}: {i + 1}/{len(song_ids)} songs, {time.time() - t0:.0f} s", file=sys.stderr)
+                print(f"  {split}: {i + 1}/{len(song_ids)} songs read, {time.time() - t0:.0f} s", file=sys.stderr)
+        if labeller is not None and examples:
+            raw = np.array([labeller.valence_arousal(ex.piece) for ex in examples], dtype=float)
+            if quantiles is None:  # the first split (train, by default) fixes the scale for all
+                quantiles = (np.sort(raw[:, 0]), np.sort(raw[:, 1]))
+                meta["va_quantiles"] = {"split": split, "valence": [round(float(v), 6) for v in quantiles[0]],
+                                        "arousal": [round(float(v), 6) for v in quantiles[1]]}
+            val, aro = to_quantile(raw[:, 0], quantiles[0]), to_quantile(raw[:, 1], quantiles[1])
+            for ex, v, a in zip(examples, val, aro):
+                ex.plan.valence, ex.plan.arousal = float(v), float(a)
+        seqs, ok = [], []
+        for sid, ex in zip(kept, examples):
+            try:
+                seqs.append(tok.encode(ex.piece, ex.plan))
+                ok.append(sid)
+            except FramescoreError as e:  # a meter the vocabulary lacks
+                skipped[sid] = str(e).replace(str(root), "POP909")
+        kept = ok
         offsets = np.zeros(len(seqs) + 1, dtype=np.int64)
         offsets[1:] = np.cumsum([len(s) for s in seqs])
         tokens = np.concatenate(seqs) if seqs else np.zeros(0, dtype=np.uint16)

@@ -149,6 +149,14 @@ def test_corpus_rebuild_gives_the_same_bytes(tmp_path):
     assert tokens.dtype == np.uint16
 
 
+def test_quantiles_map_onto_minus_one_to_one():
+    from framescore.datasets.build_corpus import to_quantile
+
+    ref = np.array([0.0, 1.0, 2.0, 3.0])  # quantile knots at -1, -1/3, 1/3, 1
+    out = to_quantile(np.array([0.0, 1.5, 3.0, -5.0, 9.0, 2.5]), ref)
+    np.testing.assert_allclose(out, [-1.0, 0.0, 1.0, -1.0, 1.0, 2 / 3], atol=1e-12)
+
+
 def test_unseen_plan_tokens_fall_back_to_the_nearest_seen_ones(tmp_path):
     tok = PlanTokenizer()
     seen = ["Valence_2", "Arousal_2", "TimeSig_3/4", "TimeSig_4/4", "ChordPos_0", "ChordPos_4", "ChordPos_8",
