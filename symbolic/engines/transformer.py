@@ -14,7 +14,9 @@ Keeping to the chords (a learned model alone follows them only loosely):
   beats, ``"harmony"`` (the default) on the beats and for every accompaniment note, ``"all"`` everywhere;
 - unless that is ``"none"``, a note outside the chord may last at most ``passing_max_positions`` grid steps (an
   eighth note): passing and neighbour tones pass, what is held is a chord tone;
-- ``trim_at_chord_changes`` cuts a melody or piano note where it would ring on into a chord that lacks it.
+- ``trim_at_chord_changes`` cuts a melody or piano note where it would ring on into a chord that lacks it;
+- ``diatonic_passing`` keeps those non-chord tones in the plan's key (its major scale, or natural minor with the
+  raised seventh), so a passing tone never blurs the key; a chromatic chord's own tones stay allowed.
 
 Sampling uses temperature and nucleus (top-p) sampling from a ``torch.Generator`` seeded with ``plan.seed``, in
 one torch thread, so the same plan gives the same bytes. Bass and drums are not the model's: they are the rule
@@ -35,6 +37,7 @@ __all__ = ["CHORD_TONE_MODES", "DEFAULTS", "compose", "generate_tokens"]
 CHORD_TONE_MODES = ("none", "strong", "harmony", "all")
 #: Sampling settings used by ``compose(plan)``.
 DEFAULTS = {"temperature": 1.0, "top_p": 0.95, "chord_tones": "harmony", "passing_max_positions": 2,
+            "diatonic_passing": True,
             "trim_at_chord_changes": True}
 MAX_BAR_TOKENS = 400  # a runaway bar is closed here (POP909: 94 tokens a bar on average, 99% under 185)
 MAX_NOTES_PER_POSITION = 12
@@ -53,17 +56,19 @@ def _load(directory: str):
         from ..models.remi_gpt import CheckpointError
 
         raise CheckpointError(f"{directory}: model vocabulary {dec.wte.shape[0]} != tokenizer's {len(tok)}")
-    return tok, dec, _Grammar(tok)
+    return tok, dec, _Grammar(tok, dec.lm_head)
 
 
 class _Grammar:
-    """Masks (bool tensors over the vocabulary) for each grammar state, built once per tokenizer."""
+    """The token sets each grammar state allows, as index tensors with their output-embedding rows, built once
+    per tokenizer and cached per state (a bar has few distinct states), so a step scores only what may come."""
 
-    def __init__(self, tok) -> None:
+    def __init__(self, tok, lm_head) -> None:
         import torch
 
         n = len(tok)
         kind = tok.types.kind
+        self.lm_head = lm_head
 
         def of(k: str):
             m = torch.zeros(n, dtype=torch.bool)
@@ -89,35 +94,54 @@ class _Grammar:
             if kind[i] == "Duration":
                 beats, pos, res = (int(x) for x in tok.vocab[i].split("_")[1].split("."))
                 self.dur_positions[i] = (beats + pos / res) * per_beat
+        self._sets: dict[tuple, tuple] = {}
 
-    def durations_up_to(self, positions: int):
-        return self.duration & (self.dur_positions <= positions)
+    def allowed(self, state: tuple):
+        """``(ids, lm_head rows)`` for a state: ``("next", lo, hi, notes_ok, bar_only)`` (a position in
+        [lo, hi), Bar, and a Program when ``notes_ok``), ``("program",)``, ``("pitch", pcs)`` (empty: any),
+        ``("velocity",)``, ``("duration", max_positions)`` (None: any)."""
+        hit = self._sets.get(state)
+        if hit is None:
+            import torch
 
-    def positions(self, lo: int, hi: int):
-        return (self.pos_value >= lo) & (self.pos_value < hi)
+            what = state[0]
+            if what == "next":
+                _, lo, hi, notes_ok, bar_only = state
+                mask = self.bar.clone()
+                if not bar_only:
+                    mask |= (self.pos_value >= lo) & (self.pos_value < hi)
+                    if notes_ok:
+                        mask |= self.program
+            elif what == "program":
+                mask = self.program
+            elif what == "pitch":
+                pcs = state[1]
+                mask = self.pitch & torch.isin(self.pitch_pc, torch.tensor(sorted(pcs))) if pcs else self.pitch
+            elif what == "velocity":
+                mask = self.velocity
+            else:
+                mask = self.duration if state[1] is None else self.duration & (self.dur_positions <= state[1])
+            ids = torch.nonzero(mask).flatten()
+            hit = self._sets[state] = (ids, self.lm_head[ids].T.contiguous())
+        return hit
 
-    def pitches_in(self, pcs: frozenset[int]):
-        import torch
 
-        if not pcs:
-            return self.pitch
-        return self.pitch & torch.isin(self.pitch_pc, torch.tensor(sorted(pcs)))
-
-
-def _sample(logits, mask, temperature: float, top_p: float, gen) -> int:
+def _sample(hidden, allowed, temperature: float, top_p: float, gen) -> int:
+    """Sample among the allowed ids only: their logits, temperature, then the nucleus (top-p) of that set."""
     import torch
 
-    logits = logits.masked_fill(~mask, float("-inf"))
-    if temperature <= 0:
-        return int(torch.argmax(logits))
+    ids, rows = allowed
+    logits = hidden @ rows
+    if temperature <= 0 or len(ids) == 1:
+        return int(ids[torch.argmax(logits)])
     probs = torch.softmax(logits / temperature, dim=-1)
     if top_p < 1.0:
         sorted_p, order = torch.sort(probs, descending=True, stable=True)
         cum = torch.cumsum(sorted_p, dim=0)
         drop = (cum - sorted_p) >= top_p  # keep the smallest head whose mass reaches top_p
         sorted_p = sorted_p.masked_fill(drop, 0.0)
-        return int(order[torch.multinomial(sorted_p, 1, generator=gen)])
-    return int(torch.multinomial(probs, 1, generator=gen))
+        return int(ids[order[torch.multinomial(sorted_p, 1, generator=gen)]])
+    return int(ids[torch.multinomial(probs, 1, generator=gen)])
 
 
 def _chord_pcs(plan: MusicPlan, tok, shift: int) -> list[list[tuple[int, frozenset[int]]]]:
@@ -137,12 +161,14 @@ def _chord_pcs(plan: MusicPlan, tok, shift: int) -> list[list[tuple[int, frozens
 
 def generate_tokens(plan: MusicPlan, checkpoint: str | Path | None = None, temperature: float = DEFAULTS["temperature"],
                     top_p: float = DEFAULTS["top_p"], chord_tones: str = DEFAULTS["chord_tones"],
-                    passing_max_positions: int = DEFAULTS["passing_max_positions"]) -> list[int]:
+                    passing_max_positions: int = DEFAULTS["passing_max_positions"],
+                    diatonic_passing: bool = DEFAULTS["diatonic_passing"]) -> list[int]:
     """The whole token sequence (prefix, then each bar's header and music) the model writes for ``plan``.
 
     ``chord_tones`` limits pitches to the sounding chord's tones (see the module docstring); unless it is
     ``"none"``, a note outside the chord (a passing or neighbour tone) may last at most ``passing_max_positions``
-    grid steps (2: an eighth note in x/4), so what is held is a chord tone.
+    grid steps (2: an eighth note in x/4), so what is held is a chord tone; with ``diatonic_passing`` it is a
+    tone of the key's scale or of the chord.
     """
     import torch
 
@@ -162,6 +188,10 @@ def generate_tokens(plan: MusicPlan, checkpoint: str | Path | None = None, tempe
     per_beat = tok.spec.positions_per_beat
     chords = _chord_pcs(plan, tok, key_shift(plan.key_obj))
     prefix = tok.prefix_ids(plan)
+    # the key's scale in token space (keys are normalised to C major / A minor): A minor adds its raised 7th, G#
+    scale = frozenset()
+    if diatonic_passing and chord_tones != "none":
+        scale = frozenset((0, 2, 4, 5, 7, 9, 11)) | (frozenset({8}) if plan.key_obj.mode == "minor" else frozenset())
     gen = torch.Generator().manual_seed(int(plan.seed))
     max_bar = min(MAX_BAR_TOKENS, dec.n_ctx - len(prefix) - REFILL_RESERVE)  # a bar always fits the context
     bars: list[list[int]] = []
@@ -176,19 +206,19 @@ def generate_tokens(plan: MusicPlan, checkpoint: str | Path | None = None, tempe
             keep.insert(0, b)
             room -= len(b)
         dec.reset()
-        return dec.feed(prefix + [i for b in keep for i in b] + current)
+        return dec.feed_hidden(prefix + [i for b in keep for i in b] + current)
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # one thread: the same arithmetic, so the same samples, on every machine
     try:
         dec.reset()
-        logits = dec.feed(prefix)
+        hidden = dec.feed_hidden(prefix)
         for b in range(plan.n_bars):
             header = tok.bar_header_ids(plan, b)
             if dec.length + len(header) + REFILL_RESERVE > dec.n_ctx:
-                logits = refill(header)
+                hidden = refill(header)
             else:
-                logits = dec.feed(header)
+                hidden = dec.feed_hidden(header)
             bar_tokens = list(header)
             hi = n_pos
             if b == plan.n_bars - 1:  # last bar cut short: no onsets after the end
@@ -196,24 +226,22 @@ def generate_tokens(plan: MusicPlan, checkpoint: str | Path | None = None, tempe
             pos, last_kind, program, notes_here, chord_tone = -1, "header", 0, 0, True
             while True:
                 if last_kind in ("header", "Duration"):
-                    mask = g.positions(pos + 1, hi) | g.bar
-                    if last_kind == "Duration" and notes_here < MAX_NOTES_PER_POSITION:
-                        mask = mask | g.program
-                    if len(bar_tokens) >= max_bar:
-                        mask = g.bar
+                    notes_ok = last_kind == "Duration" and notes_here < MAX_NOTES_PER_POSITION
+                    state = ("next", pos + 1, hi, notes_ok, len(bar_tokens) >= max_bar)
                 elif last_kind == "Position":
-                    mask = g.program
+                    state = ("program",)
                 elif last_kind == "Program":
                     strong = pos % per_beat == 0
                     constrain = (chord_tones == "all" or (chord_tones in ("strong", "harmony") and strong)
                                  or (chord_tones == "harmony" and program == 1))
                     pcs = next(p for q, p in reversed(chords[b]) if q <= pos)
-                    mask = g.pitches_in(pcs) if constrain else g.pitch
+                    allowed = pcs if constrain else ((scale | pcs) if scale else frozenset())
+                    state = ("pitch", allowed)
                 elif last_kind == "Pitch":
-                    mask = g.velocity
+                    state = ("velocity",)
                 else:  # Velocity
-                    mask = g.duration if chord_tone else g.durations_up_to(passing_max_positions)
-                choice = _sample(logits, mask, temperature, top_p, gen)
+                    state = ("duration", None if chord_tone else passing_max_positions)
+                choice = _sample(hidden, g.allowed(state), temperature, top_p, gen)
                 kind = g.kind[choice]
                 if kind == "Bar":
                     break
@@ -227,9 +255,9 @@ def generate_tokens(plan: MusicPlan, checkpoint: str | Path | None = None, tempe
                 bar_tokens.append(choice)
                 last_kind = kind
                 if dec.length + 1 > dec.n_ctx:
-                    logits = refill(bar_tokens)
+                    hidden = refill(bar_tokens)
                 else:
-                    logits = dec.feed([choice])
+                    hidden = dec.feed_hidden([choice])
             bars.append(bar_tokens)
     finally:
         torch.set_num_threads(threads)

@@ -167,6 +167,16 @@ class Decoder:
     def feed(self, ids: list[int]) -> torch.Tensor:
         """Append ``ids`` to the context; return the next-token logits (1-D, vocabulary size)."""
         import torch
+
+        with torch.inference_mode():
+            return self.feed_hidden(ids) @ self.lm_head.T
+
+    def feed_hidden(self, ids: list[int]) -> torch.Tensor:
+        """Append ``ids`` to the context; return the final hidden state after the last id (1-D, ``n_embd``).
+
+        The generator multiplies it by only the output-embedding rows the grammar allows (``lm_head[rows]``),
+        which saves most of the output layer's work when a handful of tokens can come next."""
+        import torch
         import torch.nn.functional as F
 
         n, start = len(ids), self.length
@@ -195,6 +205,6 @@ class Decoder:
                 x = x + torch.addmm(pb, a.transpose(0, 1).reshape(n, d), pw)
                 h = F.layer_norm(x, (d,), l2w, l2b, self.eps)
                 x = x + torch.addmm(f2b, F.gelu(torch.addmm(fb, h, fw), approximate="tanh"), f2w)
-            out = F.layer_norm(x[-1], (d,), self.ln_f[0], self.ln_f[1], self.eps) @ self.lm_head.T
+            out = F.layer_norm(x[-1], (d,), self.ln_f[0], self.ln_f[1], self.eps)
         self.length = start + n
         return out

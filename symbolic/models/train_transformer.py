@@ -397,6 +397,8 @@ def build_parser(ap: argparse.ArgumentParser | None = None) -> argparse.Argument
     ap.add_argument("--chord-tones", choices=["none", "strong", "harmony", "all"], help="for --measure")
     ap.add_argument("--passing-max", type=int, help="for --measure: longest non-chord tone, in grid steps")
     ap.add_argument("--no-trim", action="store_true", help="for --measure: keep notes ringing into the next chord")
+    ap.add_argument("--chromatic-passing", action="store_true",
+                    help="for --measure: let non-chord tones leave the key's scale")
     return ap
 
 
@@ -411,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
                 sampling["passing_max_positions"] = args.passing_max
             if args.no_trim:
                 sampling["trim_at_chord_changes"] = False
+            if args.chromatic_passing:
+                sampling["diatonic_passing"] = False
             print(json.dumps(measure(args.out, args.measure_songs, root=args.root, **sampling), indent=1))
             return 0
         train(args)

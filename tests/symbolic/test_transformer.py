@@ -3,6 +3,7 @@ transformers' GPT-2, and a few training steps on a fake corpus made here."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -196,3 +197,18 @@ def test_default_keeps_accompaniment_on_chord_tones_and_passing_tones_short(engi
     assert all(n.pitch % 12 in chord_at(n.start) for n in piece.track("harmony").notes)
     for n in piece.track("melody").notes:
         assert n.pitch % 12 in chord_at(n.start) or n.duration <= 240, n
+
+
+@pytest.mark.parametrize("key, scale", [("A major", {9, 11, 1, 2, 4, 6, 8}), ("D minor", {2, 4, 5, 7, 9, 10, 0, 1})])
+def test_passing_tones_stay_in_the_key_unless_told(engine, key, scale):
+    from framescore.symbolic.chords import parse_chord
+
+    # a chromatic chord (the major II) in the progression: its own tones are allowed, other notes keep to the scale
+    plan = simple_plan(24, key=key, chords="I II IV V" if key.endswith("major") else "i II iv V", seed=3)
+    tpb = 4 * 480
+    chord_pcs = {b: set(parse_chord(plan.bars[b].chords[0].chord).pitch_classes) for b in range(plan.n_bars)}
+    melody = engine.compose(plan, checkpoint=DEBUG).track("melody").notes
+    assert melody and all(n.pitch % 12 in scale | chord_pcs[n.start // tpb] for n in melody)
+    loose = [n for seed in range(4) for n in engine.compose(dataclasses.replace(plan, seed=seed), checkpoint=DEBUG,
+                                                             diatonic_passing=False).track("melody").notes]
+    assert any(n.pitch % 12 not in scale | chord_pcs[n.start // tpb] for n in loose)  # the debug model strays
