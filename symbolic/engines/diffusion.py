@@ -24,7 +24,10 @@ convolutional, so it runs on any window, but it learnt from 4/4 songs only, so t
 4/4-flavoured (the chords still change where the plan says).
 
 Same plan and seed, same piece: the noise comes from a ``torch.Generator`` seeded with ``plan.seed`` and sampling
-runs DDIM (eta 0) in one torch thread. ``post_filter`` (off by default) drops notes that start on a beat outside
+runs DDIM (eta 0) in one torch thread. Two guidances keep the chords: classifier-free guidance (``guidance``, the
+network's own conditional against unconditional prediction) and tone guidance (``tone_guidance``: each step's
+predicted roll is pulled off the cells outside the sounding chord, and the network carries on from there; see
+:func:`~framescore.symbolic.models.roll_unet.sample`); the checkpoint's config sets both. ``post_filter`` (off by default) drops notes that start on a beat outside
 the sounding chord; it is a stated crutch, measured separately, not part of the model.
 """
 
@@ -40,7 +43,7 @@ from ..plan import MusicPlan
 __all__ = ["DEFAULTS", "DiffusionError", "compose", "compose_with_melody", "generate_roll", "melody_notes"]
 
 #: ``compose(plan)``'s settings; ``None`` takes the checkpoint's own default (its config.json).
-DEFAULTS: dict = {"guidance": None, "steps": None, "hop_bars": None, "post_filter": False}
+DEFAULTS: dict = {"guidance": None, "tone_guidance": None, "steps": None, "hop_bars": None, "post_filter": False}
 
 
 class DiffusionError(FramescoreError):
@@ -82,7 +85,8 @@ def _window_starts(n_bars: int, window_bars: int, hop_bars: int) -> list[int]:
 
 
 def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody: list[Note] | None = None,
-                  guidance: float | None = None, steps: int | None = None, hop_bars: int | None = None):
+                  guidance: float | None = None, steps: int | None = None, hop_bars: int | None = None,
+                  tone_guidance: float | None = None):
     """The plan's whole roll, ``(4, n_bars * steps_per_bar, n_pitches)`` float32 numpy in [-1, 1], in the
     key-normalised pitch space (see :mod:`framescore.datasets.rolls`), and the spec and shift it was made with."""
     import numpy as np
@@ -124,7 +128,7 @@ def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody:
             k[:, : max(0, done - lo)] = True
             k[:, win:] = False  # the padding to the network's size is free (and thrown away)
             out = sample(model, cond[None, :, lo:lo + padded], generator, steps=steps, guidance=guidance,
-                         known=roll[None, :, lo:lo + padded], known_mask=k[None])
+                         known=roll[None, :, lo:lo + padded], known_mask=k[None], tone_guidance=tone_guidance)
             roll[:, lo:lo + win] = out[0, :, :win]
             done = lo + win
     finally:
@@ -149,7 +153,7 @@ def _post_filter(notes: list[Note], plan: MusicPlan, piece: Piece) -> list[Note]
 
 def compose(plan: MusicPlan, melody: Piece | None = None, *, checkpoint: str | Path | None = None,
             guidance: float | None = None, steps: int | None = None, hop_bars: int | None = None,
-            post_filter: bool | None = None) -> Piece:
+            post_filter: bool | None = None, tone_guidance: float | None = None) -> Piece:
     """Realize ``plan``; with ``melody`` (a piece whose bar 0 is the plan's bar 0), keep that melody and write
     the accompaniment around it. Keyword arguments override :data:`DEFAULTS` (``None``: the checkpoint's)."""
     from ...datasets.rolls import roll_to_notes
@@ -157,11 +161,12 @@ def compose(plan: MusicPlan, melody: Piece | None = None, *, checkpoint: str | P
 
     plan.validate()
     guidance = DEFAULTS["guidance"] if guidance is None else guidance
+    tone_guidance = DEFAULTS["tone_guidance"] if tone_guidance is None else tone_guidance
     steps = DEFAULTS["steps"] if steps is None else steps
     hop_bars = DEFAULTS["hop_bars"] if hop_bars is None else hop_bars
     post_filter = DEFAULTS["post_filter"] if post_filter is None else post_filter
     user = melody_notes(melody) if melody is not None else None
-    roll, spec, shift = generate_roll(plan, checkpoint, user, guidance, steps, hop_bars)
+    roll, spec, shift = generate_roll(plan, checkpoint, user, guidance, steps, hop_bars, tone_guidance)
     th = _load(_checkpoint(checkpoint)).config.thresholds
 
     piece = piece_from_plan_grid(plan)

@@ -76,6 +76,7 @@ class ModelConfig:
     thresholds: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)  # per roll channel, read as on above it (calibrated)
     sampling_steps: int = 20
     guidance: float = 3.0
+    tone_guidance: float = 0.0
     hop_bars: int = 3
 
     @property
@@ -179,18 +180,27 @@ def training_target(model: RollModel, scheduler, x0: torch.Tensor, noise: torch.
 
 def sample(model: RollModel, cond: torch.Tensor, generator: torch.Generator, steps: int | None = None,
            guidance: float | None = None, known: torch.Tensor | None = None,
-           known_mask: torch.Tensor | None = None) -> torch.Tensor:
+           known_mask: torch.Tensor | None = None, tone_guidance: float | None = None) -> torch.Tensor:
     """Rolls ``(B, 4, T, P)`` in [-1, 1] (threshold at 0) for conditions ``cond`` ``(B, 3, T, P)``.
 
     ``guidance`` ``w``: 0 ignores the chords, 1 is the conditional model alone, above 1 pushes towards the chords
     (two network passes a step instead of one). ``known``/``known_mask`` (broadcastable to the sample) fix part of
     the roll: those cells come back exactly as ``known``. Deterministic for a given ``generator`` state.
+
+    ``tone_guidance`` ``s`` in [0, 1] (training-free guidance, as in rule-guided diffusion): at every step the
+    predicted clean roll is moved a share ``s`` of the way to "off" on the cells that are not tones of the
+    sounding chord (accompaniment channels fully, melody channels at half strength, so passing tones stay
+    possible), and the step continues from that prediction, so the network re-plans the rest of the roll around
+    it at the next step. 0 (or no chord) leaves the sampler as it was.
     """
     import torch
 
     cfg = model.config
     steps = cfg.sampling_steps if steps is None else steps
     w = cfg.guidance if guidance is None else guidance
+    s = cfg.tone_guidance if tone_guidance is None else tone_guidance
+    if not 0.0 <= s <= 1.0:
+        raise CheckpointError(f"tone guidance {s} is not in [0, 1]")
     b, _, n_t, n_p = cond.shape
     if n_t % cfg.time_multiple or n_p % cfg.time_multiple:
         raise CheckpointError(f"roll window {n_t}x{n_p} is not a multiple of {cfg.time_multiple}")
@@ -200,6 +210,13 @@ def sample(model: RollModel, cond: torch.Tensor, generator: torch.Generator, ste
     x = torch.randn(shape, generator=generator)
     uncond = cond.clone()
     uncond[:, :N_CHORD_CHANNELS] = 0
+    off_chord = None
+    if s > 0:  # (B, 4, T, P) weight of the pull to "off": 0 on chord tones and where no chord sounds
+        tones = cond[:, :1]
+        has_chord = tones.amax(dim=-1, keepdim=True) > 0
+        part = torch.tensor([0.5, 0.5, 1.0, 1.0]).view(1, 4, 1, 1)
+        off_chord = s * part * ((tones == 0) & has_chord).float()
+        alphas = sched.alphas_cumprod
     if known is not None:
         known_mask = torch.broadcast_to(known_mask.bool(), shape)
         known = torch.broadcast_to(known, shape)
@@ -216,10 +233,26 @@ def sample(model: RollModel, cond: torch.Tensor, generator: torch.Generator, ste
             else:
                 e_c, e_u = denoise(model, torch.cat([x, x]), tt.repeat(2), torch.cat([cond, uncond])).chunk(2)
                 eps = e_u + w * (e_c - e_u)  # linear in the output, so the same for v as for epsilon
+            if off_chord is not None:
+                eps = _pull_off_chord(eps, x, alphas[int(t)], off_chord, cfg.prediction_type)
             x = sched.step(eps, t, x, eta=0.0).prev_sample
         if known is not None:
             x = torch.where(known_mask, known, x)
     return x.clamp(-1.0, 1.0)
+
+
+def _pull_off_chord(out: torch.Tensor, x: torch.Tensor, alpha: torch.Tensor, weight: torch.Tensor,
+                    prediction_type: str) -> torch.Tensor:
+    """The network output that predicts the clean roll ``x0 - weight * (x0 + 1)`` instead of ``x0`` (``x0 = -1``
+    is "off"), with the noise the step implies recomputed to match."""
+    a, b = alpha.sqrt(), (1 - alpha).sqrt()
+    if prediction_type == "v_prediction":
+        x0 = (a * x - b * out).clamp(-1, 1)  # the scheduler clips its prediction to [-1, 1] too
+        x0 = x0 - weight * (x0 + 1)
+        return (a * x - x0) / b
+    x0 = ((x - b * out) / a).clamp(-1, 1)
+    x0 = x0 - weight * (x0 + 1)
+    return (x - a * x0) / b
 
 
 # ----- files -------------------------------------------------------------------------------------------------------

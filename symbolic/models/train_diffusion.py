@@ -222,10 +222,10 @@ def card_text(cfg: ModelConfig, info: dict[str, Any], opts: argparse.Namespace) 
 
 def measure(checkpoint: Path, n_songs: int = 10, n_bars: int = 32, guidances: tuple[float, ...] = (0.0, 1.0, 3.0),
             steps: int | None = None, root: Path | None = None, log: Callable[[str], None] = print,
-            ) -> dict[str, Any]:
+            tone_guidances: tuple[float, ...] = (0.0,)) -> dict[str, Any]:
     """Chord accuracy and time of the engine on the first ``n_bars`` of ``n_songs`` POP909 validation songs (4/4).
 
-    Per guidance ``w``: chord accuracy (:func:`framescore.symbolic.metrics.chord_accuracy`, pooled over half bars)
+    Per guidance ``w`` and tone guidance ``s``: chord accuracy (:func:`framescore.symbolic.metrics.chord_accuracy`, pooled over half bars)
     of the whole piece (with the rule engine's bass), of the model's own parts (melody + harmony), and of the whole
     piece after the engine's post-filter applied to the same sample; seconds per compose (model loaded). For
     context: the same for the songs' real music and for the rule engine.
@@ -263,11 +263,11 @@ def measure(checkpoint: Path, n_songs: int = 10, n_bars: int = 32, guidances: tu
     out: dict[str, Any] = {"checkpoint": str(checkpoint), "songs": [s for s, _ in plans], "bars": n_bars,
                            "real_music": pooled(real), "rule_engine": pooled([rule.compose(p) for _, p in plans])}
     diffusion._load(str(checkpoint))  # load once, outside the timings
-    for w in guidances:
+    for w, s in ((w, s) for w in guidances for s in tone_guidances):
         pieces, secs = [], []
         for sid, plan in plans:
             t0 = time.perf_counter()
-            pieces.append(diffusion.compose(plan, checkpoint=checkpoint, guidance=w, steps=steps))
+            pieces.append(diffusion.compose(plan, checkpoint=checkpoint, guidance=w, steps=steps, tone_guidance=s))
             secs.append(time.perf_counter() - t0)
         filtered = []
         for piece, (_, plan) in zip(pieces, plans):
@@ -278,8 +278,8 @@ def measure(checkpoint: Path, n_songs: int = 10, n_bars: int = 32, guidances: tu
                "with_post_filter": pooled(filtered), "sec_per_piece": round(float(np.mean(secs)), 2),
                "sec_per_32_bars": round(float(np.mean(secs)) * 32 / n_bars, 2),
                "notes_per_bar": round(float(np.mean([len(p.notes()) / p.n_bars for p in pieces])), 1)}
-        out[f"w={w:g}"] = row
-        log(f"w={w:g}: {json.dumps(row)}")
+        out[f"w={w:g},s={s:g}"] = row
+        log(f"w={w:g} s={s:g}: {json.dumps(row)}")
     return out
 
 
@@ -321,6 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--measure-bars", type=int, default=32)
     ap.add_argument("--guidance", default="0,1,3", help="for --measure: comma-separated guidance weights")
     ap.add_argument("--sampling-steps", type=int, help="for --measure: DDIM steps (default: the checkpoint's)")
+    ap.add_argument("--tone-guidance", default="0", help="for --measure: comma-separated tone-guidance strengths")
+    ap.add_argument("--default-tone-guidance", type=float,
+                    help="with --calibrate: the tone guidance compose(plan) uses, written to config.json")
     ap.add_argument("--calibrate", action="store_true",
                     help="do not train: fit the reading thresholds of the checkpoint in --out on training windows")
     ap.add_argument("--default-guidance", type=float,
@@ -352,7 +355,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.measure:
             root = args.data / "pop909" if args.data else None
             figures = measure(args.out, args.measure_songs, args.measure_bars,
-                              tuple(float(w) for w in args.guidance.split(",")), args.sampling_steps, root, log)
+                              tuple(float(w) for w in args.guidance.split(",")), args.sampling_steps, root, log,
+                              tuple(float(s) for s in args.tone_guidance.split(",")))
             print(json.dumps(figures, indent=1))
             return 0
         from ...datasets.rolls import build_cache
@@ -369,8 +373,8 @@ def main(argv: list[str] | None = None) -> int:
         val_cache = load_cache("validation", args.cache)
         if args.calibrate:
             model = load_model(args.out)
-            changes = {k: v for k, v in (("guidance", args.default_guidance), ("sampling_steps", args.default_steps))
-                       if v is not None}
+            changes = {k: v for k, v in (("guidance", args.default_guidance), ("sampling_steps", args.default_steps),
+                                         ("tone_guidance", args.default_tone_guidance)) if v is not None}
             model.config = dataclasses.replace(model.config, **changes)
             model = calibrate(model, train_cache, log=log)
             save_model(model, args.out)

@@ -86,6 +86,22 @@ def test_inpainting_keeps_the_known_region_exactly(tiny):
     assert not torch.equal(out[~mask], known[~mask])
 
 
+def test_tone_guidance_pulls_the_roll_off_non_chord_tones(tiny):
+    off = (_cond()[:, :1] == 0).expand(1, 4, 64, 64)  # every cell whose pitch is not a chord tone
+
+    def run(s):
+        return sample(tiny, _cond(), torch.Generator().manual_seed(0), tone_guidance=s)
+
+    free, half, full = run(0.0), run(0.5), run(1.0)
+    assert (free[off] > 0).any()  # the untrained network puts notes anywhere
+    # at full strength the accompaniment ends "off" (-1, to float precision) outside the chord; the melody is
+    # pulled half as hard
+    assert full[:, 2:][off[:, 2:]].max() < -0.9999
+    assert free[:, :2][off[:, :2]].mean() > half[:, :2][off[:, :2]].mean() > full[:, :2][off[:, :2]].mean()
+    with pytest.raises(CheckpointError, match="tone guidance"):
+        run(1.5)
+
+
 def _fake_cache(n_songs: int = 3, bars: int = 8) -> RollCache:
     """Songs whose accompaniment plays the chord tones on every beat: an easy pattern to start learning."""
     spec = RollSpec()
