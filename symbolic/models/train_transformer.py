@@ -353,6 +353,34 @@ def measure(checkpoint: str | Path | None = None, n_songs: int = 8, n_bars: int 
     return out
 
 
+def measure_va(checkpoint: str | Path | None = None, seeds: int = 2) -> dict:
+    """Does the plan's valence–arousal steer the model? The same hand-made plans (4 progressions × ``seeds``,
+    16 bars, 100 bpm) with valence and arousal at each quadrant's corner (±0.8), and the EMOPIA classifier's
+    mean valence and arousal of what the model writes (melody and piano, without the rule engine's parts)."""
+    import dataclasses
+
+    from ...datasets.emopia import VAClassifier
+    from ..engines import transformer as engine
+    from ..plan import simple_plan
+
+    clf = VAClassifier.load()
+    directory = Path(checkpoint) if checkpoint else None
+    out = {}
+    for quadrant, (v, a) in {1: (0.8, 0.8), 2: (-0.8, 0.8), 3: (-0.8, -0.8), 4: (0.8, -0.8)}.items():
+        got = []
+        for key, chords, _meter in SYNTHETIC_PLANS[::2]:
+            for seed in range(seeds):
+                plan = simple_plan(16 * 2.4, tempo_bpm=100, key=key, chords=chords, seed=seed)
+                plan.valence, plan.arousal = v, a
+                piece = engine.compose(plan, checkpoint=directory)
+                own = dataclasses.replace(piece, tracks=[t for t in piece.tracks if t.name in ("melody", "harmony")])
+                got.append(clf.valence_arousal(own))
+        mean = np.mean(got, axis=0)
+        out[f"Q{quadrant}"] = {"plan": [v, a], "classifier_valence": round(float(mean[0]), 3),
+                               "classifier_arousal": round(float(mean[1]), 3), "pieces": len(got)}
+    return out
+
+
 SYNTHETIC_PLANS = [
     ("C major", "I vi IV V", "4/4"), ("G major", "I V vi IV", "4/4"), ("Eb major", "I IV V I", "3/4"),
     ("A major", "ii7 V7 Imaj7 vi", "4/4"), ("A minor", "i VI III VII", "4/4"), ("E minor", "i iv V i", "4/4"),
@@ -393,6 +421,8 @@ def build_parser(ap: argparse.ArgumentParser | None = None) -> argparse.Argument
     ap.add_argument("--log", help="also append the log to this file")
     ap.add_argument("--measure", action="store_true",
                     help="do not train: print generation speed and chord/key adherence of the --out checkpoint")
+    ap.add_argument("--measure-va", action="store_true",
+                    help="compose hand-made plans at each valence-arousal corner and print what the classifier hears")
     ap.add_argument("--measure-songs", type=int, default=8, help="validation songs --measure composes for")
     ap.add_argument("--chord-tones", choices=["none", "strong", "harmony", "all"], help="for --measure")
     ap.add_argument("--passing-max", type=int, help="for --measure: longest non-chord tone, in grid steps")
@@ -407,6 +437,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
+        if args.measure_va:
+            print(json.dumps(measure_va(args.out), indent=1))
+            return 0
         if args.measure:
             sampling = {"chord_tones": args.chord_tones} if args.chord_tones else {}
             if args.passing_max is not None:
