@@ -18,6 +18,7 @@ test: setup
 
 bench: setup
 	$(VENV)/bin/python bench/bench_pipeline.py
+	$(VENV)/bin/python bench/bench_engines.py
 
 clean:
 	rm -rf out .pytest_cache
