@@ -41,6 +41,7 @@ from ..symbolic.chords import Key
 from ..symbolic.piece import TICKS_PER_QUARTER, Note, Piece
 from ..symbolic.plan import MusicPlan
 from .paths import DatasetError, repo_root
+from .tokens import key_shift  # the transformer's normalisation: both models see keys laid out alike
 
 __all__ = [
     "COND_CHANNELS",
@@ -94,12 +95,6 @@ class RollSpec:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def key_shift(key: Key) -> int:
-    """Semitones that take ``key`` to C major (A minor for minor keys), in -6..+5."""
-    target = 0 if key.mode == "major" else 9
-    return (target - key.tonic + 6) % 12 - 6
 
 
 _C_MAJOR = frozenset((0, 2, 4, 5, 7, 9, 11))
