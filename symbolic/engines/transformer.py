@@ -18,8 +18,8 @@ Keeping to the chords (a learned model alone follows them only loosely):
 - ``diatonic_passing`` keeps those non-chord tones in the plan's key (its major scale, or natural minor with the
   raised seventh), so a passing tone never blurs the key; a chromatic chord's own tones stay allowed.
 
-Sampling uses temperature and nucleus (top-p) sampling from a ``torch.Generator`` seeded with ``plan.seed``, in
-one torch thread, so the same plan gives the same bytes. Bass and drums are not the model's: they are the rule
+Sampling uses temperature and nucleus (top-p) sampling from a numpy ``Generator`` (PCG64) seeded with
+``plan.seed``, so the same plan gives the same bytes. The model runs in numpy (:class:`..models.remi_gpt.Decoder`). Bass and drums are not the model's: they are the rule
 engine's (:mod:`.rule`), composed from the same plan and kept as they are, because POP909 has neither.
 """
 
@@ -28,6 +28,8 @@ from __future__ import annotations
 import dataclasses
 from functools import lru_cache
 from pathlib import Path
+
+import numpy as np
 
 from ..piece import Note, Piece, Track, piece_from_plan_grid
 from ..plan import MusicPlan
@@ -60,27 +62,20 @@ def _load(directory: str):
 
 
 class _Grammar:
-    """The token sets each grammar state allows, as index tensors with their output-embedding rows, built once
+    """The token sets each grammar state allows, as index arrays with their output-embedding rows, built once
     per tokenizer and cached per state (a bar has few distinct states), so a step scores only what may come."""
 
-    def __init__(self, tok, lm_head) -> None:
-        import torch
-
+    def __init__(self, tok, lm_head: np.ndarray) -> None:
         n = len(tok)
         kind = tok.types.kind
         self.lm_head = lm_head
-
-        def of(k: str):
-            m = torch.zeros(n, dtype=torch.bool)
-            m[[i for i in range(n) if kind[i] == k]] = True
-            return m
-
-        self.program, self.pitch = of("Program"), of("Pitch")
-        self.velocity, self.duration = of("Velocity"), of("Duration")
-        self.bar = torch.zeros(n, dtype=torch.bool)
+        kinds = np.array([kind[i] for i in range(n)])
+        self.program, self.pitch = kinds == "Program", kinds == "Pitch"
+        self.velocity, self.duration = kinds == "Velocity", kinds == "Duration"
+        self.bar = np.zeros(n, dtype=bool)
         self.bar[tok.bar_id] = True
-        self.pos_value = torch.full((n,), -1, dtype=torch.long)
-        self.pitch_pc = torch.full((n,), -1, dtype=torch.long)
+        self.pos_value = np.full(n, -1)
+        self.pitch_pc = np.full(n, -1)
         for i, v in tok.types.value.items():
             if kind[i] == "Position":
                 self.pos_value[i] = v
@@ -89,25 +84,23 @@ class _Grammar:
         self.kind = kind
         self.value = tok.types.value
         per_beat = tok.spec.positions_per_beat
-        self.dur_positions = torch.full((n,), 10**6, dtype=torch.float64)  # duration in grid positions
+        self.dur_positions = np.full(n, 10.0**6)  # duration in grid positions
         for i in range(n):
             if kind[i] == "Duration":
                 beats, pos, res = (int(x) for x in tok.vocab[i].split("_")[1].split("."))
                 self.dur_positions[i] = (beats + pos / res) * per_beat
         self._sets: dict[tuple, tuple] = {}
 
-    def allowed(self, state: tuple):
+    def allowed(self, state: tuple) -> tuple[np.ndarray, np.ndarray]:
         """``(ids, lm_head rows)`` for a state: ``("next", lo, hi, notes_ok, bar_only)`` (a position in
         [lo, hi), Bar, and a Program when ``notes_ok``), ``("program",)``, ``("pitch", pcs)`` (empty: any),
         ``("velocity",)``, ``("duration", max_positions)`` (None: any)."""
         hit = self._sets.get(state)
         if hit is None:
-            import torch
-
             what = state[0]
             if what == "next":
                 _, lo, hi, notes_ok, bar_only = state
-                mask = self.bar.clone()
+                mask = self.bar.copy()
                 if not bar_only:
                     mask |= (self.pos_value >= lo) & (self.pos_value < hi)
                     if notes_ok:
@@ -116,32 +109,32 @@ class _Grammar:
                 mask = self.program
             elif what == "pitch":
                 pcs = state[1]
-                mask = self.pitch & torch.isin(self.pitch_pc, torch.tensor(sorted(pcs))) if pcs else self.pitch
+                mask = self.pitch & np.isin(self.pitch_pc, sorted(pcs)) if pcs else self.pitch
             elif what == "velocity":
                 mask = self.velocity
             else:
                 mask = self.duration if state[1] is None else self.duration & (self.dur_positions <= state[1])
-            ids = torch.nonzero(mask).flatten()
-            hit = self._sets[state] = (ids, self.lm_head[ids].T.contiguous())
+            ids = np.flatnonzero(mask)
+            hit = self._sets[state] = (ids, np.ascontiguousarray(self.lm_head[ids].T))
         return hit
 
 
-def _sample(hidden, allowed, temperature: float, top_p: float, gen) -> int:
-    """Sample among the allowed ids only: their logits, temperature, then the nucleus (top-p) of that set."""
-    import torch
-
+def _sample(hidden: np.ndarray, allowed: tuple[np.ndarray, np.ndarray], temperature: float, top_p: float,
+            rng: np.random.Generator) -> int:
+    """Sample among the allowed ids only: their logits, temperature, then the nucleus (top-p) of that set
+    (the smallest set of most likely ids whose probability reaches ``top_p``)."""
     ids, rows = allowed
     logits = hidden @ rows
     if temperature <= 0 or len(ids) == 1:
-        return int(ids[torch.argmax(logits)])
-    probs = torch.softmax(logits / temperature, dim=-1)
-    if top_p < 1.0:
-        sorted_p, order = torch.sort(probs, descending=True, stable=True)
-        cum = torch.cumsum(sorted_p, dim=0)
-        drop = (cum - sorted_p) >= top_p  # keep the smallest head whose mass reaches top_p
-        sorted_p = sorted_p.masked_fill(drop, 0.0)
-        return int(ids[order[torch.multinomial(sorted_p, 1, generator=gen)]])
-    return int(ids[torch.multinomial(probs, 1, generator=gen)])
+        return int(ids[np.argmax(logits)])
+    z = np.exp((logits - logits.max()) / np.float32(temperature))
+    order = np.argsort(-z, kind="stable")
+    cum = np.cumsum(z[order])
+    keep = len(cum)
+    if top_p < 1.0:  # keep the head up to and including the first id at which the mass reaches top_p
+        keep = min(keep, int(np.searchsorted(cum, top_p * cum[-1], side="left")) + 1)
+    pick = int(np.searchsorted(cum[:keep], rng.random() * cum[keep - 1], side="right"))
+    return int(ids[order[min(pick, keep - 1)]])
 
 
 def _chord_pcs(plan: MusicPlan, tok, shift: int) -> list[list[tuple[int, frozenset[int]]]]:
@@ -170,8 +163,6 @@ def generate_tokens(plan: MusicPlan, checkpoint: str | Path | None = None, tempe
     grid steps (2: an eighth note in x/4), so what is held is a chord tone; with ``diatonic_passing`` it is a
     tone of the key's scale or of the chord.
     """
-    import torch
-
     from ...errors import FramescoreError
     from ...datasets.tokens import key_shift
     from ..models.remi_gpt import checkpoint_dir
@@ -192,7 +183,7 @@ def generate_tokens(plan: MusicPlan, checkpoint: str | Path | None = None, tempe
     scale = frozenset()
     if diatonic_passing and chord_tones != "none":
         scale = frozenset((0, 2, 4, 5, 7, 9, 11)) | (frozenset({8}) if plan.key_obj.mode == "minor" else frozenset())
-    gen = torch.Generator().manual_seed(int(plan.seed))
+    gen = np.random.default_rng(int(plan.seed))
     max_bar = min(MAX_BAR_TOKENS, dec.n_ctx - len(prefix) - REFILL_RESERVE)  # a bar always fits the context
     bars: list[list[int]] = []
 
@@ -208,59 +199,54 @@ def generate_tokens(plan: MusicPlan, checkpoint: str | Path | None = None, tempe
         dec.reset()
         return dec.feed_hidden(prefix + [i for b in keep for i in b] + current)
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # one thread: the same arithmetic, so the same samples, on every machine
-    try:
-        dec.reset()
-        hidden = dec.feed_hidden(prefix)
-        for b in range(plan.n_bars):
-            header = tok.bar_header_ids(plan, b)
-            if dec.length + len(header) + REFILL_RESERVE > dec.n_ctx:
-                hidden = refill(header)
+    dec.reset()
+    hidden = dec.feed_hidden(prefix)
+    for b in range(plan.n_bars):
+        header = tok.bar_header_ids(plan, b)
+        if dec.length + len(header) + REFILL_RESERVE > dec.n_ctx:
+            hidden = refill(header)
+        else:
+            hidden = dec.feed_hidden(header)
+        bar_tokens = list(header)
+        hi = n_pos
+        if b == plan.n_bars - 1:  # last bar cut short: no onsets after the end
+            hi = min(n_pos, -(-(grid.end_tick - b * grid.ticks_per_bar) // ticks_per_pos))
+        pos, last_kind, program, notes_here, chord_tone = -1, "header", 0, 0, True
+        while True:
+            if last_kind in ("header", "Duration"):
+                notes_ok = last_kind == "Duration" and notes_here < MAX_NOTES_PER_POSITION
+                state = ("next", pos + 1, hi, notes_ok, len(bar_tokens) >= max_bar)
+            elif last_kind == "Position":
+                state = ("program",)
+            elif last_kind == "Program":
+                strong = pos % per_beat == 0
+                constrain = (chord_tones == "all" or (chord_tones in ("strong", "harmony") and strong)
+                             or (chord_tones == "harmony" and program == 1))
+                pcs = next(p for q, p in reversed(chords[b]) if q <= pos)
+                allowed = pcs if constrain else ((scale | pcs) if scale else frozenset())
+                state = ("pitch", allowed)
+            elif last_kind == "Pitch":
+                state = ("velocity",)
+            else:  # Velocity
+                state = ("duration", None if chord_tone else passing_max_positions)
+            choice = _sample(hidden, g.allowed(state), temperature, top_p, gen)
+            kind = g.kind[choice]
+            if kind == "Bar":
+                break
+            if kind == "Position":
+                pos, notes_here = g.value[choice], 0
+            elif kind == "Program":
+                program = g.value[choice]
+                notes_here += 1
+            elif kind == "Pitch":
+                chord_tone = chord_tones == "none" or not pcs or int(g.pitch_pc[choice]) in pcs
+            bar_tokens.append(choice)
+            last_kind = kind
+            if dec.length + 1 > dec.n_ctx:
+                hidden = refill(bar_tokens)
             else:
-                hidden = dec.feed_hidden(header)
-            bar_tokens = list(header)
-            hi = n_pos
-            if b == plan.n_bars - 1:  # last bar cut short: no onsets after the end
-                hi = min(n_pos, -(-(grid.end_tick - b * grid.ticks_per_bar) // ticks_per_pos))
-            pos, last_kind, program, notes_here, chord_tone = -1, "header", 0, 0, True
-            while True:
-                if last_kind in ("header", "Duration"):
-                    notes_ok = last_kind == "Duration" and notes_here < MAX_NOTES_PER_POSITION
-                    state = ("next", pos + 1, hi, notes_ok, len(bar_tokens) >= max_bar)
-                elif last_kind == "Position":
-                    state = ("program",)
-                elif last_kind == "Program":
-                    strong = pos % per_beat == 0
-                    constrain = (chord_tones == "all" or (chord_tones in ("strong", "harmony") and strong)
-                                 or (chord_tones == "harmony" and program == 1))
-                    pcs = next(p for q, p in reversed(chords[b]) if q <= pos)
-                    allowed = pcs if constrain else ((scale | pcs) if scale else frozenset())
-                    state = ("pitch", allowed)
-                elif last_kind == "Pitch":
-                    state = ("velocity",)
-                else:  # Velocity
-                    state = ("duration", None if chord_tone else passing_max_positions)
-                choice = _sample(hidden, g.allowed(state), temperature, top_p, gen)
-                kind = g.kind[choice]
-                if kind == "Bar":
-                    break
-                if kind == "Position":
-                    pos, notes_here = g.value[choice], 0
-                elif kind == "Program":
-                    program = g.value[choice]
-                    notes_here += 1
-                elif kind == "Pitch":
-                    chord_tone = chord_tones == "none" or not pcs or int(g.pitch_pc[choice]) in pcs
-                bar_tokens.append(choice)
-                last_kind = kind
-                if dec.length + 1 > dec.n_ctx:
-                    hidden = refill(bar_tokens)
-                else:
-                    hidden = dec.feed_hidden([choice])
-            bars.append(bar_tokens)
-    finally:
-        torch.set_num_threads(threads)
+                hidden = dec.feed_hidden([choice])
+        bars.append(bar_tokens)
     return prefix + [i for b in bars for i in b]
 
 

@@ -1,5 +1,5 @@
-"""The transformer engine: the real generation path on the tiny debug checkpoint, the plain-torch decoder against
-transformers' GPT-2, and a few training steps on a fake corpus made here."""
+"""The transformer engine: the real generation path on the tiny debug checkpoint, the numpy decoder against
+transformers' GPT-2, the nucleus sampler, and a few training steps on a fake corpus made here."""
 
 from __future__ import annotations
 
@@ -111,7 +111,31 @@ def test_errors_are_one_line_framescore_errors(engine, tmp_path):
         engine.compose(plan, checkpoint=DEBUG)
 
 
-def test_plain_torch_decoder_matches_transformers(tmp_path):
+def test_nucleus_sampling_keeps_the_smallest_head_reaching_top_p(engine):
+    # logits log(0.5), log(0.3), log(0.15), log(0.05) on ids 10..13 (hidden 1-D, rows the identity)
+    probs = np.array([0.3, 0.5, 0.05, 0.15], np.float32)
+    allowed = (np.array([11, 10, 13, 12]), np.eye(4, dtype=np.float32))
+    hidden = np.log(probs)
+
+    def counts(top_p: float, temperature: float = 1.0, n: int = 4000) -> dict[int, float]:
+        rng = np.random.default_rng(0)
+        got = [engine._sample(hidden, allowed, temperature, top_p, rng) for _ in range(n)]
+        return {i: got.count(i) / n for i in (10, 11, 12, 13)}
+
+    assert counts(0.5)[10] == 1.0  # 0.5 alone reaches 0.5
+    c = counts(0.8)  # 0.5 + 0.3 reaches 0.8: ids 10 and 11, renormalised to 5/8 and 3/8
+    assert c[12] == c[13] == 0 and abs(c[10] - 0.625) < 0.03
+    c = counts(0.81)  # needs the third: 0.5, 0.3, 0.15 over 0.95
+    assert c[13] == 0 and abs(c[12] - 0.15 / 0.95) < 0.03
+    c = counts(1.0)
+    assert abs(c[13] - 0.05) < 0.015
+    assert counts(0.9, temperature=0)[10] == 1.0  # greedy
+    rng_a, rng_b = np.random.default_rng(3), np.random.default_rng(3)
+    assert ([engine._sample(hidden, allowed, 1.0, 0.95, rng_a) for _ in range(50)]
+            == [engine._sample(hidden, allowed, 1.0, 0.95, rng_b) for _ in range(50)])
+
+
+def test_numpy_decoder_matches_transformers(tmp_path):
     import torch
 
     from framescore.datasets.tokens import PlanTokenizer
@@ -125,9 +149,9 @@ def test_plain_torch_decoder_matches_transformers(tmp_path):
     with torch.no_grad():
         ref = model(ids).logits[0]
     dec = Decoder.load(tmp_path)
-    torch.testing.assert_close(dec.feed(ids[0, :30].tolist()), ref[29], atol=1e-4, rtol=1e-4)
+    np.testing.assert_allclose(dec.feed(ids[0, :30].tolist()), ref[29].numpy(), atol=1e-4, rtol=1e-4)
     for j in range(30, 40):
-        torch.testing.assert_close(dec.feed([int(ids[0, j])]), ref[j], atol=1e-4, rtol=1e-4)
+        np.testing.assert_allclose(dec.feed([int(ids[0, j])]), ref[j].numpy(), atol=1e-4, rtol=1e-4)
     with pytest.raises(ValueError, match="context"):
         dec.feed([1] * 30)
 
