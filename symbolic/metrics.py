@@ -23,6 +23,7 @@ import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ __all__ = [
     "density_correlation",
     "empty_beat_rate",
     "estimate_key",
+    "key_correlations",
     "format_report",
     "groove_consistency",
     "key_agreement",
@@ -341,21 +343,34 @@ KEY_PROFILES: dict[str, tuple[np.ndarray, np.ndarray]] = {
 }
 
 
+def key_correlations(profile: np.ndarray, profiles: str = "albrecht-shanahan") -> np.ndarray:
+    """Correlation of a 12-bin pitch-class profile with each key's profile: 24 values, C major .. B major, then
+    C minor .. B minor (index ``12 * (mode == "minor") + tonic``). NaN where the profile is flat."""
+    if profiles not in KEY_PROFILES:
+        raise MetricsError(f"unknown key profiles {profiles!r} (one of {', '.join(KEY_PROFILES)})")
+    return _key_matrix(profiles) @ _unit(np.asarray(profile, dtype=float))
+
+
+@lru_cache(maxsize=None)
+def _key_matrix(profiles: str) -> np.ndarray:
+    """The 24 key profiles, each centred and scaled to unit length, so a dot product is a correlation."""
+    return np.array([_unit(np.roll(base, tonic)) for base in KEY_PROFILES[profiles] for tonic in range(12)])
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    v = v - v.mean()
+    norm = float(np.sqrt(v @ v))
+    return v / norm if norm > 0 else np.full_like(v, np.nan)
+
+
 def estimate_key(piece: Piece, profiles: str = "albrecht-shanahan") -> Key | None:
     """Krumhansl–Schmuckler key finding: the key whose profile (``KEY_PROFILES``) correlates best with the piece's
     duration-weighted pitch-class profile (pitched notes). None when the profile is flat or empty."""
-    if profiles not in KEY_PROFILES:
-        raise MetricsError(f"unknown key profiles {profiles!r} (one of {', '.join(KEY_PROFILES)})")
-    prof = _pc_profile(_Notes.of(piece))
-    if prof.sum() <= 0 or np.ptp(prof) == 0:
+    r = key_correlations(_pc_profile(_Notes.of(piece)), profiles)
+    if np.isnan(r).any():
         return None
-    best, key = -math.inf, None
-    for mode, base in zip(("major", "minor"), KEY_PROFILES[profiles]):
-        for tonic in range(12):
-            r = float(np.corrcoef(prof, np.roll(base, tonic))[0, 1])
-            if r > best + 1e-12:
-                best, key = r, Key(tonic, mode)
-    return key
+    best = int(np.argmax(r))  # the first of equals: majors before minors, lower tonics first
+    return Key(best % 12, "minor" if best >= 12 else "major")
 
 
 def _relative(key: Key) -> Key:

@@ -18,6 +18,11 @@ Keeping to the chords (a learned model alone follows them only loosely):
 - ``diatonic_passing`` keeps those non-chord tones in the plan's key (its major scale, or natural minor with the
   raised seventh), so a passing tone never blurs the key; a chromatic chord's own tones stay allowed.
 
+Keeping to the key: a progression can fit two keys (C#m A B E is C# minor and E major alike). ``key_guidance``
+(2 nats by default, chosen on 80 POP909 training songs' plans: key agreement 0.85 without it on the first 40,
+0.975 at 1 nat and 0.988 at 2 over all 80, chord accuracy and pitch-class entropy unchanged) adds a logit bonus
+to the pitches that make the plan's key the one heard, only while it is not already clear (:class:`_KeyGuide`).
+
 Sampling uses temperature and nucleus (top-p) sampling from a numpy ``Generator`` (PCG64) seeded with
 ``plan.seed``, so the same plan gives the same bytes. The model runs in numpy (:class:`..models.remi_gpt.Decoder`). Bass and drums are not the model's: they are the rule
 engine's (:mod:`.rule`), composed from the same plan and kept as they are, because POP909 has neither.
@@ -39,7 +44,7 @@ __all__ = ["CHORD_TONE_MODES", "DEFAULTS", "compose", "generate_tokens"]
 CHORD_TONE_MODES = ("none", "strong", "harmony", "all")
 #: Sampling settings used by ``compose(plan)``.
 DEFAULTS = {"temperature": 1.0, "top_p": 0.95, "chord_tones": "harmony", "passing_max_positions": 2,
-            "diatonic_passing": True,
+            "diatonic_passing": True, "key_guidance": 2.0, "key_margin": 0.1,
             "trim_at_chord_changes": True}
 MAX_BAR_TOKENS = 400  # a runaway bar is closed here (POP909: 94 tokens a bar on average, 99% under 185)
 MAX_NOTES_PER_POSITION = 12
@@ -120,11 +125,13 @@ class _Grammar:
 
 
 def _sample(hidden: np.ndarray, allowed: tuple[np.ndarray, np.ndarray], temperature: float, top_p: float,
-            rng: np.random.Generator) -> int:
-    """Sample among the allowed ids only: their logits, temperature, then the nucleus (top-p) of that set
-    (the smallest set of most likely ids whose probability reaches ``top_p``)."""
+            rng: np.random.Generator, bias: np.ndarray | None = None) -> int:
+    """Sample among the allowed ids only: their logits (plus ``bias``, one per allowed id), temperature, then the
+    nucleus (top-p) of that set (the smallest set of most likely ids whose probability reaches ``top_p``)."""
     ids, rows = allowed
     logits = hidden @ rows
+    if bias is not None:
+        logits = logits + bias
     if temperature <= 0 or len(ids) == 1:
         return int(ids[np.argmax(logits)])
     z = np.exp((logits - logits.max()) / np.float32(temperature))
@@ -135,6 +142,42 @@ def _sample(hidden: np.ndarray, allowed: tuple[np.ndarray, np.ndarray], temperat
         keep = min(keep, int(np.searchsorted(cum, top_p * cum[-1], side="left")) + 1)
     pick = int(np.searchsorted(cum[:keep], rng.random() * cum[keep - 1], side="right"))
     return int(ids[order[min(pick, keep - 1)]])
+
+
+class _KeyGuide:
+    """Keeps the plan's key the one a listener (and a key finder) hears, where the chords leave it open.
+
+    A progression such as C#m A B E is as much E major as C# minor; what decides is which tones the melody and
+    the voicing dwell on. The guide keeps the duration-weighted pitch-class profile of everything written so far
+    (and of the bass it will sound over) and, while the plan's key does not lead every other key's profile
+    correlation by ``margin``, adds ``strength`` × (target's profile − the closest rival's) to each candidate
+    pitch's logit: the first-order direction that widens the gap (both profiles centred, unit length; Albrecht &
+    Shanahan's, as :func:`framescore.symbolic.metrics.estimate_key`). When the key is clear it does nothing.
+    """
+
+    def __init__(self, target: int, strength: float, margin: float, profile: np.ndarray) -> None:
+        from ..metrics import _key_matrix
+
+        self.keys = _key_matrix("albrecht-shanahan")
+        self.target, self.strength, self.margin = target, strength, margin
+        self.profile = np.asarray(profile, dtype=float).copy()
+
+    def add(self, pc: int, weight: float) -> None:
+        self.profile[pc] += weight
+
+    def bias(self, pcs: np.ndarray) -> np.ndarray | None:
+        """Logit bonus for candidate pitch classes ``pcs``; None when the key already leads."""
+        from ..metrics import key_correlations
+
+        r = key_correlations(self.profile)
+        if np.isnan(r[0]):
+            return None
+        lead = r[self.target]
+        r[self.target] = -np.inf
+        rival = int(np.argmax(r))
+        if lead - r[rival] >= self.margin:
+            return None
+        return (self.strength * (self.keys[self.target] - self.keys[rival]))[pcs].astype(np.float32)
 
 
 def _chord_pcs(plan: MusicPlan, tok, shift: int) -> list[list[tuple[int, frozenset[int]]]]:
@@ -155,13 +198,17 @@ def _chord_pcs(plan: MusicPlan, tok, shift: int) -> list[list[tuple[int, frozens
 def generate_tokens(plan: MusicPlan, checkpoint: str | Path | None = None, temperature: float = DEFAULTS["temperature"],
                     top_p: float = DEFAULTS["top_p"], chord_tones: str = DEFAULTS["chord_tones"],
                     passing_max_positions: int = DEFAULTS["passing_max_positions"],
-                    diatonic_passing: bool = DEFAULTS["diatonic_passing"]) -> list[int]:
+                    diatonic_passing: bool = DEFAULTS["diatonic_passing"],
+                    key_guidance: float = DEFAULTS["key_guidance"], key_margin: float = DEFAULTS["key_margin"],
+                    backing_profile: np.ndarray | None = None) -> list[int]:
     """The whole token sequence (prefix, then each bar's header and music) the model writes for ``plan``.
 
     ``chord_tones`` limits pitches to the sounding chord's tones (see the module docstring); unless it is
     ``"none"``, a note outside the chord (a passing or neighbour tone) may last at most ``passing_max_positions``
     grid steps (2: an eighth note in x/4), so what is held is a chord tone; with ``diatonic_passing`` it is a
-    tone of the key's scale or of the chord.
+    tone of the key's scale or of the chord. ``key_guidance`` > 0 turns on :class:`_KeyGuide` with that strength
+    (nats) and ``key_margin``; ``backing_profile`` is the ticks each pitch class sounds in the parts the model
+    does not write (the rule engine's bass), which the guide counts in.
     """
     from ...errors import FramescoreError
     from ...datasets.tokens import key_shift
@@ -184,6 +231,12 @@ def generate_tokens(plan: MusicPlan, checkpoint: str | Path | None = None, tempe
     if diatonic_passing and chord_tones != "none":
         scale = frozenset((0, 2, 4, 5, 7, 9, 11)) | (frozenset({8}) if plan.key_obj.mode == "minor" else frozenset())
     gen = np.random.default_rng(int(plan.seed))
+    guide = None
+    if key_guidance > 0:
+        shift = key_shift(plan.key_obj)  # token space: C major or A minor
+        base = np.zeros(12) if backing_profile is None else np.roll(np.asarray(backing_profile, float), shift)
+        guide = _KeyGuide(21 if plan.key_obj.mode == "minor" else 0, key_guidance, key_margin,
+                          base / ticks_per_pos)
     max_bar = min(MAX_BAR_TOKENS, dec.n_ctx - len(prefix) - REFILL_RESERVE)  # a bar always fits the context
     bars: list[list[int]] = []
 
@@ -223,13 +276,15 @@ def generate_tokens(plan: MusicPlan, checkpoint: str | Path | None = None, tempe
                 constrain = (chord_tones == "all" or (chord_tones in ("strong", "harmony") and strong)
                              or (chord_tones == "harmony" and program == 1))
                 pcs = next(p for q, p in reversed(chords[b]) if q <= pos)
-                allowed = pcs if constrain else ((scale | pcs) if scale else frozenset())
-                state = ("pitch", allowed)
+                pitch_set = pcs if constrain else ((scale | pcs) if scale else frozenset())
+                state = ("pitch", pitch_set)
             elif last_kind == "Pitch":
                 state = ("velocity",)
             else:  # Velocity
                 state = ("duration", None if chord_tone else passing_max_positions)
-            choice = _sample(hidden, g.allowed(state), temperature, top_p, gen)
+            allowed = g.allowed(state)
+            bias = guide.bias(g.pitch_pc[allowed[0]]) if guide is not None and state[0] == "pitch" else None
+            choice = _sample(hidden, allowed, temperature, top_p, gen, bias)
             kind = g.kind[choice]
             if kind == "Bar":
                 break
@@ -239,7 +294,10 @@ def generate_tokens(plan: MusicPlan, checkpoint: str | Path | None = None, tempe
                 program = g.value[choice]
                 notes_here += 1
             elif kind == "Pitch":
-                chord_tone = chord_tones == "none" or not pcs or int(g.pitch_pc[choice]) in pcs
+                pitch_pc = int(g.pitch_pc[choice])
+                chord_tone = chord_tones == "none" or not pcs or pitch_pc in pcs
+            elif kind == "Duration" and guide is not None:
+                guide.add(pitch_pc, float(g.dur_positions[choice]))
             bar_tokens.append(choice)
             last_kind = kind
             if dec.length + 1 > dec.n_ctx:
@@ -277,8 +335,10 @@ def compose(plan: MusicPlan, checkpoint: str | Path | None = None, **sampling) -
     """Realize ``plan``: the model's melody and harmony (piano), the rule engine's bass and drums.
 
     ``checkpoint`` defaults to ``checkpoints/transformer`` (``$FRAMESCORE_TRANSFORMER_CHECKPOINT`` overrides it);
-    ``sampling`` takes ``temperature``, ``top_p``, ``chord_tones`` and ``trim_at_chord_changes`` (see
-    :data:`DEFAULTS`): the last cuts a melody or piano note where it would ring on into a chord that lacks it.
+    ``sampling`` takes ``temperature``, ``top_p``, ``chord_tones``, ``passing_max_positions``, ``diatonic_passing``,
+    ``key_guidance``, ``key_margin`` and ``trim_at_chord_changes`` (see :data:`DEFAULTS`): the last cuts a melody
+    or piano note where it would ring on into a chord that lacks it. The bass is composed first, so the key
+    guide hears it.
     """
     from . import rule
 
@@ -286,7 +346,13 @@ def compose(plan: MusicPlan, checkpoint: str | Path | None = None, **sampling) -
     opts = {**DEFAULTS, **sampling}
     trim = opts.pop("trim_at_chord_changes")
     directory = str(Path(checkpoint) if checkpoint is not None else _default_dir())
-    ids = generate_tokens(plan, directory, **opts)
+    backing = rule.compose(dataclasses.replace(
+        plan, instrumentation={r: p for r, p in plan.instrumentation.items() if r in ("bass", "drums")}))
+    bass = backing.track("bass")
+    profile = np.zeros(12)
+    for n in bass.notes if bass is not None else ():
+        profile[n.pitch % 12] += n.duration
+    ids = generate_tokens(plan, directory, backing_profile=profile, **opts)
     tok = _load(directory)[0]
     piece = piece_from_plan_grid(plan)
     end = piece.end_tick
@@ -295,8 +361,6 @@ def compose(plan: MusicPlan, checkpoint: str | Path | None = None, **sampling) -
         changes = _chord_changes(plan, piece.ticks_per_bar, piece.resolution * 4 // plan.meter_tuple[1])
         for t in made.values():
             t.notes = _trim(t.notes, changes)
-    backing = rule.compose(dataclasses.replace(
-        plan, instrumentation={r: p for r, p in plan.instrumentation.items() if r in ("bass", "drums")}))
     for role in ("melody", "harmony", "bass", "drums"):
         if role not in plan.instrumentation:
             continue

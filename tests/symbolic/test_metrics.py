@@ -141,6 +141,18 @@ def test_key_profiles_differ_where_documented():
         M.estimate_key(piece, "temperley")
 
 
+def test_key_correlations_are_pearson_r_with_each_rotated_profile():
+    major, minor = M.KEY_PROFILES["albrecht-shanahan"]
+    r = M.key_correlations(np.roll(minor, 9))  # A minor's own profile
+    assert r.shape == (24,) and r[12 + 9] == pytest.approx(1.0)
+    profile = np.array([3, 0, 2, 0, 4, 1, 0, 4, 0, 3, 0, 4], float)  # the C major scale, weighted by hand
+    for i, base in enumerate((major, minor)):
+        for tonic in (0, 4, 9):
+            assert r[0] < 1 and M.key_correlations(profile)[12 * i + tonic] == pytest.approx(
+                np.corrcoef(profile, np.roll(base, tonic))[0, 1])
+    assert np.isnan(M.key_correlations(np.ones(12))).all()
+
+
 def test_key_agreement_reports_relative_confusion_separately():
     a_minor = melody([57, 60, 64, 57, 59, 60, 62, 64, 65, 67, 68, 69], [2 * Q] + [Q] * 10 + [4 * Q])
     exact = M.key_agreement(a_minor, simple_plan(8.0, key="A minor"))

@@ -135,6 +135,39 @@ def test_nucleus_sampling_keeps_the_smallest_head_reaching_top_p(engine):
             == [engine._sample(hidden, allowed, 1.0, 0.95, rng_b) for _ in range(50)])
 
 
+def test_key_guide_pushes_towards_the_plans_key_only_while_it_is_unclear(engine):
+    from framescore.symbolic.metrics import key_correlations
+
+    # the white keys, equally long: C major leads A minor; the plan asks for A minor (index 12 + 9)
+    profile = np.array([1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1], float)
+    guide = engine._KeyGuide(21, 2.0, 0.1, profile)
+    r = key_correlations(profile)
+    assert np.argmax(r) == 0
+    pcs = np.array([0, 4, 7, 9])  # C, E, G, A: the tones of an A minor or C major chord
+    bias = guide.bias(pcs)
+    assert bias.dtype == np.float32 and bias[3] > bias[0] and bias[1] > bias[2]  # A over C, E over G
+    margins = []
+    for _ in range(6):  # write what it favours most, a beat at a time, until A minor leads by the margin
+        best = int(pcs[np.argmax(guide.bias(pcs))])
+        guide.add(best, 1.0)
+        r = key_correlations(guide.profile)
+        margins.append(r[21] - np.delete(r, 21).max())
+        if guide.bias(pcs) is None:
+            break
+    assert margins == sorted(margins) and margins[-1] >= 0.1
+    assert engine._KeyGuide(21, 2.0, 0.1, np.zeros(12)).bias(pcs) is None  # nothing written yet
+
+
+def test_key_guidance_makes_an_ambiguous_progression_sound_in_the_plans_key(engine):
+    from framescore.symbolic.metrics import estimate_key
+
+    # i VI VII III in C# minor is vi IV V I in E major: without guidance the debug model's music reads as E major
+    plan = simple_plan(12, key="C# minor", chords="i VI VII III", seed=0)
+    plain, guided = (engine.compose(plan, checkpoint=DEBUG, key_guidance=g) for g in (0.0, 3.0))
+    assert estimate_key(plain).name == "E major" and estimate_key(guided).name == "C# minor"
+    assert _midi_bytes(engine.compose(plan, checkpoint=DEBUG, key_guidance=3.0)) == _midi_bytes(guided)
+
+
 def test_numpy_decoder_matches_transformers(tmp_path):
     import torch
 
