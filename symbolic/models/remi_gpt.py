@@ -211,8 +211,8 @@ class Decoder:
             kt[:, :, start] = qkv[1]
             vs[:, start] = qkv[2]
             scores = matmul(qkv[0][:, None], kt[:, :, :end])  # (H, 1, end); q is pre-scaled
-            scores = np.exp(scores - scores.max(axis=2, keepdims=True))
-            a = matmul(scores, vs[:, :end]).reshape(H, hd) / scores.sum(axis=2)
+            scores = np.exp(scores - np.maximum.reduce(scores, axis=2, keepdims=True))
+            a = matmul(scores, vs[:, :end]).reshape(H, hd) / np.add.reduce(scores, axis=2)
             x += a.reshape(d) @ pw
             x += pb
             xc = x - np.add.reduce(x) / d
@@ -226,7 +226,8 @@ class Decoder:
             t += h
             x += t @ f2w
             x += f2b
-        return self._norm(x, *self.ln_f)
+        xc = x - np.add.reduce(x) / d
+        return xc * (self.ln_f[0] * (1.0 / math.sqrt(float(xc @ xc) / d + eps))) + self.ln_f[1]
 
     def _block(self, ids: list[int], start: int) -> np.ndarray:
         """Several tokens at once (a prompt, a bar's plan tokens, a re-encode), with a causal mask."""
