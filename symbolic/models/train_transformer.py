@@ -429,6 +429,8 @@ def build_parser(ap: argparse.ArgumentParser | None = None) -> argparse.Argument
     ap.add_argument("--no-trim", action="store_true", help="for --measure: keep notes ringing into the next chord")
     ap.add_argument("--chromatic-passing", action="store_true",
                     help="for --measure: let non-chord tones leave the key's scale")
+    ap.add_argument("--key-guidance", type=float,
+                    help="for --measure: strength of the key guide in nats (0: off; default: the engine's)")
     return ap
 
 
@@ -448,6 +450,8 @@ def main(argv: list[str] | None = None) -> int:
                 sampling["trim_at_chord_changes"] = False
             if args.chromatic_passing:
                 sampling["diatonic_passing"] = False
+            if args.key_guidance is not None:
+                sampling["key_guidance"] = args.key_guidance
             print(json.dumps(measure(args.out, args.measure_songs, root=args.root, **sampling), indent=1))
             return 0
         train(args)
