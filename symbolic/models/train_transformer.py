@@ -293,10 +293,14 @@ def _first_bars(plan, n_bars: int):
 
 
 def measure(checkpoint: str | Path | None = None, n_songs: int = 8, n_bars: int = 32, root: str | Path | None = None,
-            **sampling) -> dict:
+            key_finders: bool = False, **sampling) -> dict:
     """Generation speed on a 32-bar plan, and chord accuracy / key agreement of the engine on the first
     ``n_bars`` bars of the first ``n_songs`` POP909 validation songs (the real songs' own first bars beside them:
-    POP909's piano and melody scored against the plan made from POP909's annotations)."""
+    POP909's piano and melody scored against the plan made from POP909's annotations).
+
+    ``key_finders`` also judges each song's key by music21's Aarden–Essen, Temperley–Kostka–Payne and
+    Bellman–Budge key finders, which neither the metric nor the engine's key guide uses: a check that a better key
+    agreement is the music's and not one template's."""
     import dataclasses
 
     from ...datasets.pop909 import iter_songs
@@ -334,9 +338,15 @@ def measure(checkpoint: str | Path | None = None, n_songs: int = 8, n_bars: int 
                      "key_agreement": m["key_agreement"], "key_agreement_relative": m["key_agreement_relative"],
                      "density_correlation": m["density_correlation"], "real_chord_accuracy": real["chord_accuracy"],
                      "real_key_agreement": real["key_agreement"]})
+        if key_finders:
+            for name, agree in _other_key_finders(piece, p.key_obj).items():
+                rows[-1][f"key_agreement_{name}"] = agree
+            for name, agree in _other_key_finders(real_piece, p.key_obj).items():
+                rows[-1][f"real_key_agreement_{name}"] = agree
     out["songs"] = rows
-    for k in ("chord_accuracy", "key_agreement", "key_agreement_relative", "density_correlation",
-              "real_chord_accuracy", "real_key_agreement"):
+    finders = [f"{w}key_agreement_{n}" for n in OTHER_KEY_FINDERS for w in ("", "real_")] if key_finders else []
+    for k in ["chord_accuracy", "key_agreement", "key_agreement_relative", "density_correlation",
+              "real_chord_accuracy", "real_key_agreement"] + finders:
         vals = [r[k] for r in rows if r[k] is not None]
         out[f"mean_{k}"] = float(np.mean(vals)) if vals else None
     # hand-made plans like the ones the vision mapping writes: common progressions, keys around the circle
@@ -350,6 +360,31 @@ def measure(checkpoint: str | Path | None = None, n_songs: int = 8, n_bars: int 
     out["synthetic"] = synth
     for k in ("chord_accuracy", "key_agreement", "key_agreement_relative"):
         out[f"synthetic_mean_{k}"] = float(np.mean([r[k] for r in synth]))
+    return out
+
+
+OTHER_KEY_FINDERS = {"aarden_essen": "key.aarden", "temperley_kostka_payne": "key.temperley",
+                     "bellman_budge": "key.bellman"}
+
+
+def _other_key_finders(piece, key) -> dict[str, float]:
+    """1.0 / 0.0: does each of music21's key finders in ``OTHER_KEY_FINDERS`` hear ``key`` in the pitched parts?"""
+    import dataclasses
+    import tempfile
+
+    import music21
+
+    from ..midi_io import to_symusic
+
+    pitched = dataclasses.replace(piece, tracks=[t for t in piece.tracks if not t.is_drum])
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "piece.mid"
+        to_symusic(pitched).dump_midi(str(path))
+        stream = music21.converter.parse(str(path))
+    out = {}
+    for name, method in OTHER_KEY_FINDERS.items():
+        k = stream.analyze(method)
+        out[name] = float((k.tonic.pitchClass, k.mode) == (key.tonic % 12, key.mode))
     return out
 
 
@@ -429,6 +464,8 @@ def build_parser(ap: argparse.ArgumentParser | None = None) -> argparse.Argument
     ap.add_argument("--no-trim", action="store_true", help="for --measure: keep notes ringing into the next chord")
     ap.add_argument("--chromatic-passing", action="store_true",
                     help="for --measure: let non-chord tones leave the key's scale")
+    ap.add_argument("--key-finders", action="store_true",
+                    help="for --measure: also judge keys by three music21 key finders the engine does not use")
     ap.add_argument("--key-guidance", type=float,
                     help="for --measure: strength of the key guide in nats (0: off; default: the engine's)")
     return ap
@@ -452,7 +489,8 @@ def main(argv: list[str] | None = None) -> int:
                 sampling["diatonic_passing"] = False
             if args.key_guidance is not None:
                 sampling["key_guidance"] = args.key_guidance
-            print(json.dumps(measure(args.out, args.measure_songs, root=args.root, **sampling), indent=1))
+            print(json.dumps(measure(args.out, args.measure_songs, root=args.root, key_finders=args.key_finders,
+                                     **sampling), indent=1))
             return 0
         train(args)
     except FramescoreError as e:

@@ -269,3 +269,19 @@ def test_passing_tones_stay_in_the_key_unless_told(engine, key, scale):
     loose = [n for seed in range(4) for n in engine.compose(dataclasses.replace(plan, seed=seed), checkpoint=DEBUG,
                                                              diatonic_passing=False).track("melody").notes]
     assert any(n.pitch % 12 not in scale | chord_pcs[n.start // tpb] for n in loose)  # the debug model strays
+
+
+def test_other_key_finders_judge_a_plain_cadence():
+    from framescore.symbolic.chords import Key
+    from framescore.symbolic.models.train_transformer import OTHER_KEY_FINDERS, _other_key_finders
+    from framescore.symbolic.piece import Note, Piece, Track
+
+    # C major: I IV V I block chords over a tonic-dominant bass, plus a drum track the finders must ignore
+    chords = [(60, 64, 67), (60, 65, 69), (59, 62, 67), (60, 64, 67)]
+    notes = [Note(i * 1920, 1920, p, 80) for i, c in enumerate(chords) for p in c]
+    bass = [Note(i * 1920, 1920, p, 80) for i, p in enumerate((48, 53, 43, 48))]
+    drums = [Note(i * 480, 120, 42, 80) for i in range(16)]
+    piece = Piece(tracks=[Track("harmony", 0, False, notes), Track("bass", 32, False, bass),
+                          Track("drums", 0, True, drums)])
+    assert _other_key_finders(piece, Key(0, "major")) == {name: 1.0 for name in OTHER_KEY_FINDERS}
+    assert set(_other_key_finders(piece, Key(7, "major")).values()) == {0.0}
