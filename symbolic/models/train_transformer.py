@@ -277,21 +277,6 @@ def train(args: argparse.Namespace) -> dict:
     return result
 
 
-def _first_bars(plan, n_bars: int):
-    """The plan cut to its first ``n_bars`` bars (one section), for quick measurements."""
-    import copy
-
-    from ..plan import Section
-
-    if plan.n_bars <= n_bars:
-        return plan
-    p = copy.deepcopy(plan)
-    p.bars = p.bars[:n_bars]
-    p.sections = [Section("A", 0, n_bars)]
-    p.duration_sec = p.bar_start_sec(n_bars)
-    return p.validate()
-
-
 def measure(checkpoint: str | Path | None = None, n_songs: int = 8, n_bars: int = 32, root: str | Path | None = None,
             key_finders: bool = False, **sampling) -> dict:
     """Generation speed on a 32-bar plan, and chord accuracy / key agreement of the engine on the first
@@ -301,9 +286,7 @@ def measure(checkpoint: str | Path | None = None, n_songs: int = 8, n_bars: int 
     ``key_finders`` also judges each song's key by music21's Aarden–Essen, Temperley–Kostka–Payne and
     Bellman–Budge key finders, which neither the metric nor the engine's key guide uses: a check that a better key
     agreement is the music's and not one template's."""
-    import dataclasses
-
-    from ...datasets.pop909 import iter_songs
+    from ...datasets.pop909 import crop, iter_songs
     from ..engines import transformer as engine
     from ..metrics import plan_metrics
     from ..plan import simple_plan
@@ -326,13 +309,11 @@ def measure(checkpoint: str | Path | None = None, n_songs: int = 8, n_bars: int 
     for i, ex in enumerate(iter_songs(root, "validation")):
         if i >= n_songs:
             break
-        p = _first_bars(ex.plan, n_bars)
+        ex = crop(ex, 0, min(n_bars, ex.plan.n_bars))  # the key annotated for these bars, as evaluate does
+        p, real_piece = ex.plan, ex.piece
         p.seed = i
         piece = engine.compose(p, checkpoint=directory, **sampling)
         m = plan_metrics(piece, p)
-        cut = p.n_bars * piece.ticks_per_bar
-        real_piece = dataclasses.replace(ex.piece, end_tick=min(ex.piece.end_tick, cut), tracks=[
-            dataclasses.replace(t, notes=[n for n in t.notes if n.start < cut]) for t in ex.piece.tracks])
         real = plan_metrics(real_piece, p)
         rows.append({"song": ex.song_id, "key": p.key, "chord_accuracy": m["chord_accuracy"],
                      "key_agreement": m["key_agreement"], "key_agreement_relative": m["key_agreement_relative"],
