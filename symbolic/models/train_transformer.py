@@ -369,7 +369,7 @@ def _other_key_finders(piece, key) -> dict[str, float]:
     return out
 
 
-def measure_va(checkpoint: str | Path | None = None, seeds: int = 2) -> dict:
+def measure_va(checkpoint: str | Path | None = None, seeds: int = 2, **sampling) -> dict:
     """Does the plan's valence–arousal steer the model? The same hand-made plans (4 progressions × ``seeds``,
     16 bars, 100 bpm) with valence and arousal at each quadrant's corner (±0.8), and the EMOPIA classifier's
     mean valence and arousal of what the model writes (melody and piano, without the rule engine's parts)."""
@@ -388,7 +388,7 @@ def measure_va(checkpoint: str | Path | None = None, seeds: int = 2) -> dict:
             for seed in range(seeds):
                 plan = simple_plan(16 * 2.4, tempo_bpm=100, key=key, chords=chords, seed=seed)
                 plan.valence, plan.arousal = v, a
-                piece = engine.compose(plan, checkpoint=directory)
+                piece = engine.compose(plan, checkpoint=directory, **sampling)
                 own = dataclasses.replace(piece, tracks=[t for t in piece.tracks if t.name in ("melody", "harmony")])
                 got.append(clf.valence_arousal(own))
         mean = np.mean(got, axis=0)
@@ -448,7 +448,7 @@ def build_parser(ap: argparse.ArgumentParser | None = None) -> argparse.Argument
     ap.add_argument("--key-finders", action="store_true",
                     help="for --measure: also judge keys by three music21 key finders the engine does not use")
     ap.add_argument("--key-guidance", type=float,
-                    help="for --measure: strength of the key guide in nats (0: off; default: the engine's)")
+                    help="for --measure and --measure-va: strength of the key guide in nats (0: off; default: the engine's)")
     return ap
 
 
@@ -458,7 +458,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.measure_va:
-            print(json.dumps(measure_va(args.out), indent=1))
+            sampling = {} if args.key_guidance is None else {"key_guidance": args.key_guidance}
+            print(json.dumps(measure_va(args.out, **sampling), indent=1))
             return 0
         if args.measure:
             sampling = {"chord_tones": args.chord_tones} if args.chord_tones else {}
