@@ -97,7 +97,7 @@ class RollSpec:
         return asdict(self)
 
 
-_C_MAJOR = frozenset((0, 2, 4, 5, 7, 9, 11))
+_C_MAJOR = frozenset(Key(0, "major").scale)
 #: Another shift must put this much more of the chord-tone weight in C major than the key's own shift does: minor
 #: keys' major V chords and borrowed chords stay where the key puts them.
 CHORD_SHIFT_MARGIN = 0.1

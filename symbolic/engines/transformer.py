@@ -40,6 +40,8 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ..chords import Key
+from ..metrics import _key_matrix, _unit
 from ..piece import Note, Piece, Track, piece_from_plan_grid
 from ..plan import MusicPlan
 
@@ -162,8 +164,6 @@ class _KeyGuide:
 
     def __init__(self, target: int, strength: float, margin: float, profile: np.ndarray,
                  profiles: tuple[str, ...] = ("albrecht-shanahan", "krumhansl-kessler")) -> None:
-        from ..metrics import _key_matrix
-
         self.keys = [_key_matrix(p) for p in profiles]
         self.target, self.strength, self.margin = target, strength, margin
         self.profile = np.asarray(profile, dtype=float).copy()
@@ -173,8 +173,6 @@ class _KeyGuide:
 
     def bias(self, pcs: np.ndarray) -> np.ndarray | None:
         """Logit bonus for candidate pitch classes ``pcs``; None when the key already leads."""
-        from ..metrics import _unit
-
         p = _unit(self.profile)
         if np.isnan(p[0]):
             return None
@@ -235,18 +233,19 @@ def generate_tokens(plan: MusicPlan, checkpoint: str | Path | None = None, tempe
     grid = piece_from_plan_grid(plan)
     ticks_per_pos = grid.ticks_per_bar // n_pos
     per_beat = tok.spec.positions_per_beat
-    chords = _chord_pcs(plan, tok, key_shift(plan.key_obj))
+    shift = key_shift(plan.key_obj)
+    token_key = Key((plan.key_obj.tonic + shift) % 12, plan.key_obj.mode)  # keys are normalised: C major, A minor
+    chords = _chord_pcs(plan, tok, shift)
     prefix = tok.prefix_ids(plan)
-    # the key's scale in token space (keys are normalised to C major / A minor): A minor adds its raised 7th, G#
+    # the key's scale in token space; a minor key adds its raised 7th (A minor: G#)
     scale = frozenset()
     if diatonic_passing and chord_tones != "none":
-        scale = frozenset((0, 2, 4, 5, 7, 9, 11)) | (frozenset({8}) if plan.key_obj.mode == "minor" else frozenset())
+        scale = frozenset(token_key.scale) | ({(token_key.tonic - 1) % 12} if token_key.mode == "minor" else set())
     gen = np.random.default_rng(int(plan.seed))
     guide = None
     if key_guidance > 0:
-        shift = key_shift(plan.key_obj)  # token space: C major or A minor
         base = np.zeros(12) if backing_profile is None else np.roll(np.asarray(backing_profile, float), shift)
-        guide = _KeyGuide(21 if plan.key_obj.mode == "minor" else 0, key_guidance, key_margin,
+        guide = _KeyGuide(12 * (token_key.mode == "minor") + token_key.tonic, key_guidance, key_margin,
                           base / ticks_per_pos)
     max_bar = min(MAX_BAR_TOKENS, dec.n_ctx - len(prefix) - REFILL_RESERVE)  # a bar always fits the context
     bars: list[list[int]] = []
