@@ -1,18 +1,29 @@
 """The ``framescore`` command line. Parses arguments and calls the pipeline; holds no music logic.
 
-Bad input of any kind ends in one line on stderr naming the problem and exit status 1 (2 for usage errors).
+Every refusal, a usage error included, is one line on stderr naming the problem, and exit status 1. Anything
+else that goes wrong is one line too (its traceback only with ``--debug``). A stop signal (Ctrl-C, SIGTERM,
+SIGHUP) unwinds the run, leaving nothing behind, and exits with 128 + the signal's number.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from pathlib import Path
 
 from . import __version__
 from .errors import FramescoreError
 
 EXIT_ERROR = 1
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit status 1, like every other refusal."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"framescore: error: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        raise SystemExit(EXIT_ERROR)
 
 
 def _add_overrides(p: argparse.ArgumentParser, duration_required: bool = False) -> None:
@@ -32,7 +43,7 @@ def _add_overrides(p: argparse.ArgumentParser, duration_required: bool = False) 
 
 
 def _add_output(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-o", "--out", required=True, type=Path, help="output folder")
+    p.add_argument("-o", "--out", required=True, help="output folder (see README: what a run replaces there)")
     p.add_argument("--melody", help="a MIDI melody to keep and accompany (diffusion engine; bar 0 at its start)")
     p.add_argument("--soundfont", help="General MIDI .sf2 file (default: the system's, e.g. FluidR3_GM.sf2)")
     p.add_argument("--reference", help="folder of MIDI files to compare the result with (report.json)")
@@ -50,61 +61,69 @@ def _overrides(args: argparse.Namespace):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
-        prog="framescore",
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="print the traceback of an unexpected error")
+    ap = _Parser(
+        prog="framescore", parents=[common],
         description="Score pictures with music: video or image → editable plan → MIDI, MusicXML, audio stems, report.",
     )
     ap.add_argument("--version", action="version", version=f"framescore {__version__}")
-    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
-    p = sub.add_parser("video", help="compose for a video clip: plan, MIDI, stems, mix, video with soundtrack")
-    p.add_argument("input", type=Path)
+    def command(name: str, **kw) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], **kw)  # --debug also after the command
+
+    p = command("video", help="compose for a video clip: plan, MIDI, stems, mix, video with soundtrack")
+    p.add_argument("input")
     _add_output(p)
     _add_overrides(p)
 
-    p = sub.add_parser("image", help="compose for a still picture")
-    p.add_argument("input", type=Path)
+    p = command("image", help="compose for a still picture")
+    p.add_argument("input")
     _add_output(p)
     _add_overrides(p, duration_required=True)
 
-    p = sub.add_parser("text", help="compose from a description of the mood or scene")
+    p = command("text", help="compose from a description of the mood or scene")
     p.add_argument("text")
     _add_output(p)
     _add_overrides(p, duration_required=True)
 
-    p = sub.add_parser("plan", help="write only the plan (plan.json) for a video or picture")
-    p.add_argument("input", type=Path)
-    p.add_argument("-o", "--out", required=True, type=Path, help="plan file to write")
+    p = command("plan", help="write only the plan (plan.json) for a video or picture")
+    p.add_argument("input")
+    p.add_argument("-o", "--out", required=True, help="plan file to write (a new file, unless --force)")
+    p.add_argument("--force", action="store_true", help="replace the plan file if it exists")
     _add_overrides(p)
     p.add_argument("-q", "--quiet", action="store_true")
 
-    p = sub.add_parser("compose", help="realize a plan.json, edited or not")
-    p.add_argument("plan", type=Path)
+    p = command("compose", help="realize a plan.json, edited or not")
+    p.add_argument("plan")
     _add_output(p)
     p.add_argument("--seed", type=int, help="replace the plan's seed")
     p.add_argument("--engine", choices=["rule", "transformer", "diffusion"], help="replace the plan's engine")
 
-    p = sub.add_parser("render", help="render any MIDI file to audio stems and a mix")
-    p.add_argument("midi", type=Path)
-    p.add_argument("-o", "--out", required=True, type=Path, help="output folder")
+    p = command("render", help="render any MIDI file to audio stems and a mix")
+    p.add_argument("midi")
+    p.add_argument("-o", "--out", required=True, help="output folder")
     p.add_argument("--soundfont", help="General MIDI .sf2 file")
     p.add_argument("-q", "--quiet", action="store_true")
 
-    p = sub.add_parser("score", help="metrics of a MIDI file (and its adherence to a plan)")
-    p.add_argument("midi", type=Path)
+    p = command("score", help="metrics of a MIDI file (and its adherence to a plan)")
+    p.add_argument("midi")
     p.add_argument("--plan", type=Path, help="plan.json the MIDI realizes")
     p.add_argument("--reference", help="folder of MIDI files to compare with")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
-    p = sub.add_parser("evaluate", help="run engines over many inputs and print one table")
+    p = command("evaluate", help="run engines over many inputs and print one table")
     p.add_argument("inputs", nargs="+", help="videos, pictures, plan.json files, folders of them, or pop909:SPLIT[:N]")
     p.add_argument("--engines", default="rule", help="comma-separated engines (default: rule)")
     p.add_argument("--reference", help="folder of MIDI files, or pop909:test, to compare each engine's set with")
     p.add_argument("--duration", type=float, default=None, help="music length for pictures (default 20 s)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", type=Path, help="also write all figures to this JSON file")
+    p.add_argument("--json", help="also write all figures to this JSON file (a new file, unless --force)")
+    p.add_argument("--force", action="store_true", help="replace the --json file if it exists")
 
-    p = sub.add_parser("train", help="train a model from ../shared/datasets")
+    p = command("train", help="train a model from ../shared/datasets")
     tsub = p.add_subparsers(dest="model", required=True, metavar="MODEL")
     t = tsub.add_parser("chords", help="the chord-progression model the mapping samples from (POP909)")
     t.add_argument("--data", type=Path, help="datasets folder (default: $FRAMESCORE_DATA or ../shared/datasets)")
@@ -122,24 +141,47 @@ TRAINERS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if len(argv) >= 2 and argv[0] == "train" and argv[1] in TRAINERS:
-        import importlib
+    from .lifecycle import exit_status, install_handlers
 
-        try:
-            return int(importlib.import_module(TRAINERS[argv[1]]).main(argv[2:]) or 0)
-        except FramescoreError as e:
-            print(f"framescore: error: {e}", file=sys.stderr)
-            return EXIT_ERROR
-    args = build_parser().parse_args(argv)
+    for stream in (sys.stdout, sys.stderr):  # a path with undecodable bytes must print, not raise
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in argv[:1]
     try:
+        install_handlers()
+        if len(argv) >= 2 and argv[0] == "train" and argv[1] in TRAINERS:
+            import importlib
+
+            return int(importlib.import_module(TRAINERS[argv[1]]).main(argv[2:]) or 0)
+        args = build_parser().parse_args(argv)
+        debug = getattr(args, "debug", False)
         return _run(args)
     except FramescoreError as e:
-        print(f"framescore: error: {e}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("framescore: interrupted", file=sys.stderr)
-        return 130
+        _error(str(e))
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM/SIGHUP (lifecycle.Interrupted): already unwound
+        from .outputs import display
+
+        name = stop.args[0] if stop.args else "SIGINT"
+        written = getattr(stop, "written", None)
+        print(f"framescore: interrupted ({name}) after {display(written)}/ was written whole" if written else
+              f"framescore: interrupted ({name}); nothing was left behind", file=sys.stderr)
+        return exit_status(stop)
+    except OSError as e:  # the machine said no: disk full, permission, a vanished file
+        if debug:
+            traceback.print_exc()
+        where = f": {e.filename}" if e.filename else ""
+        _error(f"{e.strerror or e}{where}")
+    except Exception as e:  # a bug: one line, the traceback on request
+        if debug:
+            traceback.print_exc()
+        text = str(e).strip().splitlines()
+        _error(f"unexpected {type(e).__name__}{': ' + text[0] if text else ''} (run with --debug for the traceback)")
+    return EXIT_ERROR
+
+
+def _error(message: str) -> None:
+    print(f"framescore: error: {message}", file=sys.stderr)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -170,7 +212,7 @@ def _run(args: argparse.Namespace) -> int:
             plan.engine = args.engine
         plan.validate()
         st = pipeline.compose_plan(plan, args.out, soundfont=args.soundfont, reference=args.reference,
-                                   quiet=args.quiet, melody=args.melody)
+                                   quiet=args.quiet, melody=args.melody, plan_path=args.plan)
         _done(args, st)
     elif cmd == "render":
         st = pipeline.render_midi(args.midi, args.out, soundfont=args.soundfont, quiet=args.quiet)
@@ -196,33 +238,32 @@ def _done(args: argparse.Namespace, stages) -> None:
     if args.quiet:
         return
     parts = ", ".join(f"{k} {v:.2f}s" for k, v in stages.seconds.items())
-    print(f"framescore: wrote {args.out}/ in {stages.wall_sec:.1f} s ({parts}; notation in parallel with audio)",
+    from .outputs import display
+
+    print(f"framescore: wrote {display(Path(args.out).expanduser().absolute())}/ in {stages.wall_sec:.1f} s ({parts}; notation in parallel with audio)",
           file=sys.stderr)
 
 
 def _plan_only(args: argparse.Namespace) -> None:
-    import os
-    import tempfile
-
     from . import pipeline
+    from .outputs import check_output_file, display, write_file_atomically
 
     kind = pipeline.input_kind(args.input)
     if kind not in ("video", "image"):
-        raise pipeline.InputError(f"`framescore plan` reads a video or a picture, not {args.input}")
+        raise pipeline.InputError(f"`framescore plan` reads a video or a picture, not {display(args.input)}")
+    pipeline.check_picture(args.input, kind)
+    overrides = _overrides(args).validate()
+    if kind == "image" and overrides.duration_sec is None:
+        raise pipeline.InputError("a still picture needs a duration for its music (--duration SECONDS)")
+    out = check_output_file(args.out, [args.input], force=args.force)
     stages = pipeline.Stages(args.quiet)
     features = pipeline.analyze(args.input, kind, stages)
-    plan = pipeline.make_plan(features, _overrides(args), {"input": str(args.input), "kind": kind}, stages)
-    out = Path(args.out)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(plan.to_json())
-        os.replace(tmp, out)
-    except OSError as e:
-        raise pipeline.OutputError(f"cannot write plan {out}: {e.strerror or e}") from None
+    plan = pipeline.make_plan(features, overrides, {"input": display(args.input), "kind": kind}, stages)
+    out = check_output_file(out, [args.input], force=args.force)  # again: the analysis took a while
+    write_file_atomically(out, plan.to_json().encode("utf-8"))
     if not args.quiet:
-        print(f"framescore: wrote {out} ({plan.n_bars} bars, {plan.tempo_bpm:.1f} bpm, {plan.key})", file=sys.stderr)
+        print(f"framescore: wrote {display(out)} ({plan.n_bars} bars, {plan.tempo_bpm:.1f} bpm, {plan.key})",
+              file=sys.stderr)
 
 
 def _score(args: argparse.Namespace) -> None:
@@ -235,7 +276,8 @@ def _score(args: argparse.Namespace) -> None:
 
     piece = read_midi(args.midi)
     plan = load_plan(args.plan) if args.plan else None
-    report = score_piece(piece, plan, reference=_load_reference(args.reference))
+    reference = _load_reference(args.reference)
+    report = score_piece(piece, plan, reference=reference)
     if args.json:
         print(json.dumps(report, indent=2, default=_json_default))
     else:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FramescoreError
+from .outputs import check_output_file, write_file_atomically
 from .pipeline import IMAGE_EXTS, VIDEO_EXTS, DEFAULT_IMAGE_DURATION, InputError, Stages, input_kind
 from .symbolic.plan import MusicPlan
 
@@ -46,6 +47,7 @@ def collect_inputs(specs: list[str | Path]) -> list[str]:
     for spec in specs:
         s = str(spec)
         if s.startswith("pop909:"):
+            _pop909_spec(s)  # a bad split or count fails here, before any work
             out.append(s)
             continue
         p = Path(s)
@@ -83,15 +85,8 @@ def plans_for_input(spec: str, duration: float | None, seed: int, stages: Stages
 
 def _pop909_plans(spec: str, seed: int) -> list[tuple[str, MusicPlan]]:
     from .datasets.pop909 import crop, read_song
-    from .datasets.pop909_split import dataset_root, pop909_split
 
-    parts = spec.split(":")
-    split = parts[1] if len(parts) > 1 else "validation"
-    limit = int(parts[2]) if len(parts) > 2 else None
-    root = dataset_root("pop909")
-    ids = pop909_split(root).get(split)
-    if ids is None:
-        raise InputError(f"unknown POP909 split {split!r} (train, validation or test)")
+    root, ids, limit = _pop909_spec(spec)
     out = []
     for sid in ids[:limit]:
         ex = read_song(root / sid)
@@ -107,20 +102,22 @@ def evaluate(inputs: list[str], engines: list[str], reference: str | None = None
     from .symbolic.engines import get_engine
     from .symbolic.metrics import overlap_with_reference, score_piece
 
+    composers = {engine: get_engine(engine) for engine in engines}  # an unknown name fails before any work
+    specs = collect_inputs(inputs)
+    ref = load_reference_spec(reference) if reference else None
     stages = Stages(quiet=True)
     plans: list[tuple[str, MusicPlan]] = []
-    for spec in collect_inputs(inputs):
+    for spec in specs:
         if log:
             log(f"planning {spec}")
         plans += plans_for_input(spec, duration, seed, stages)
-    ref = load_reference_spec(reference) if reference else None
     rows: list[dict[str, Any]] = []
     summary: dict[str, Any] = {}
     from .datasets.emopia import VAClassifier
 
     classifier = VAClassifier.load()
     for engine in engines:
-        compose = get_engine(engine)
+        compose = composers[engine]
         values: dict[str, list[float]] = {}
         for name, plan in plans:
             if log:
@@ -153,19 +150,34 @@ def emotion_agreement(piece, plan: MusicPlan, classifier) -> dict[str, Any]:
             "valence_agreement": (v >= 0) == (plan.valence >= 0), "valence": v, "arousal": a}
 
 
+def _pop909_spec(spec: str) -> tuple[Path, list[str], int | None]:
+    """``pop909:SPLIT[:N]`` → (dataset root, the split's song ids, N or None)."""
+    from .datasets.pop909_split import dataset_root, pop909_split
+
+    parts = spec.split(":")
+    split = parts[1] if len(parts) > 1 and parts[1] else "validation"
+    if len(parts) > 3:
+        raise InputError(f"unreadable POP909 input {spec!r} (use pop909:SPLIT or pop909:SPLIT:N)")
+    try:
+        limit = int(parts[2]) if len(parts) > 2 else None
+    except ValueError:
+        limit = -1
+    if limit is not None and limit < 1:
+        raise InputError(f"the song count in {spec!r} must be a positive whole number")
+    root = dataset_root("pop909")
+    ids = pop909_split(root).get(split)
+    if ids is None:
+        raise InputError(f"unknown POP909 split {split!r} (train, validation or test)")
+    return root, ids, limit
+
+
 def load_reference_spec(spec: str) -> dict[str, list[float]]:
     """A folder of MIDI files, or ``pop909:SPLIT`` (the songs of that split)."""
     from .symbolic.metrics import load_reference, reference_for_files
 
     if spec.startswith("pop909:"):
-        from .datasets.pop909_split import dataset_root, pop909_split
-
-        root = dataset_root("pop909")
-        split = spec.split(":")[1]
-        ids = pop909_split(root).get(split)
-        if ids is None:
-            raise InputError(f"unknown POP909 split {split!r} (train, validation or test)")
-        return reference_for_files([root / sid / f"{sid}.mid" for sid in ids], root)
+        root, ids, limit = _pop909_spec(spec)
+        return reference_for_files([root / sid / f"{sid}.mid" for sid in ids[:limit]], root)
     return load_reference(spec)
 
 
@@ -209,10 +221,11 @@ def evaluate_cli(args: argparse.Namespace) -> None:
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     if not engines:
         raise FramescoreError("no engines given (e.g. --engines rule,transformer)")
+    json_out = check_output_file(args.json, args.inputs, force=args.force) if args.json is not None else None
     log = (lambda msg: print(f"framescore: {msg}", file=sys.stderr, flush=True))
     result = evaluate(args.inputs, engines, reference=args.reference, duration=args.duration, seed=args.seed, log=log)
     print(format_table(result))
-    if args.json:
+    if json_out is not None:
         from .pipeline import _json_default
 
-        Path(args.json).write_text(json.dumps(result, indent=2, default=_json_default) + "\n", encoding="utf-8")
+        write_file_atomically(json_out, (json.dumps(result, indent=2, default=_json_default) + "\n").encode("utf-8"))

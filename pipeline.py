@@ -1,15 +1,14 @@
 """The stages tied together: input → plan → piece → files. No music logic lives here.
 
-Every run writes into a hidden temporary folder beside the output folder and moves the finished files into
-place at the end, so a failure leaves nothing half-written behind.
+Every job first checks everything it can without doing the work (the input's header, every override, the
+soundfont, a melody file, the reference set, the output folder), so bad input is refused in a moment, not after
+the analysis. Then it writes into a staging folder that :class:`framescore.outputs.OutputFolder` publishes
+whole at the end, following its rule: a run owns the files it writes, and only those.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,16 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FramescoreError
+from .outputs import OutputError, OutputFolder, display
 from .symbolic.piece import Piece
 from .symbolic.plan import MusicPlan
+
+__all__ = ["DEFAULT_IMAGE_DURATION", "IMAGE_EXTS", "InputError", "OutputError", "Stages", "VIDEO_EXTS",
+           "compose_plan", "input_kind", "output_names", "render_midi", "score_image", "score_text", "score_video"]
 
 VIDEO_EXTS = {".mp4", ".mov", ".avi", ".webm", ".mkv", ".gif", ".m4v"}
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 DEFAULT_IMAGE_DURATION = 20.0
-
-
-class OutputError(FramescoreError):
-    """The output folder cannot be written."""
+#: The files of a composing run, besides ``stems/<track>.wav`` (``video.mp4`` only for a video).
+COMPOSED_FILES = ("plan.json", "score.mid", "score.musicxml", "mix.wav", "report.json", "pianoroll.png",
+                  "timeline.png")
 
 
 class InputError(FramescoreError):
@@ -68,39 +70,15 @@ class Stages:
         return show
 
 
-@contextmanager
-def staged_output(out_dir: str | Path) -> Iterator[Path]:
-    """Yield a temporary folder; on success move its contents into ``out_dir``, on failure remove it."""
-    out = Path(out_dir).expanduser().absolute()
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"output {out} exists and is not a folder")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    except OSError as e:
-        raise OutputError(f"cannot write output folder {out}: {e.strerror or e}") from None
-    if out.exists() and not os.access(out, os.W_OK | os.X_OK):
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise OutputError(f"cannot write output folder {out}: permission denied")
-    try:
-        yield tmp
-        out.mkdir(exist_ok=True)
-        for item in sorted(tmp.iterdir()):
-            dest = out / item.name
-            if dest.is_dir() and not dest.is_symlink():
-                shutil.rmtree(dest)
-            os.replace(item, dest)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 def input_kind(path: str | Path) -> str:
     """``"video"``, ``"image"``, ``"plan"`` or ``"midi"`` from the file name; errors for a missing file."""
     p = Path(path)
+    if not str(path).strip():
+        raise InputError("the input file name is empty")
     if not p.exists():
-        raise InputError(f"input not found: {p}")
+        raise InputError(f"input not found: {display(p)}")
     if not p.is_file():
-        raise InputError(f"input is not a file: {p}")
+        raise InputError(f"input is not a file: {display(p)}")
     ext = p.suffix.lower()
     if ext in VIDEO_EXTS:
         return "video"
@@ -110,8 +88,58 @@ def input_kind(path: str | Path) -> str:
         return "plan"
     if ext in (".mid", ".midi"):
         return "midi"
-    raise InputError(f"unsupported input type {ext or '(no extension)'!r}: {p} "
+    raise InputError(f"unsupported input type {ext or '(no extension)'!r}: {display(p)} "
                      f"(videos: {', '.join(sorted(VIDEO_EXTS))}; pictures: {', '.join(sorted(IMAGE_EXTS))})")
+
+
+def output_names(kind: str, piece: Piece | None = None) -> list[str]:
+    """The files a run of ``kind`` (video, image, text, compose, render) writes, as paths relative to its folder."""
+    from .render.synth import stem_names
+
+    names = [] if kind == "render" else list(COMPOSED_FILES)
+    names += ["mix.wav"] if kind == "render" else []
+    names += ["video.mp4"] if kind == "video" else []
+    if piece is not None:
+        names += [f"stems/{n}.wav" for n in stem_names(piece)]
+    return names
+
+
+# ----- checks that come before any work ------------------------------------------------------------------------
+def check_picture(path: str | Path, kind: str) -> None:
+    """The input exists, is a ``kind`` file by its name, and its header reads as one (milliseconds)."""
+    found = input_kind(path)
+    if found != kind:
+        other = "image" if kind == "video" else "video"
+        raise InputError(f"not a {'video' if kind == 'video' else 'picture'} file: {display(path)} "
+                         f"(use `framescore {other}` for {'pictures' if kind == 'video' else 'clips'})")
+    from .vision.video import check_image, probe
+
+    if kind == "video":
+        probe(path)
+    else:
+        check_image(path)
+
+
+def check_melody(melody: str | Path | None, engine: str) -> None:
+    """``--melody`` is a readable MIDI file and the engine can keep it."""
+    if melody is None:
+        return
+    if engine != "diffusion":
+        raise InputError(f"--melody needs --engine diffusion (the {engine} engine cannot keep a given melody)")
+    from .symbolic.midi_io import read_midi
+
+    read_midi(melody)
+
+
+def _prepare(out_dir: str | Path, inputs: list, soundfont: str | None, reference: str | None,
+             melody: str | Path | None, engine: str) -> tuple[OutputFolder, Any]:
+    """Every check a composing run can make before its work; returns the output folder and the reference set."""
+    from .render.synth import find_soundfont
+
+    sf2 = find_soundfont(soundfont)
+    check_melody(melody, engine)
+    folder = OutputFolder(out_dir, inputs=[*inputs, sf2, melody])
+    return folder, _load_reference(reference)
 
 
 # ----- stages --------------------------------------------------------------------------------------------------
@@ -119,9 +147,9 @@ def analyze(path: str | Path, kind: str, stages: Stages):
     from .vision.features import analyze_image, analyze_video
 
     if kind == "video":
-        with stages("analyze", f"analysing {Path(path).name}"):
+        with stages("analyze", f"analysing {display(Path(path).name)}"):
             return analyze_video(path, progress=stages.progress("frames"))
-    with stages("analyze", f"analysing {Path(path).name}"):
+    with stages("analyze", f"analysing {display(Path(path).name)}"):
         return analyze_image(path)
 
 
@@ -136,8 +164,8 @@ def compose(plan: MusicPlan, stages: Stages, melody: str | Path | None = None) -
     """Realize the plan; ``melody`` (a MIDI file) is kept and accompanied, which the diffusion engine can do."""
     from .symbolic.engines import compose as engine_compose
 
-    if melody is not None and plan.engine != "diffusion":
-        raise InputError(f"--melody needs --engine diffusion (the {plan.engine} engine cannot keep a given melody)")
+    if melody is not None:
+        check_melody(melody, plan.engine)
     with stages("compose", f"composing {plan.n_bars} bars with the {plan.engine} engine"):
         if melody is not None:
             from .symbolic.engines.diffusion import compose_with_melody
@@ -147,13 +175,15 @@ def compose(plan: MusicPlan, stages: Stages, melody: str | Path | None = None) -
 
 
 def write_outputs(piece: Piece, out: Path, stages: Stages, *, features=None, video: Path | None = None,
-                  soundfont: str | None = None, reference: str | None = None, audio: bool = True) -> dict[str, Any]:
+                  soundfont: str | None = None, reference: dict | None = None, audio: bool = True) -> dict[str, Any]:
     """Write every file of a run into ``out`` (a staging folder). Returns the metrics report.
 
     Notation and pictures (music21, matplotlib: pure Python) are written by a forked process while this one
-    makes the audio (FluidSynth, ffmpeg), so the two halves run on two cores without sharing a GIL. Where fork
-    is not available they run one after the other.
+    makes the audio (FluidSynth, ffmpeg), so the two halves run on two cores without sharing a GIL; if this
+    process fails or is stopped, the worker is stopped with it. Where fork is not available they run one after
+    the other. ``reference`` is a loaded reference set (:func:`framescore.symbolic.metrics.load_reference`).
     """
+    from .lifecycle import ForkedCall
     from .symbolic.metrics import score_piece
     from .symbolic.midi_io import write_midi
 
@@ -161,8 +191,7 @@ def write_outputs(piece: Piece, out: Path, stages: Stages, *, features=None, vid
     if plan is not None:
         plan.save(out / "plan.json")
     write_midi(piece, out / "score.mid")
-    pool = _fork_pool()
-    notation = pool.submit(_write_notation, piece, out, features, stages.quiet) if pool else None
+    notation = ForkedCall(_write_notation, piece, out, features, stages.quiet) if _can_fork() else None
     try:
         if notation is None:
             stages.seconds["write"] = _write_notation(piece, out, features, stages.quiet)
@@ -176,23 +205,18 @@ def write_outputs(piece: Piece, out: Path, stages: Stages, *, features=None, vid
         if notation is not None:
             stages.seconds["write"] = notation.result()
     finally:
-        if pool:
-            pool.shutdown(cancel_futures=True)
+        if notation is not None:
+            notation.stop()
     with stages("score", "scoring the result"):
-        ref = _load_reference(reference)
-        report = score_piece(piece, plan, reference=ref)
+        report = score_piece(piece, plan, reference=reference)
         _save_json(report, out / "report.json")
     return report
 
 
-def _fork_pool():
-    """A one-worker process pool started by fork (cheap: the child has every module already), or None."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+def _can_fork() -> bool:
+    import os
 
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+    return hasattr(os, "fork")
 
 
 def _write_notation(piece: Piece, out: Path, features, quiet: bool) -> float:
@@ -246,7 +270,7 @@ def _json_default(o: Any) -> Any:
     if isinstance(o, np.ndarray):
         return o.tolist()
     if isinstance(o, Path):
-        return str(o)
+        return display(o)
     raise TypeError(f"not JSON-serialisable: {type(o).__name__}")
 
 
@@ -266,17 +290,18 @@ def score_image(path: str | Path, out_dir: str | Path, overrides, *, soundfont: 
 def _score_picture(kind: str, path: str | Path, out_dir: str | Path, overrides, soundfont: str | None,
                    reference: str | None, quiet: bool, melody: str | None = None) -> Stages:
     stages = Stages(quiet)
-    if input_kind(path) != kind:
-        other = "image" if kind == "video" else "video"
-        raise InputError(f"not a {'video' if kind == 'video' else 'picture'} file: {path} "
-                         f"(use `framescore {other}` for {'pictures' if kind == 'video' else 'clips'})")
-    _check_soundfont(soundfont)
-    features = analyze(path, kind, stages)
-    plan = make_plan(features, overrides, {"input": str(path), "kind": kind}, stages)
-    piece = compose(plan, stages, melody)
-    with staged_output(out_dir) as out:
+    check_picture(path, kind)
+    overrides.validate()
+    if kind == "image" and overrides.duration_sec is None:
+        raise InputError("a still picture needs a duration for its music (--duration SECONDS)")
+    folder, ref = _prepare(out_dir, [path], soundfont, reference, melody, overrides.engine or "rule")
+    with folder.staging(output_names(kind)) as out:
+        features = analyze(path, kind, stages)
+        plan = make_plan(features, overrides, {"input": display(path), "kind": kind}, stages)
+        piece = compose(plan, stages, melody)
+        folder.check(output_names(kind, piece))
         write_outputs(piece, out, stages, features=features, video=Path(path) if kind == "video" else None,
-                      soundfont=soundfont, reference=reference)
+                      soundfont=soundfont, reference=ref)
     return stages
 
 
@@ -286,41 +311,41 @@ def score_text(text: str, out_dir: str | Path, overrides, *, soundfont: str | No
     from .vision.mapping import plan_from_text
 
     stages = Stages(quiet)
-    _check_soundfont(soundfont)
-    with stages("plan", "planning the music from the description"):
-        plan = plan_from_text(text, overrides.duration_sec, overrides)
-    piece = compose(plan, stages, melody)
-    with staged_output(out_dir) as out:
-        write_outputs(piece, out, stages, soundfont=soundfont, reference=reference)
+    overrides.validate()
+    folder, ref = _prepare(out_dir, [], soundfont, reference, melody, overrides.engine or "rule")
+    with folder.staging(output_names("text")) as out:
+        with stages("plan", "planning the music from the description"):
+            plan = plan_from_text(text, overrides.duration_sec, overrides)
+        piece = compose(plan, stages, melody)
+        folder.check(output_names("text", piece))
+        write_outputs(piece, out, stages, soundfont=soundfont, reference=ref)
     return stages
 
 
 def compose_plan(plan: MusicPlan, out_dir: str | Path, *, soundfont: str | None = None,
-                 reference: str | None = None, quiet: bool = False, melody: str | None = None) -> Stages:
-    """``framescore compose``: realize a plan, edited or not."""
+                 reference: str | None = None, quiet: bool = False, melody: str | None = None,
+                 plan_path: str | Path | None = None) -> Stages:
+    """``framescore compose``: realize a plan, edited or not (``plan_path``: the file it came from, an input)."""
     stages = Stages(quiet)
-    _check_soundfont(soundfont)
-    piece = compose(plan, stages, melody)
-    with staged_output(out_dir) as out:
-        write_outputs(piece, out, stages, soundfont=soundfont, reference=reference)
+    plan.validate()
+    folder, ref = _prepare(out_dir, [plan_path], soundfont, reference, melody, plan.engine)
+    with folder.staging(output_names("compose")) as out:
+        piece = compose(plan, stages, melody)
+        folder.check(output_names("compose", piece))
+        write_outputs(piece, out, stages, soundfont=soundfont, reference=ref)
     return stages
 
 
 def render_midi(midi: str | Path, out_dir: str | Path, *, soundfont: str | None = None, quiet: bool = False) -> Stages:
     """``framescore render``: any MIDI file to stems and a mix."""
+    from .render.synth import find_soundfont
     from .symbolic.midi_io import read_midi
 
     stages = Stages(quiet)
-    _check_soundfont(soundfont)
-    with stages("read", f"reading {Path(midi).name}"):
+    sf2 = find_soundfont(soundfont)
+    with stages("read", f"reading {display(Path(midi).name)}"):
         piece = read_midi(midi)
-    with staged_output(out_dir) as out:
+    folder = OutputFolder(out_dir, inputs=[midi, sf2])
+    with folder.staging(output_names("render", piece)) as out:
         render_audio(piece, out, stages, soundfont=soundfont)
     return stages
-
-
-def _check_soundfont(soundfont: str | None) -> None:
-    """Fail before any work when no soundfont can be found."""
-    from .render.synth import find_soundfont
-
-    find_soundfont(soundfont)

@@ -15,6 +15,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..lifecycle import child_preexec
 from .synth import RenderError
 
 __all__ = ["mux_video", "probe", "MediaInfo", "StreamInfo", "ffmpeg_exe"]
@@ -61,8 +62,8 @@ def probe(path: str | Path) -> MediaInfo:
     path = Path(path)
     if not path.is_file():
         raise RenderError(f"{path} does not exist")
-    err = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True,
-                         errors="replace").stderr
+    err = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", _url(path)], capture_output=True, text=True,
+                         errors="replace", preexec_fn=child_preexec).stderr
     streams = []
     for line in err.splitlines():
         m = _STREAM.match(line)
@@ -76,6 +77,11 @@ def probe(path: str | Path) -> MediaInfo:
     return MediaInfo(duration, streams)
 
 
+def _url(path: Path) -> str:
+    """``file:`` keeps ffmpeg from reading a colon in a file name as a protocol (``take:2.mp4``)."""
+    return "file:" + str(path)
+
+
 def _last_line(stderr: str) -> str:
     lines = [re.sub(r"^\[[^\]]*\]\s*", "", ln).strip() for ln in stderr.splitlines()]
     return next((ln for ln in reversed(lines) if ln), "no message")
@@ -83,7 +89,7 @@ def _last_line(stderr: str) -> str:
 
 def _run(cmd: list[str]) -> str | None:
     """Run ffmpeg; None on success, else the last line of its complaint."""
-    r = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+    r = subprocess.run(cmd, capture_output=True, text=True, errors="replace", preexec_fn=child_preexec)
     return None if r.returncode == 0 else _last_line(r.stderr)
 
 
@@ -99,10 +105,10 @@ def mux_video(video_in: str | Path, audio_wav: str | Path, video_out: str | Path
         raise RenderError(f"{video_in} has no video stream")
     webm = video_out.suffix.lower() == ".webm"
     trim = ["-t", f"{info.duration_sec:.6f}"] if info.duration_sec else []
-    head = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", str(video_in),
-            *trim, "-i", str(audio_wav), "-map", "0:V:0", "-map", "1:a:0"]
+    head = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", _url(video_in),
+            *trim, "-i", _url(audio_wav), "-map", "0:V:0", "-map", "1:a:0"]
     audio = ["-c:a", "libopus", "-b:a", "160k"] if webm else ["-c:a", "aac", "-b:a", "192k"]
-    tail = ([] if webm else ["-movflags", "+faststart"]) + [str(video_out)]
+    tail = ([] if webm else ["-movflags", "+faststart"]) + [_url(video_out)]
     reencode = (["-c:v", "libvpx-vp9", "-crf", "32", "-b:v", "0", "-deadline", "realtime", "-cpu-used", "8",
                  "-row-mt", "1"] if webm
                 else ["-c:v", "libx264", "-crf", "18", "-preset", "fast"])

@@ -1,0 +1,160 @@
+"""How a run stops: every stop signal unwinds like Ctrl-C, children end with the run, the final move is whole.
+
+- SIGTERM and SIGHUP (a plain ``kill``, ``timeout``, a closed terminal, a cancelled job) raise
+  :class:`Interrupted` in the main thread, a :class:`KeyboardInterrupt`, so every ``finally`` and ``with`` runs
+  exactly as for Ctrl-C: the staging folder is removed and the children are stopped.
+- Children die with the run even when it is killed outright: ffmpeg is started with :func:`child_preexec`
+  (Linux's parent-death signal), and forked workers set the same on themselves (:func:`become_worker`).
+- :func:`signals_deferred` holds stop signals back over a short critical section (the renames that publish a
+  finished run, the removal of a staging folder) and delivers them after it, so a stop never lands half-way.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import pickle
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["ForkedCall", "Interrupted", "STOP_SIGNALS", "WorkerError", "become_worker", "child_preexec", "exit_status", "install_handlers",
+           "signals_deferred"]
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_PR_SET_PDEATHSIG = 1
+
+
+class WorkerError(RuntimeError):
+    """A forked worker that died without an answer (killed, or out of memory)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop signal other than SIGINT, raised where the main thread is, so the run unwinds and cleans up."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_interrupted(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
+
+
+def install_handlers() -> None:
+    """SIGTERM and SIGHUP raise :class:`Interrupted` (SIGINT already raises KeyboardInterrupt)."""
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, _raise_interrupted)
+
+
+def exit_status(stop: KeyboardInterrupt) -> int:
+    """The shell's convention: 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP)."""
+    return 128 + getattr(stop, "signum", signal.SIGINT)
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Block the stop signals inside the block; one that arrived meanwhile is delivered (and raised) after it."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _prctl():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _prctl()  # looked up once here: nothing is imported or allocated in a freshly forked child
+
+
+def child_preexec() -> None:
+    """``preexec_fn`` for ffmpeg: the child gets SIGKILL when this process dies, however it dies."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
+
+
+def become_worker() -> None:
+    """In a forked worker: die with the parent, and leave stop signals to it (no traceback from Ctrl-C).
+
+    The terminal sends Ctrl-C to the whole process group; the parent decides what happens and stops the
+    worker itself, so the worker ignores SIGINT and takes SIGTERM and SIGHUP by default (they end it at once).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    child_preexec()
+
+
+class ForkedCall:
+    """``fn(*args)`` in a forked child (which has every module already, so it starts at once).
+
+    :meth:`result` waits and returns its value or raises its exception; :meth:`stop` ends it at once. The
+    child never prints a traceback of its own: whatever it raises comes back to the parent, which reports it.
+    """
+
+    def __init__(self, fn, *args) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        parent = os.getpid()
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: run, send the answer, leave without running the parent's exit handlers
+            os.close(r)
+            code = 1
+            try:
+                become_worker()
+                if os.getppid() != parent:  # the parent died before the death signal was armed
+                    os._exit(1)
+                answer = ("ok", fn(*args))
+                code = 0
+            except BaseException as e:  # noqa: BLE001 - everything goes back to the parent
+                answer = ("error", e)
+            try:
+                data = pickle.dumps(answer)
+            except Exception as e:  # noqa: BLE001 - an exception that cannot be pickled
+                data = pickle.dumps(("error", WorkerError(f"{type(answer[1]).__name__}: {answer[1]} ({e})")))
+            try:
+                with os.fdopen(w, "wb") as f:
+                    f.write(data)
+            finally:
+                os._exit(code)
+        os.close(w)
+        self.pid: int | None = pid
+        self._fd: int | None = r
+
+    def result(self):
+        assert self._fd is not None and self.pid is not None
+        with os.fdopen(self._fd, "rb") as f:
+            self._fd = None
+            data = f.read()
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = None
+        if not data:
+            why = (f"killed by {signal.Signals(os.WTERMSIG(status)).name}" if os.WIFSIGNALED(status)
+                   else f"exit status {os.waitstatus_to_exitcode(status)}")
+            raise WorkerError(f"a worker process died without an answer ({why})")
+        kind, value = pickle.loads(data)
+        if kind == "error":
+            raise value
+        return value
+
+    def stop(self) -> None:
+        """End the child now (if it still runs) and reap it."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(self.pid, 0)
+            self.pid = None
