@@ -322,7 +322,15 @@ def parse_progression(text: str, key: Key | None = None) -> list[list[Chord]]:
         raise ChordError("empty chord progression")
     if "|" in text:
         bars = [b.split() for b in text.split("|")]
-        bars = [b for b in bars if b]
+        while bars and not bars[0]:  # "| Am F | C G |": bar lines at either end are fine
+            bars.pop(0)
+        while bars and not bars[-1]:
+            bars.pop()
+        if not bars:
+            raise ChordError(f"no chords in the progression {text!r}")
+        empty = next((i for i, b in enumerate(bars) if not b), None)
+        if empty is not None:
+            raise ChordError(f"bar {empty + 1} of the progression {text!r} has no chord (use N for no chord)")
     else:
         bars = [[tok] for tok in text.split()]
     return [[parse_chord(tok, key) for tok in bar] for bar in bars]

@@ -245,9 +245,11 @@ class MusicPlan:
             ]
             sections = [Section(**s) for s in d.pop("sections")]
             plan = cls(bars=bars, sections=sections, **d)
-        except (KeyError, TypeError) as e:
-            raise PlanError(f"malformed plan: {e}") from None
-        return plan.validate()
+            return plan.validate()
+        except FramescoreError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as e:  # a field of the wrong type or shape
+            raise PlanError(f"malformed plan: {type(e).__name__}: {e}") from None
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
@@ -265,6 +267,8 @@ def load_plan(path: str | Path) -> MusicPlan:
         raise PlanError(f"plan file not found: {p}") from None
     except OSError as e:
         raise PlanError(f"cannot read plan {p}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise PlanError(f"plan {p} is not a text file (expected UTF-8 JSON)") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:

@@ -177,8 +177,11 @@ class Overrides:
             raise PlanError(f"unknown engine {self.engine!r} (one of {', '.join(ENGINES)})")
         if self.instruments is not None:
             parse_instruments(self.instruments)
-        if self.chords is not None and not self.chords.strip():
-            raise PlanError("empty chord progression")
+        if self.chords is not None:
+            if not self.chords.strip():
+                raise PlanError("empty chord progression")
+            # letters read alike in every key and Roman numerals in any key, so C major checks the spelling
+            parse_progression(self.chords, parse_key(self.key) if self.key else parse_key("C major"))
         return self
 
     def given(self) -> dict[str, Any]:
