@@ -20,13 +20,15 @@ Cuts come from :mod:`framescore.vision.cuts`, on histograms gathered in the same
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from framescore.vision.video import VisionError, analysis_rate, is_image_path, iter_frames, probe, read_image
+from framescore.vision.video import (VisionError, analysis_rate, check_image, is_image_path, iter_frames, probe,
+                                    read_image)
 
 FEATURE_NAMES = ("brightness", "saturation", "colourfulness", "warmth", "contrast", "edges", "motion")
 THUMBNAIL_COUNT = 16
@@ -185,7 +187,8 @@ def analyze_video(
         if progress is not None and info.duration_sec > 0:
             progress(min(1.0, t / info.duration_sec))
 
-    times, columns, motion, hists, thumbs = _analyse_frames(iter_frames(info, rate, width), rate, on_frame)
+    with contextlib.closing(iter_frames(info, rate, width)) as frames:  # ffmpeg ends here, even on a stop
+        times, columns, motion, hists, thumbs = _analyse_frames(frames, rate, on_frame)
     cuts = detect_cuts(hists, times)
     for t in cuts:  # flow across a cut is not motion: keep the previous frame's
         i = int(np.searchsorted(times, t))
@@ -204,10 +207,10 @@ def analyze_image(path: str | os.PathLike, width: int = 160) -> VisualFeatures:
     """One frame of a still picture, measured at the same analysis width as video; duration 0 (caller sets it)."""
     import cv2
 
-    rgb = read_image(path)
-    h, w = rgb.shape[:2]
+    w, h = check_image(path)
+    rgb = read_image(path, min_width=4 * int(width))  # a JPEG decodes at a reduced scale: the measures are at width
     small = rgb
-    if w > width:
+    if rgb.shape[1] > width:
         small = cv2.resize(rgb, (int(width), max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
     times, columns, motion, _, thumbs = _analyse_frames([(0.0, small)], 1.0, lambda t: None)
     return VisualFeatures(

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from framescore.errors import FramescoreError
+from framescore.lifecycle import child_preexec
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".avi", ".webm", ".mkv", ".gif")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
@@ -80,7 +81,8 @@ def probe(path: str | os.PathLike) -> VideoInfo:
     """Read the container's header (duration, frame rate, size) without decoding, ~20 ms."""
     p = _existing_file(path)
     proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", _ffmpeg_url(p)], capture_output=True, text=True, errors="replace"
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", _ffmpeg_url(p)], capture_output=True, text=True,
+        errors="replace", preexec_fn=child_preexec,
     )
     text = proc.stderr
     video_line = next((ln for ln in text.splitlines() if ln.lstrip().startswith("Stream") and " Video: " in ln), None)
@@ -99,8 +101,25 @@ def probe(path: str | os.PathLike) -> VideoInfo:
     fps = float(rate.group(1)) if rate else 0.0
     dur = re.search(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)", text)
     duration = int(dur.group(1)) * 3600 + int(dur.group(2)) * 60 + float(dur.group(3)) if dur else 0.0
+    if duration <= 0:
+        duration = _demuxed_duration(p)
     codec = video_line.split(" Video: ", 1)[1].split()[0].rstrip(",")
     return VideoInfo(p, duration, fps, width, height, codec)
+
+
+def _demuxed_duration(p: Path) -> float:
+    """The picture's length from its frames' timestamps, for a container that does not say (a streamed WebM).
+
+    The video stream is read without decoding (``-c copy``): the end of its last frame, in microseconds, is the
+    ``out_time_us`` ffmpeg reports last. 0.0 when even that is missing.
+    """
+    proc = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-i", _ffmpeg_url(p), "-map", "0:v:0",
+         "-c", "copy", "-f", "null", "-progress", "pipe:1", "-nostats", "-"],
+        capture_output=True, text=True, errors="replace", preexec_fn=child_preexec,
+    )  # fmt: skip
+    times = re.findall(r"^out_time_us=(\d+)$", proc.stdout, re.M)
+    return int(times[-1]) / 1e6 if times else 0.0
 
 
 def analysis_size(info: VideoInfo, width: int) -> tuple[int, int]:
@@ -138,7 +157,8 @@ def iter_frames(
     ]  # fmt: skip
     frame_bytes = w * h * 3
     with tempfile.TemporaryFile() as errlog:  # a file, not a pipe: a chatty ffmpeg can never block on it
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errlog, bufsize=max(frame_bytes, 1 << 16))
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errlog, bufsize=max(frame_bytes, 1 << 16),
+                                preexec_fn=child_preexec)
         n = 0
         try:
             assert proc.stdout is not None
@@ -161,13 +181,58 @@ def iter_frames(
             raise VisionError(f"no readable frames in {info.path} ({why})")
 
 
-def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read a still picture (jpg, png, webp, anything Pillow knows) as an HxWx3 uint8 RGB array."""
+#: The largest picture read, in pixels (Pillow's own bomb limit is twice its 89.5-Mpx warning): at 3 bytes a
+#: pixel, a bigger one could not be held within the memory a run is allowed.
+MAX_IMAGE_PIXELS = 100_000_000
+
+
+def check_image(path: str | os.PathLike) -> tuple[int, int]:
+    """Read only a picture's header: its (width, height); :class:`VisionError` if it is no picture or too big."""
     from PIL import Image, UnidentifiedImageError
 
     p = _existing_file(path)
     try:
         with Image.open(p) as im:
+            w, h = im.size
+    except Image.DecompressionBombError:
+        w, h = _header_size(p)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise VisionError(f"not a readable picture: {p} ({type(e).__name__})") from None
+    if w * h > MAX_IMAGE_PIXELS:
+        raise VisionError(f"picture too large: {p} is {w}x{h} pixels, over {MAX_IMAGE_PIXELS // 1_000_000} million"
+                          " (scale it down first)")
+    if w * h == 0:
+        raise VisionError(f"empty picture: {p}")
+    return w, h
+
+
+def _header_size(p: Path) -> tuple[int, int]:
+    """A picture's size when Pillow refuses to open it at all (a decompression bomb)."""
+    from PIL import Image
+
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None  # only the header is read here; the size check follows
+    try:
+        with Image.open(p) as im:
+            return im.size
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+
+
+def read_image(path: str | os.PathLike, min_width: int | None = None) -> np.ndarray:
+    """Read a still picture (jpg, png, webp, anything Pillow knows) as an HxWx3 uint8 RGB array.
+
+    ``min_width``: the caller needs no more than this width, so a JPEG may be decoded at a reduced scale (never
+    below it), which keeps a 50-Mpx photo from costing 150 MB.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    p = _existing_file(path)
+    check_image(p)
+    try:
+        with Image.open(p) as im:
+            if min_width is not None and im.width > min_width:
+                im.draft("RGB", (min_width, max(1, round(min_width * im.height / im.width))))
             im.load()
             if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
                 background = Image.new("RGBA", im.size, (255, 255, 255, 255))
