@@ -22,8 +22,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line and exit status 1, like every other refusal."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        print(f"framescore: error: {message} (see `{self.prog} --help`)", file=sys.stderr)
-        raise SystemExit(EXIT_ERROR)
+        raise FramescoreError(f"{message} (see `{self.prog} --help`)")
 
 
 def _add_overrides(p: argparse.ArgumentParser, duration_required: bool = False) -> None:

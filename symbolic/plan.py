@@ -234,16 +234,16 @@ class MusicPlan:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> MusicPlan:
         """Build and validate a plan from parsed JSON; unknown or missing fields are errors."""
-        if not isinstance(d, dict):
-            raise PlanError("plan must be a JSON object")
-        d = dict(d)
+        d = dict(_typed_fields(d, cls, "plan"))
         try:
-            bars = [
-                BarPlan(chords=[ChordSlot(float(c["beat"]), str(c["chord"])) for c in b["chords"]],
-                        density=float(b.get("density", 0.5)), dynamics=float(b.get("dynamics", 0.5)))
-                for b in d.pop("bars")
-            ]
-            sections = [Section(**s) for s in d.pop("sections")]
+            bars = []
+            for i, b in enumerate(_typed_list(d.pop("bars", None), "bars")):
+                b = _typed_fields(b, BarPlan, f"bar {i}")
+                chords = [ChordSlot(**_typed_fields(c, ChordSlot, f"bar {i}, chord {j}"))
+                          for j, c in enumerate(_typed_list(b.pop("chords", None), f"bar {i}: chords"))]
+                bars.append(BarPlan(chords=chords, **b))
+            sections = [Section(**_typed_fields(s, Section, f"section {i}"))
+                        for i, s in enumerate(_typed_list(d.pop("sections", None), "sections"))]
             plan = cls(bars=bars, sections=sections, **d)
             return plan.validate()
         except FramescoreError:
@@ -256,6 +256,53 @@ class MusicPlan:
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(self.to_json(), encoding="utf-8")
+
+
+def _type_ok(value: Any, hint: Any) -> bool:
+    """Does a JSON value fit a field's annotation (numbers are never booleans; a float field takes an int)?"""
+    import types
+    import typing
+
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(value, h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is Any:
+        return True
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin is dict:
+        key_t, val_t = typing.get_args(hint)
+        return isinstance(value, dict) and all(_type_ok(k, key_t) and _type_ok(v, val_t) for k, v in value.items())
+    if origin is list:
+        return isinstance(value, list)
+    return isinstance(value, hint)
+
+
+def _typed_fields(obj: Any, cls: type, where: str) -> dict[str, Any]:
+    """``obj`` as keyword arguments of dataclass ``cls``, each checked against its annotation (lists aside)."""
+    import typing
+
+    if not isinstance(obj, dict):
+        raise PlanError(f"{where} must be a JSON object, not {type(obj).__name__}")
+    hints = typing.get_type_hints(cls)
+    for name, value in obj.items():
+        if name not in hints:
+            raise PlanError(f"{where}: unknown field {name!r}")
+        hint = hints[name]
+        if typing.get_origin(hint) is not list and not _type_ok(value, hint):
+            want = getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+            raise PlanError(f"{where}: {name} must be {want}, not {json.dumps(value)[:40]}")
+    return dict(obj)
+
+
+def _typed_list(value: Any, where: str) -> list:
+    if not isinstance(value, list):
+        raise PlanError(f"{where} must be a JSON list" + ("" if value is not None else " (missing)"))
+    return value
 
 
 def load_plan(path: str | Path) -> MusicPlan:
