@@ -89,6 +89,23 @@ def onsets(part) -> list[tuple[float, float, int]]:
     return sorted((round(s, 4), round(d, 4), p) for s, d, p in out)
 
 
+def staves_by_part(score) -> list[list]:
+    """The parsed score's parts, each as its staves (a grand staff comes back as two ``PartStaff`` streams)."""
+    out, ids = [], []
+    for part in score.parts:
+        pid = str(part.id).split("-Staff")[0]
+        if ids and ids[-1] == pid and "-Staff" in str(part.id):
+            out[-1].append(part)
+        else:
+            out.append([part])
+            ids.append(pid)
+    return out
+
+
+def part_onsets(staves) -> list[tuple[float, float, int]]:
+    return sorted(x for staff in staves for x in onsets(staff))
+
+
 def expected(notes: list[Note]) -> list[tuple[float, float, int]]:
     return sorted((round(n.start / Q, 4), round(n.duration / Q, 4), n.pitch) for n in notes)
 
@@ -100,7 +117,8 @@ def test_musicxml_reads_back_with_parts_key_meter_marks(piece, tmp_path):
     path = tmp_path / "score.musicxml"
     write_musicxml(piece, path)
     score = read_back(path)
-    assert len(score.parts) == 4
+    assert path.read_bytes().count(b"<score-part ") == 4
+    assert [len(staves) for staves in staves_by_part(score)] == [1, 2, 1, 1]  # the piano on a grand staff
     assert [p.partName for p in score.parts][0].startswith("Melody")
     k = score.parts[0].recurse().getElementsByClass(key.KeySignature).first()
     assert (k.tonic.name, k.mode) == ("D", "minor")
@@ -119,10 +137,11 @@ def test_musicxml_keeps_every_note_in_time(piece, tmp_path):
     path = tmp_path / "score.musicxml"
     write_musicxml(piece, path)
     score = read_back(path)
-    assert onsets(score.parts[0]) == expected(MELODY)  # triplets and ties across bar lines come back exact
-    assert onsets(score.parts[1]) == expected(piece.tracks[1].notes)
-    assert onsets(score.parts[2]) == expected(piece.tracks[2].notes)
-    drum_hits = list(score.parts[3].recurse().getElementsByClass(("Unpitched", "PercussionChord")))
+    melody, harmony, bass, drums = staves_by_part(score)
+    assert part_onsets(melody) == expected(MELODY)  # triplets and ties across bar lines come back exact
+    assert part_onsets(harmony) == expected(piece.tracks[1].notes)
+    assert part_onsets(bass) == expected(piece.tracks[2].notes)
+    drum_hits = list(drums[0].recurse().getElementsByClass(("Unpitched", "PercussionChord")))
     assert len(drum_hits) == 8 * 8  # one hit (or chord of hits) per eighth note
 
 
@@ -136,10 +155,11 @@ def test_musicxml_same_piece_same_bytes(piece, tmp_path):
 
 
 def test_musicxml_overlapping_notes_become_voices(tmp_path):
-    """A held bass note under moving chords (two voices) and a slightly held melody note (cut short, legato)."""
+    """A held bass note under moving chords (two voices on one guitar staff) and a slightly held melody note (cut
+    short, legato)."""
     held = [Note(0, 4 * Q, 48), Note(0, Q, 60), Note(0, Q, 64), Note(Q, Q, 62), Note(2 * Q, 2 * Q, 65)]
     legato = [Note(0, Q + 60, 72), Note(Q, Q, 74)]  # 60 ticks of overlap: one voice, not two
-    piece = Piece([Track("piano", 0, notes=held), Track("melody", 0, notes=legato)], meter=(4, 4), end_tick=4 * Q)
+    piece = Piece([Track("guitar", 24, notes=held), Track("melody", 0, notes=legato)], meter=(4, 4), end_tick=4 * Q)
     write_musicxml(piece, tmp_path / "v.musicxml")
     score = read_back(tmp_path / "v.musicxml")
     first = score.parts[0].getElementsByClass("Measure").first()
@@ -158,8 +178,9 @@ def test_musicxml_awkward_input(tmp_path):
                   meter=(6, 8), end_tick=3 * Q)
     write_musicxml(piece, tmp_path / "odd.musicxml")
     score = read_back(tmp_path / "odd.musicxml")
-    assert len(score.parts) == 1
-    back = onsets(score.parts[0])
+    (staves,) = staves_by_part(score)
+    assert len(staves) == 2  # eight octaves: a grand staff
+    back = part_onsets(staves)
     assert sorted(p for _, _, p in back) == sorted(n.pitch for n in notes)
     for n in notes:  # every onset lands on the nearest 16th or eighth-triplet
         assert any(p == n.pitch and abs(s - n.start / Q) <= 1 / 6 + 1e-3 for s, _, p in back)
