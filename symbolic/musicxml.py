@@ -3,7 +3,8 @@
 What a written file holds: one part per track, named as a musician names it (the role and the General MIDI
 instrument, "Melody — Alto Sax", or the instrument alone where the role says no more: "Electric Bass"; drums as
 a "Drum Kit" part of unpitched notes on a five-line drum staff, MIDI channel 10), the meter, the key signature,
-tempo marks at tempo changes (the number rounded to an integer; the playback tempo in ``<sound>`` stays exact),
+tempo marks at tempo changes (the number rounded to an integer, a dotted quarter's in 6/8, 9/8 and 12/8; the
+playback tempo in ``<sound>`` stays exact),
 chord symbols from the chord markers and rehearsal marks for the sections.
 
 Staves: keyboard parts (General MIDI 0-23, and the harp) go on a grand staff, treble and bass staves in one part
@@ -219,9 +220,9 @@ def _single_clef(pitches: list[int], program: int) -> str:
 
 def _is_line(groups: list[_Group]) -> bool:
     """Whether a part is a single line (a melody played on a piano, say): one note at a time, but for one
-    group in twenty at most (a chord, or a note held past half its length into the next)."""
+    group in ten at most (a double note, or a note held past half its length into the next)."""
     odd = sum(len(g.pitches) > 1 or nxt.start < g.start + g.dur / 2 for g, nxt in zip(groups, groups[1:]))
-    return odd + (len(groups[-1].pitches) > 1) <= len(groups) / 20
+    return odd + (len(groups[-1].pitches) > 1) <= len(groups) / 10
 
 
 def _needs_grand_staff(groups: list[_Group], program: int) -> bool:
@@ -480,7 +481,11 @@ def _rest_spans(a: Fraction, b: Fraction, bar_start: Fraction, bar_ql: Fraction,
         elif triplet_edge:
             step = None
         elif length <= beat and length.numerator == 3:
-            step = length / 3  # a dotted beat: its three eighths
+            step = length / 3  # a dotted beat: its three eighths, the last two as one rest where both are silent
+            if a <= start + step and stop <= b:
+                node(start, step)
+                out.append((start + step, 2 * step))
+                return
         elif length <= beat and length.numerator == 1 and length > Fraction(1, 8):
             step = length / 2
         else:
@@ -668,12 +673,13 @@ def to_music21(piece: Piece, title: str | None = None):
             marks.setdefault(bar, []).append((ql - bar * bar_ql, obj))
 
     shown = None
+    per_beat = beat if beat.numerator == 3 else Fraction(1)  # 6/8, 9/8, 12/8: dotted quarters a minute
     for t in piece.tempos:
-        bpm = round(t.bpm)
+        bpm = round(t.bpm / per_beat)
         if bpm != shown:  # MIDI files often repeat the tempo they are already at
-            mm = tempo.MetronomeMark(number=bpm)
-            if t.bpm != bpm:
-                mm.numberSounding = round(t.bpm, 2)  # the written mark is an integer; playback stays exact
+            mm = tempo.MetronomeMark(number=bpm, referent=float(per_beat))
+            if t.bpm != bpm * per_beat:  # the written mark is an integer; playback stays exact
+                mm.numberSounding = round(t.bpm / per_beat, 2)
             mm.placement = "above"
             mark(t.tick, mm)
             shown = bpm
@@ -845,7 +851,7 @@ def write_musicxml(piece: Piece, path: str | Path, title: str | None = None) -> 
         data = _export(score)
     data = re.sub(rb"\s*<encoding-date>[^<]*</encoding-date>", b"", data)
     data = re.sub(rb'<sound tempo="(\d+\.\d{3,})"',  # music21 writes 99.3 as 99.30000000000001
-                  lambda m: b'<sound tempo="%s"' % f"{float(m.group(1)):.2f}".rstrip("0").encode(), data)
+                  lambda m: b'<sound tempo="%s"' % f"{float(m.group(1)):.2f}".rstrip("0").rstrip(".").encode(), data)
     try:
         Path(path).write_bytes(data)
     except OSError as e:

@@ -164,7 +164,8 @@ def test_rest_spans_follow_the_beat():
     assert spans(0, 4) == [(0, 4)]
     assert spans(1, 3) == [(1, 1), (2, 1)]  # no half rest across the middle of a 4/4 bar
     assert spans(0, 3) == [(0, 2), (2, 1)]
-    assert spans(F(1, 2), 3, F(3), F(3, 2)) == [(0.5, 0.5), (1, 0.5), (1.5, 1.5)]  # 6/8: a dotted quarter rest
+    assert spans(F(1, 2), 3, F(3), F(3, 2)) == [(0.5, 1), (1.5, 1.5)]  # 6/8: a beat's last two eighths, a beat
+    assert spans(F(1, 4), F(3, 2), F(3), F(3, 2)) == [(0.25, 0.25), (0.5, 1)]
     assert spans(F(1, 3), 2) == [(1 / 3, 2 / 3), (1, 1)]  # from a triplet: the triplet's value, then the beat
 
 
@@ -217,6 +218,9 @@ def test_tempo_marks_are_integers_and_playback_exact(tmp_path):
     data = path.read_bytes()
     assert b"<per-minute>99</per-minute>" in data and b'<sound tempo="99.3"' in data
     assert not re.search(rb"<per-minute>[^<]*\.", data)
+    path, score = write(tmp_path, melody, name="compound", meter=(6, 8), tempos=[TempoChange(0, 133.0)])
+    (mark,) = score.recurse().getElementsByClass(tempo.MetronomeMark)  # 6/8: dotted quarters a minute
+    assert (mark.number, mark.referent.quarterLength) == (89, 1.5) and b'<sound tempo="133"' in path.read_bytes()
 
 
 def test_part_names_as_a_musician_writes_them(tmp_path):
