@@ -8,11 +8,13 @@ an arbitrary MIDI file does not.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .plan import MusicPlan
 
-__all__ = ["TICKS_PER_QUARTER", "Note", "Track", "TempoChange", "Marker", "Piece", "piece_from_plan_grid"]
+__all__ = ["TICKS_PER_QUARTER", "Note", "ControlChange", "PitchBend", "ProgramChange", "Track", "TempoChange", "Marker",
+           "Piece", "piece_from_plan_grid"]
 
 TICKS_PER_QUARTER = 480
 
@@ -31,18 +33,60 @@ class Note:
         return self.start + self.duration
 
 
+@dataclass(frozen=True)
+class ControlChange:
+    """A MIDI control change at a tick: controller ``number`` 0-127 (64 sustain pedal, 7 volume, 10 pan, ...)."""
+
+    tick: int
+    number: int
+    value: int
+
+
+@dataclass(frozen=True)
+class PitchBend:
+    """A pitch-wheel position at a tick: -8192..8191, 0 is the centre (as mido and symusic count)."""
+
+    tick: int
+    value: int
+
+
+@dataclass(frozen=True)
+class ProgramChange:
+    """A General MIDI program (0-127) that takes over at a tick, after the track's starting ``program``."""
+
+    tick: int
+    program: int
+
+
 @dataclass
 class Track:
-    """An instrument part. ``name`` is its role (melody, harmony, bass, drums) for our own pieces."""
+    """An instrument part on one MIDI channel. ``name`` is its role (melody, harmony, bass, drums) for our own pieces.
+
+    ``program`` is the instrument the part starts with; ``programs`` the changes after that. ``controls`` and
+    ``pitch_bends`` are the channel's performance data, in time order; events at one tick keep their order (an RPN
+    sets 101, 100, then 6). Our engines write none of them; a MIDI file read from outside may hold them all.
+    """
 
     name: str
     program: int = 0
     is_drum: bool = False
     notes: list[Note] = field(default_factory=list)
+    controls: list[ControlChange] = field(default_factory=list)
+    pitch_bends: list[PitchBend] = field(default_factory=list)
+    programs: list[ProgramChange] = field(default_factory=list)
 
     def sort(self) -> Track:
+        """Notes in order; controls, bends and program changes by tick, keeping the order within a tick."""
         self.notes.sort()
+        for events in (self.controls, self.pitch_bends, self.programs):
+            events.sort(key=lambda e: e.tick)
         return self
+
+    @property
+    def end(self) -> int:
+        """The last tick anything in the track happens at: a note's end or a controller, bend or program change."""
+        return max([n.end for n in self.notes] + [e.tick for e in (*self.controls, *self.pitch_bends,
+                                                                   *self.programs)], default=0)
 
 
 @dataclass(frozen=True)
@@ -75,7 +119,7 @@ class Piece:
 
     def __post_init__(self) -> None:
         if not self.end_tick:
-            self.end_tick = max((n.end for t in self.tracks for n in t.notes), default=0)
+            self.end_tick = max((t.end for t in self.tracks), default=0)
         self.tempos.sort(key=lambda t: t.tick)
         if not self.tempos or self.tempos[0].tick != 0:
             self.tempos.insert(0, TempoChange(0, self.tempos[0].bpm if self.tempos else 120.0))
@@ -94,10 +138,18 @@ class Piece:
         return secs
 
     def tick_to_sec(self, tick: float) -> float:
+        return self.ticks_to_secs([tick])[0]
+
+    def ticks_to_secs(self, ticks: Iterable[float]) -> list[float]:
+        """:meth:`tick_to_sec` for many ticks, walking the tempo map once rather than once a tick."""
         secs = self._tempo_seconds()
-        i = bisect.bisect_right([t.tick for t in self.tempos], tick) - 1
-        t = self.tempos[max(i, 0)]
-        return secs[max(i, 0)] + (tick - t.tick) * 60.0 / (t.bpm * self.resolution)
+        starts = [t.tick for t in self.tempos]
+        out = []
+        for tick in ticks:
+            i = max(bisect.bisect_right(starts, tick) - 1, 0)
+            t = self.tempos[i]
+            out.append(secs[i] + (tick - t.tick) * 60.0 / (t.bpm * self.resolution))
+        return out
 
     def sec_to_tick(self, sec: float) -> int:
         """The tick at ``sec`` seconds, rounded to the nearest tick."""
