@@ -2,21 +2,25 @@
 
 Order matters: fades first, then the loudness is measured on what will be heard, then a peak ceiling (which can
 only turn the mix down, leaving it a little under the target when a loud transient would otherwise clip).
+Stems are mixed in blocks, twice over (measure, then apply the gain and write), so memory stays flat however long
+the piece and however many its stems.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
 
 from .synth import RenderError
 
-__all__ = ["mix", "mix_stems", "integrated_loudness", "TARGET_LUFS", "PEAK_DBFS"]
+__all__ = ["mix", "mix_stems", "integrated_loudness", "LoudnessMeter", "TARGET_LUFS", "PEAK_DBFS"]
 
 TARGET_LUFS = -16.0  # streaming platforms' and podcasts' usual target for stereo
 PEAK_DBFS = -1.0  # sample-peak ceiling: leaves room for the AAC encoder's overshoot
+BLOCK = 1 << 16  # samples mixed (and measured) at a time
 
 
 def _fast_len(n: int) -> int:
@@ -61,16 +65,121 @@ def _k_kernel(sample_rate: int) -> tuple[np.ndarray, int]:
     return np.fft.rfft(h, n_fft).astype(np.complex64), taps
 
 
-def _filter(x: np.ndarray, kernel: tuple[np.ndarray, int]) -> np.ndarray:
-    """Convolve with the kernel by overlap-add, in blocks: fast on long audio, exact up to float32."""
-    spectrum, taps = kernel
-    n_fft = 2 * (len(spectrum) - 1)
-    hop = n_fft - taps + 1
-    out = np.zeros(len(x) + n_fft, dtype=np.float64)
-    for start in range(0, len(x), hop):
-        seg = x[start:start + hop]
-        out[start:start + n_fft] += np.fft.irfft(np.fft.rfft(seg, n_fft) * spectrum, n_fft)
-    return out[:len(x)]
+class _KFilter:
+    """The K-weighting of one channel by overlap-add, fed in pieces of any size.
+
+    It cuts the input into the same hops from sample 0 whatever the pieces are, so what comes out is the same,
+    to the bit, as filtering the whole signal at once; it holds one FFT frame, not the signal.
+    """
+
+    def __init__(self, kernel: tuple[np.ndarray, int]) -> None:
+        self.spectrum, taps = kernel
+        self.n_fft = 2 * (len(self.spectrum) - 1)
+        self.hop = self.n_fft - taps + 1
+        self.pending = np.zeros(0, dtype=np.float32)
+        self.acc = np.zeros(self.n_fft, dtype=np.float64)
+
+    def _segment(self, seg: np.ndarray) -> np.ndarray:
+        self.acc += np.fft.irfft(np.fft.rfft(seg, self.n_fft) * self.spectrum, self.n_fft)
+        out = self.acc[:len(seg)].copy()
+        self.acc[:-self.hop] = self.acc[self.hop:]
+        self.acc[-self.hop:] = 0.0
+        return out
+
+    def feed(self, x: np.ndarray) -> list[np.ndarray]:
+        """Filtered samples that are final, in order (a hop at a time; none until a hop has come in)."""
+        x = np.concatenate([self.pending, np.asarray(x, dtype=np.float32)]) if len(self.pending) else x
+        out, at = [], 0
+        while len(x) - at >= self.hop:
+            out.append(self._segment(x[at:at + self.hop]))
+            at += self.hop
+        self.pending = np.array(x[at:], dtype=np.float32)
+        return out
+
+    def flush(self) -> list[np.ndarray]:
+        """The rest, up to the last sample fed (the filter's tail beyond it is dropped, as a signal ends)."""
+        seg, self.pending = self.pending, np.zeros(0, dtype=np.float32)
+        return [self._segment(seg)] if len(seg) else []
+
+
+class LoudnessMeter:
+    """Integrated loudness (ITU-R BS.1770-4) of a signal fed block by block: memory stays flat with its length.
+
+    K-weighted energy is summed as it streams; the running sum is kept at every 100-ms step and 400 ms after it,
+    which is all the gating needs. ``feed`` takes float ``(samples, channels)`` (or mono ``(samples,)``);
+    ``loudness()`` ends the measurement.
+    """
+
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = sample_rate
+        self.kernel = _k_kernel(sample_rate)
+        self.block, self.step = round(0.4 * sample_rate), round(0.1 * sample_rate)
+        self.filters: list[_KFilter] = []
+        self.queued: list[list[np.ndarray]] = []  # per channel: filtered samples not yet summed
+        self.n = 0  # samples fed
+        self.done = 0  # samples summed
+        self.energy = 0.0  # running sum of weighted squares over the first `done` samples
+        self.at_start = [0.0]  # running sum at k * step
+        self.at_end: list[float] = []  # running sum at k * step + block
+        self.heard = False
+
+    def feed(self, audio: np.ndarray) -> None:
+        x = np.asarray(audio, dtype=np.float32)
+        x = x[:, None] if x.ndim == 1 else x
+        if not self.filters:
+            self.filters = [_KFilter(self.kernel) for _ in range(x.shape[1])]
+            self.queued = [[] for _ in range(x.shape[1])]
+        self.n += len(x)
+        self.heard = self.heard or bool(np.any(x))
+        for ch, f in enumerate(self.filters):
+            self.queued[ch] += f.feed(x[:, ch])
+        self._sum()
+
+    def _sum(self) -> None:
+        """Sum what every channel has ready: weighted squares, channel by channel, in one running total."""
+        ready = min((sum(len(a) for a in q) for q in self.queued), default=0)
+        if not ready:
+            return
+        power = np.zeros(ready, dtype=np.float64)
+        for ch, q in enumerate(self.queued):
+            y = np.concatenate(q)
+            gain = 1.41 if ch in (3, 4) else 1.0  # surround channels, for completeness
+            power += gain * np.square(y[:ready], dtype=np.float64)
+            self.queued[ch] = [y[ready:]] if len(y) > ready else []
+        cum = self.energy + np.cumsum(power)  # cum[i] = the running sum over samples < done + i + 1
+        lo, hi = self.done + 1, self.done + ready
+        for marks, offset in ((self.at_start, 0), (self.at_end, self.block)):
+            k0 = max(0, -(-(lo - offset) // self.step))
+            k1 = (hi - offset) // self.step
+            if k1 >= k0:
+                marks.extend(cum[offset + self.step * np.arange(k0, k1 + 1) - self.done - 1].tolist())
+        self.energy, self.done = float(cum[-1]), hi
+
+    def loudness(self) -> float:
+        """LUFS of everything fed; ``-inf`` for silence. Shorter than one 400-ms block: measured as one block."""
+        for ch, f in enumerate(self.filters):
+            self.queued[ch] += f.flush()
+        self._sum()
+        n = self.n
+        if n == 0 or not self.heard:
+            return float("-inf")
+        if n < self.block:
+            power = np.array([self.energy / n])
+        else:
+            count = (n - self.block) // self.step + 1
+            power = (np.array(self.at_end[:count]) - np.array(self.at_start[:count])) / self.block
+        return _gated(power)
+
+
+def _gated(power: np.ndarray) -> float:
+    """BS.1770's gating of 400-ms block powers: absolute at -70 LUFS, then relative at -10 LU."""
+    with np.errstate(divide="ignore"):
+        loudness = -0.691 + 10.0 * np.log10(power)
+    gated = power[loudness > -70.0]
+    if not len(gated):
+        return float("-inf")
+    relative = -0.691 + 10.0 * np.log10(gated.mean()) - 10.0
+    return float(-0.691 + 10.0 * np.log10(power[(loudness > -70.0) & (loudness > relative)].mean()))
 
 
 def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
@@ -79,29 +188,108 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int) -> float:
     Written with numpy alone: importing scipy.signal (which pyloudnorm filters with) takes longer (~2 s) than
     rendering a short piece. The filter runs in the frequency domain with half a second of zero padding, which
     matches the recursive filter to float32 precision. ``-inf`` for silence; audio shorter than one block is
-    measured as a single block.
+    measured as a single block. :class:`LoudnessMeter` measures a signal too long to hold.
     """
-    x = np.asarray(audio, dtype=np.float32)
-    x = x[:, None] if x.ndim == 1 else x
-    n = len(x)
-    if n == 0 or not np.any(x):
-        return float("-inf")
-    kernel = _k_kernel(sample_rate)
-    block, step = min(round(0.4 * sample_rate), n), round(0.1 * sample_rate)
-    starts = np.arange(0, n - block + 1, step)
-    power = np.zeros(len(starts))
-    for ch in range(x.shape[1]):
-        y = _filter(x[:, ch], kernel)
-        energy = np.concatenate(([0.0], np.cumsum(np.square(y, dtype=np.float64))))
-        gain = 1.41 if ch in (3, 4) else 1.0  # surround channels, for completeness
-        power += gain * (energy[starts + block] - energy[starts]) / block
-    with np.errstate(divide="ignore"):
-        loudness = -0.691 + 10.0 * np.log10(power)
-    gated = power[loudness > -70.0]
-    if not len(gated):
-        return float("-inf")
-    relative = -0.691 + 10.0 * np.log10(gated.mean()) - 10.0
-    return float(-0.691 + 10.0 * np.log10(power[(loudness > -70.0) & (loudness > relative)].mean()))
+    meter = LoudnessMeter(sample_rate)
+    x = np.asarray(audio)
+    for at in range(0, len(x), BLOCK):
+        meter.feed(x[at:at + BLOCK])
+    return meter.loudness()
+
+
+# ----- mixing --------------------------------------------------------------------------------------------------
+class _Stem:
+    """A stem read block by block as float32 stereo: an array, or a WAV file kept open."""
+
+    def __init__(self, name: str, source: np.ndarray | str | Path, sample_rate: int) -> None:
+        self.name, self.file, self.array = name, None, None
+        if isinstance(source, np.ndarray):
+            self.array = _stereo(source, name)
+            self.length = len(self.array)
+            return
+        import soundfile as sf
+
+        try:
+            self.file = sf.SoundFile(os.fsencode(source))  # bytes: a name need not decode
+        except (OSError, RuntimeError) as e:  # soundfile raises LibsndfileError (a RuntimeError) for bad files
+            raise RenderError(f"cannot read stem {source}: {e}") from None
+        if self.file.samplerate != sample_rate:
+            self.close()
+            raise RenderError(f"stem {source} is at {self.file.samplerate} Hz, expected {sample_rate} Hz")
+        if self.file.channels not in (1, 2):
+            self.close()
+            raise RenderError(f"stem {name!r} has {self.file.channels} channels, expected 1 or 2")
+        self.length = self.file.frames
+
+    def rewind(self) -> None:
+        if self.file is not None:
+            self.file.seek(0)
+
+    def add_to(self, out: np.ndarray, start: int) -> None:
+        """Add samples ``start:start + len(out)`` (silence past the end) into ``out``."""
+        if start >= self.length:
+            return
+        if self.array is not None:
+            part = self.array[start:start + len(out)]
+        else:
+            part = self.file.read(min(len(out), self.length - start), dtype="float32", always_2d=True)
+        out[:len(part)] += part  # broadcasts a mono file over both channels
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+
+
+def _fade(n: int, start: int, stop: int) -> np.ndarray:
+    """Samples ``start:stop`` of a raised cosine from 1 to 0 over ``n`` samples: no corner at either end."""
+    if n == 1:
+        return np.ones(stop - start, dtype=np.float32)
+    return (0.5 * (1.0 + np.cos(np.arange(start, stop) * (np.pi / (n - 1))))).astype(np.float32)
+
+
+def _mixed_blocks(stems: list[_Stem], length: int, sample_rate: int, fade_sec: float, fade_in_sec: float,
+                  block: int = BLOCK) -> Iterator[tuple[int, np.ndarray]]:
+    """(start, the stems' sum there, faded) block by block; the fade-in and fade-out are placed on the length."""
+    n_in = min(length, round(max(fade_in_sec, 0.0) * sample_rate))
+    n_out = min(round(max(fade_sec, 0.0) * sample_rate), length // 10)
+    for stem in stems:
+        stem.rewind()
+    for b0 in range(0, length, block):
+        b1 = min(b0 + block, length)
+        out = np.zeros((b1 - b0, 2), dtype=np.float32)
+        for stem in stems:
+            stem.add_to(out, b0)
+        if b0 < n_in:  # the fade-in is the fade-out's curve backwards
+            i1 = min(b1, n_in)
+            out[:i1 - b0] *= _fade(n_in, n_in - i1, n_in - b0)[::-1, None]
+        o0 = length - n_out
+        if n_out and b1 > o0:
+            s0 = max(b0, o0)
+            out[s0 - b0:] *= _fade(n_out, s0 - o0, b1 - o0)[:, None]
+        yield b0, out
+
+
+def _gain(lufs: float, peak: float, target_lufs: float | None, peak_dbfs: float) -> float:
+    """The loudness target's gain, then turned down if the peak would pass the ceiling."""
+    gain = 1.0
+    if target_lufs is not None and np.isfinite(lufs):
+        gain = 10.0 ** ((target_lufs - lufs) / 20.0)
+    ceiling = 10.0 ** (peak_dbfs / 20.0)
+    if peak * gain > ceiling:
+        gain *= ceiling / (peak * gain)
+    return gain
+
+
+def _measure(stems: list[_Stem], length: int, sample_rate: int, fade_sec: float, fade_in_sec: float,
+             measure_loudness: bool) -> tuple[float, float]:
+    """Pass 1: the faded mix's integrated loudness (``nan`` when not asked) and sample peak."""
+    meter = LoudnessMeter(sample_rate) if measure_loudness else None
+    peak = 0.0
+    for _, out in _mixed_blocks(stems, length, sample_rate, fade_sec, fade_in_sec):
+        if meter is not None:
+            meter.feed(out)
+        peak = max(peak, float(np.max(np.abs(out))))
+    return (meter.loudness() if meter is not None else float("nan")), peak
 
 
 def _stereo(audio: np.ndarray, name: str) -> np.ndarray:
@@ -113,64 +301,51 @@ def _stereo(audio: np.ndarray, name: str) -> np.ndarray:
     return np.repeat(audio, 2, axis=1) if audio.shape[1] == 1 else audio
 
 
-def _fade_curve(n: int) -> np.ndarray:
-    """Raised cosine from 1 to 0: no corner at either end."""
-    return (0.5 * (1.0 + np.cos(np.linspace(0.0, np.pi, n)))).astype(np.float32)
-
-
 def mix(stems: Mapping[str, np.ndarray], sample_rate: int, target_lufs: float | None = TARGET_LUFS,
         fade_sec: float = 1.0, fade_in_sec: float = 0.005, peak_dbfs: float = PEAK_DBFS) -> np.ndarray:
-    """Sum stems (shorter ones padded with silence) into float32 stereo ``(n, 2)``.
+    """Sum stems (shorter ones padded with silence) into float32 stereo ``(n, 2)``, held whole (for arrays in
+    memory; :func:`mix_stems` streams files).
 
     The fade-out lasts ``min(fade_sec, 10% of the length)``; ``target_lufs=None`` skips loudness normalisation.
     Silence stays silence (no gain, no NaN).
     """
-    arrays = [_stereo(a, name) for name, a in stems.items()]
-    length = max((len(a) for a in arrays), default=0)
+    parts = [_Stem(name, np.asarray(a), sample_rate) for name, a in stems.items()]
+    length = max((p.length for p in parts), default=0)
     out = np.zeros((length, 2), dtype=np.float32)
-    for a in arrays:
-        out[: len(a)] += a
     if not length:
         return out
-    n_in = min(length, round(max(fade_in_sec, 0.0) * sample_rate))
-    if n_in:
-        out[:n_in] *= _fade_curve(n_in)[::-1, None]
-    n_out = min(round(max(fade_sec, 0.0) * sample_rate), length // 10)
-    if n_out:
-        out[-n_out:] *= _fade_curve(n_out)[:, None]
-    gain = 1.0
-    if target_lufs is not None:
-        lufs = integrated_loudness(out, sample_rate)
-        if np.isfinite(lufs):
-            gain = 10.0 ** ((target_lufs - lufs) / 20.0)
-    peak = float(np.max(np.abs(out))) * gain
-    ceiling = 10.0 ** (peak_dbfs / 20.0)
-    if peak > ceiling:
-        gain *= ceiling / peak
-    out *= np.float32(gain)
+    lufs, peak = _measure(parts, length, sample_rate, fade_sec, fade_in_sec, target_lufs is not None)
+    gain = np.float32(_gain(lufs, peak, target_lufs, peak_dbfs))
+    for b0, block in _mixed_blocks(parts, length, sample_rate, fade_sec, fade_in_sec):
+        out[b0:b0 + len(block)] = block * gain
     return out
-
-
-def _read(path: str | Path, sample_rate: int) -> np.ndarray:
-    import soundfile as sf
-
-    try:
-        audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except (OSError, RuntimeError) as e:  # soundfile raises LibsndfileError (a RuntimeError) for bad files
-        raise RenderError(f"cannot read stem {path}: {e}") from None
-    if rate != sample_rate:
-        raise RenderError(f"stem {path} is at {rate} Hz, expected {sample_rate} Hz")
-    return audio
 
 
 def mix_stems(stems: Mapping[str, np.ndarray | str | Path], out_path: str | Path, sample_rate: int = 44100,
               target_lufs: float | None = TARGET_LUFS, fade_sec: float = 1.0, fade_in_sec: float = 0.005,
               peak_dbfs: float = PEAK_DBFS) -> Path:
-    """Mix stems (arrays, or WAV paths as :func:`render_stems` returns) into a 16-bit stereo WAV; see :func:`mix`."""
+    """Mix stems (arrays, or WAV paths as :func:`render_stems` returns) into a 16-bit stereo WAV; see :func:`mix`.
+
+    Streams in two passes over the stems, a block at a time: the first measures the faded mix's loudness and
+    peak, the second applies the gain and writes. Memory does not grow with the length or the number of stems.
+    """
     import soundfile as sf
 
-    arrays = {name: s if isinstance(s, np.ndarray) else _read(s, sample_rate) for name, s in stems.items()}
-    audio = mix(arrays, sample_rate, target_lufs, fade_sec, fade_in_sec, peak_dbfs)
-    out_path = Path(out_path)
-    sf.write(out_path, np.clip(audio, -1.0, 1.0), sample_rate, subtype="PCM_16")
+    parts: list[_Stem] = []
+    try:
+        for name, source in stems.items():
+            parts.append(_Stem(name, source, sample_rate))
+        length = max((p.length for p in parts), default=0)
+        lufs, peak = _measure(parts, length, sample_rate, fade_sec, fade_in_sec, target_lufs is not None)
+        gain = np.float32(_gain(lufs, peak, target_lufs, peak_dbfs))
+        out_path = Path(out_path)
+        with sf.SoundFile(os.fsencode(out_path), "w", samplerate=sample_rate, channels=2, subtype="PCM_16",
+                          format="WAV") as f:
+            for _, block in _mixed_blocks(parts, length, sample_rate, fade_sec, fade_in_sec):
+                block *= gain
+                np.clip(block, -1.0, 1.0, out=block)
+                f.write(block)
+    finally:
+        for p in parts:
+            p.close()
     return out_path

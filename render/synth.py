@@ -1,9 +1,12 @@
 """Per-track audio stems from a :class:`Piece`, rendered offline through FluidSynth.
 
 Each track gets its own synthesizer, so a stem holds that instrument alone (with its own reverb tail) and the
-stems sum to the mix. Rendering is offline (no audio driver), in float, straight into the output buffer, and
-event-accurate to FluidSynth's 64-sample block; the same piece and soundfont give the same bytes. Every stem is
-exactly ``round(piece.duration_sec * sample_rate)`` samples long, so music and picture end together.
+stems sum to the mix. Rendering is offline (no audio driver), in float, a block at a time straight to the stem's
+WAV file (memory does not grow with the length), and event-accurate to FluidSynth's 64-sample block; the same
+piece and soundfont give the same bytes. A track plays its notes, control changes (sustain pedal, volume, pan,
+expression, RPNs such as the pitch-bend range: FluidSynth acts on them itself), pitch bends and program changes,
+in time order. Every stem is exactly ``round(piece.duration_sec * sample_rate)`` samples long, so music and
+picture end together.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +22,8 @@ import numpy as np
 from ..errors import FramescoreError
 from ..symbolic.piece import Piece, Track
 
-__all__ = ["RenderError", "find_soundfont", "render_track", "render_stems", "stem_names", "SOUNDFONT_ENV"]
+__all__ = ["RenderError", "find_soundfont", "render_blocks", "render_track", "render_stem", "render_stems",
+           "stem_names", "SOUNDFONT_ENV"]
 
 SAMPLE_RATE = 44100  # CD rate: what DAWs and video editors expect
 SOUNDFONT_ENV = "FRAMESCORE_SOUNDFONT"
@@ -102,46 +106,73 @@ def _write_float(fluidsynth):
 
 
 # ----- rendering -----------------------------------------------------------------------------------------------
+BLOCK = 1 << 16  # samples rendered (and written) at a time: a stem is never held whole
+# event kinds, in the order they take effect at one sample: a note ending where another starts is released first,
+# then program, controllers and bend change, then notes start with them
+NOTE_OFF, PROGRAM, CONTROL, BEND, NOTE_ON = range(5)
+
+
 def n_samples(piece: Piece, sample_rate: int) -> int:
     """The length of every stem and of the mix, in samples."""
     return round(piece.duration_sec * sample_rate)
 
 
-def _events(piece: Piece, track: Track, sample_rate: int, length: int) -> list[tuple[int, int, int, int]]:
-    """(sample, kind, pitch, velocity) in time order; kind 0 = off before 1 = on, so repeated notes retrigger."""
-    cache: dict[int, int] = {}
+def _events(piece: Piece, track: Track, sample_rate: int, length: int) -> list[tuple[int, int, int, int, int]]:
+    """(sample, kind, order, a, b) in time order, inside ``[0, length)``.
 
-    def at(tick: int) -> int:
-        if tick not in cache:
-            cache[tick] = round(piece.tick_to_sec(tick) * sample_rate)
-        return cache[tick]
-
+    Notes: ``a`` = pitch, ``b`` = velocity, ordered by pitch as before; control changes (``a`` = number,
+    ``b`` = value), bends (``a`` = -8192..8191) and program changes (``a`` = program) keep the track's order.
+    """
+    notes = [n for n in track.notes if 0 <= n.pitch <= 127 and n.duration >= 0]
+    ticks = [n.start for n in notes] + [n.end for n in notes]
+    others = ([(CONTROL, c.tick, c.number, c.value) for c in track.controls]
+              + [(BEND, b.tick, b.value, 0) for b in track.pitch_bends]
+              + [(PROGRAM, p.tick, p.program, 0) for p in track.programs])
+    ticks += [tick for _, tick, _, _ in others]
+    samples = {tick: round(sec * sample_rate) for tick, sec in zip(ticks, piece.ticks_to_secs(ticks))}
     events = []
-    for n in track.notes:
-        if not 0 <= n.pitch <= 127 or n.duration < 0:
-            continue
-        on = at(n.start)
+    for n in notes:
+        on = samples[n.start]
         if on >= length:
             continue
-        off = max(at(n.end), on + 1)
-        events.append((on, 1, n.pitch, min(max(int(n.velocity), 1), 127)))
+        off = max(samples[n.end], on + 1)
+        events.append((on, NOTE_ON, n.pitch, n.pitch, min(max(int(n.velocity), 1), 127)))
         if off < length:
-            events.append((off, 0, n.pitch, 0))
+            events.append((off, NOTE_OFF, n.pitch, n.pitch, 0))
+    for order, (kind, tick, a, b) in enumerate(others):
+        at = max(samples[tick], 0)
+        if at < length:
+            events.append((at, kind, order, a, b))
     events.sort()
     return events
 
 
-def render_track(piece: Piece, track: Track, soundfont: str | Path, sample_rate: int = 44100) -> np.ndarray:
-    """One track alone, as float32 stereo of shape ``(n_samples(piece, sample_rate), 2)``."""
+def _check_rate(sample_rate: int) -> None:
     if not 8000 <= sample_rate <= 96000:
         raise RenderError(f"sample rate {sample_rate} Hz is outside FluidSynth's 8000-96000 Hz")
+
+
+def render_blocks(piece: Piece, track: Track, soundfont: str | Path, sample_rate: int = 44100,
+                  block: int = BLOCK) -> Iterator[np.ndarray]:
+    """One track alone, as consecutive float32 stereo blocks of ``block`` samples (the last one shorter) that
+    add up to ``n_samples(piece, sample_rate)``. Each block is a view of one reused buffer: use it (write it,
+    copy it) before asking for the next one.
+
+    Events are dispatched at their own sample inside a block (FluidSynth then starts them at its next 64-sample
+    step), so the blocks are the same samples, to the bit, as rendering the whole track in one call.
+    """
+    _check_rate(sample_rate)
     fluidsynth = _fluidsynth()
     write = _write_float(fluidsynth)
     length = n_samples(piece, sample_rate)
-    out = np.zeros((length, 2), dtype=np.float32)
+    buf = np.zeros((min(block, length), 2), dtype=np.float32)
     events = _events(piece, track, sample_rate, length)
+    ramp_len = min(length, round(DECLICK_SEC * sample_rate))
+    ramp = np.linspace(1.0, 0.0, ramp_len, dtype=np.float32)[:, None]
     if not events:
-        return out
+        for b0 in range(0, length, block):
+            yield buf[:min(block, length - b0)]
+        return
 
     synth = fluidsynth.Synth(gain=SYNTH_GAIN, samplerate=float(sample_rate), channels=16,
                              **{"synth.dynamic-sample-loading": 1, "synth.cpu-cores": 1})
@@ -150,37 +181,80 @@ def render_track(piece: Piece, track: Track, soundfont: str | Path, sample_rate:
         if sfid < 0:
             raise RenderError(f"FluidSynth cannot load soundfont {soundfont}")
         chan, bank = (DRUM_CHANNEL, DRUM_BANK) if track.is_drum else (0, 0)
-        program = track.program
-        if synth.sfpreset_name(sfid, bank, program) is None and synth.sfpreset_name(sfid, bank, 0) is not None:
-            program = 0  # the soundfont lacks this instrument: its first preset rather than silence
-        if synth.program_select(chan, sfid, bank, program) != 0:
+
+        def select(program: int) -> int:
+            if synth.sfpreset_name(sfid, bank, program) is None and synth.sfpreset_name(sfid, bank, 0) is not None:
+                program = 0  # the soundfont lacks this instrument: its first preset rather than silence
+            return synth.program_select(chan, sfid, bank, program)
+
+        if select(track.program) != 0:
             raise RenderError(f"soundfont {soundfont} has no preset for track {track.name!r} "
                               f"(bank {bank}, program {track.program})")
 
-        ptr, pos, sounding = out.ctypes.data, 0, [0] * 128
+        ptr, sounding, ei, pos = buf.ctypes.data, [0] * 128, 0, 0
 
-        def advance(to: int) -> None:
+        def advance(to: int) -> None:  # synthesize the buffer from `pos` up to `to`
             nonlocal pos
             if to > pos:
                 write(synth.synth, to - pos, ptr, 2 * pos, 2, ptr, 2 * pos + 1, 2)
                 pos = to
 
-        for sample, kind, pitch, velocity in events:
-            advance(sample)
-            if kind:
-                sounding[pitch] += 1
-                synth.noteon(chan, pitch, velocity)
-            elif sounding[pitch]:
-                sounding[pitch] -= 1
-                if not sounding[pitch]:  # an overlapping note of the same pitch keeps sounding
-                    synth.noteoff(chan, pitch)
-        advance(length)
+        for b0 in range(0, length, block):
+            n = min(block, length - b0)
+            buf[:n] = 0.0
+            pos = 0
+            while ei < len(events) and events[ei][0] < b0 + n:
+                sample, kind, _, a, b = events[ei]
+                ei += 1
+                advance(sample - b0)
+                if kind == NOTE_ON:
+                    sounding[a] += 1
+                    synth.noteon(chan, a, b)
+                elif kind == NOTE_OFF:
+                    if sounding[a]:
+                        sounding[a] -= 1
+                        if not sounding[a]:  # an overlapping note of the same pitch keeps sounding
+                            synth.noteoff(chan, a)
+                elif kind == CONTROL:  # the sustain pedal (64) and RPNs (101/100/6/38) FluidSynth handles itself
+                    synth.cc(chan, a, b)
+                elif kind == BEND:
+                    synth.pitch_bend(chan, a)  # pyfluidsynth takes -8192..8191 and adds the 8192 itself
+                else:
+                    select(a)
+            advance(n)
+            out = buf[:n]
+            rs = length - ramp_len  # the declick ramp over the last samples of the stem, maybe across two blocks
+            r0 = max(b0, rs)
+            if r0 < b0 + n:
+                out[r0 - b0:] *= ramp[r0 - rs:b0 + n - rs]
+            yield out
     finally:
         synth.delete()
-    ramp = min(length, round(DECLICK_SEC * sample_rate))
-    if ramp:
-        out[-ramp:] *= np.linspace(1.0, 0.0, ramp, dtype=np.float32)[:, None]
+
+
+def render_track(piece: Piece, track: Track, soundfont: str | Path, sample_rate: int = 44100) -> np.ndarray:
+    """One track alone, as float32 stereo of shape ``(n_samples(piece, sample_rate), 2)``, held whole: for short
+    pieces and tests; :func:`render_stems` streams to files instead."""
+    _check_rate(sample_rate)
+    out = np.empty((n_samples(piece, sample_rate), 2), dtype=np.float32)
+    at = 0
+    for chunk in render_blocks(piece, track, soundfont, sample_rate):
+        out[at:at + len(chunk)] = chunk
+        at += len(chunk)
     return out
+
+
+def render_stem(piece: Piece, track: Track, path: str | Path, soundfont: str | Path, sample_rate: int = 44100) -> Path:
+    """One track to a 16-bit stereo WAV, block by block (memory does not grow with its length)."""
+    import soundfile as sf
+
+    # the path as bytes: soundfile would encode a str strictly, failing on a name with undecodable bytes
+    with sf.SoundFile(os.fsencode(path), "w", samplerate=sample_rate, channels=2, subtype="PCM_16",
+                      format="WAV") as f:
+        for chunk in render_blocks(piece, track, soundfont, sample_rate):
+            np.clip(chunk, -1.0, 1.0, out=chunk)
+            f.write(chunk)
+    return Path(path)
 
 
 def stem_names(piece: Piece) -> list[str]:
@@ -205,8 +279,6 @@ def render_stems(piece: Piece, out_dir: str | Path, soundfont: str | Path | None
     made file-safe and unique. Tracks render one after another (see the note in the body); ``progress``
     is called as ``progress(done, total)`` after each stem.
     """
-    import soundfile as sf
-
     soundfont = find_soundfont(soundfont)
     _fluidsynth()  # fail with the install hint before any thread starts
     out_dir = Path(out_dir)
@@ -216,8 +288,7 @@ def render_stems(piece: Piece, out_dir: str | Path, soundfont: str | Path | None
     total, done = len(piece.tracks), 0
 
     def one(i: int) -> None:
-        audio = render_track(piece, piece.tracks[i], soundfont, sample_rate)
-        sf.write(paths[names[i]], np.clip(audio, -1.0, 1.0), sample_rate, subtype="PCM_16")
+        render_stem(piece, piece.tracks[i], paths[names[i]], soundfont, sample_rate)
 
     # One track after another: FluidSynth's soundfont sample cache is shared by every synth in the process, and
     # stems rendered in parallel threads came out different now and then under load (a test caught it).

@@ -1,4 +1,5 @@
-"""render/: stems from a small piece made in code, the mix and its loudness meter, and muxing onto a clip."""
+"""render/: stems from small pieces made in code (notes, pedal, bends, controllers, program changes), the mix and
+its loudness meter, streaming in flat memory, and muxing onto a clip."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mido
 import numpy as np
 import pytest
 import soundfile as sf
@@ -15,7 +17,7 @@ from framescore.render import synth
 from framescore.render.mix import integrated_loudness, mix, mix_stems
 from framescore.render.mux import ffmpeg_exe, mux_video, probe
 from framescore.render.synth import RenderError, find_soundfont, render_stems, render_track, stem_names
-from framescore.symbolic.piece import Note, Piece, TempoChange, Track
+from framescore.symbolic.piece import ControlChange, Note, Piece, PitchBend, ProgramChange, TempoChange, Track
 
 SR = 44100
 Q = 480  # ticks per quarter
@@ -240,3 +242,217 @@ def test_mux_errors_are_one_line(clip, wav, tmp_path):
         mux_video(clip, tmp_path / "none.wav", tmp_path / "o.mp4")
     with pytest.raises(RenderError, match="overwrite the input"):
         mux_video(clip, wav, clip)
+
+
+# ----- streaming: stems and mix in blocks ----------------------------------------------------------------------
+def test_stems_render_the_same_in_any_block_size(soundfont):
+    piece = small_piece()
+    track = piece.tracks[0]
+    track.controls = [ControlChange(Q, 64, 127), ControlChange(5 * Q, 64, 0)]
+    whole = render_track(piece, track, soundfont, SR)
+    # 1100-sample blocks: events fall inside blocks and the 441-sample declick ramp spans the last two
+    assert len(whole) % 1100 < round(0.01 * SR)
+    blocks = np.concatenate([b.copy() for b in synth.render_blocks(piece, track, soundfont, SR, block=1100)])
+    assert np.array_equal(blocks, whole)
+
+
+def long_stem(path: Path, sec: float, freq: float, channels: int = 2) -> Path:
+    """A stem written a block at a time, so making it holds no long array."""
+    with sf.SoundFile(path, "w", SR, channels, "PCM_16") as f:
+        for at in range(0, round(sec * SR), SR):
+            t = np.arange(at, min(at + SR, round(sec * SR))) / SR
+            block = 0.2 * np.sin(2 * np.pi * freq * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 0.1 * t))
+            f.write(np.repeat(block[:, None], channels, axis=1))
+    return path
+
+
+def test_mixing_files_streams_in_flat_memory_and_equals_the_mix_in_memory(tmp_path):
+    import tracemalloc
+
+    paths = {f"s{i}": long_stem(tmp_path / f"s{i}.wav", 90 - 20 * i, 110 * (i + 1), channels=1 + (i > 0))
+             for i in range(3)}  # different lengths, one mono
+    tracemalloc.start()
+    try:
+        out = mix_stems(paths, tmp_path / "mix.wav", SR)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 12e6  # one 90-s stem alone is 32 MB as float32 stereo
+    arrays = {k: sf.read(p, dtype="float32", always_2d=True)[0] for k, p in paths.items()}
+    expected = tmp_path / "expected.wav"
+    sf.write(expected, np.clip(mix(arrays, SR), -1.0, 1.0), SR, subtype="PCM_16")
+    assert out.read_bytes() == expected.read_bytes()
+    audio, _ = sf.read(out)
+    assert len(audio) == 90 * SR and integrated_loudness(audio, SR) == pytest.approx(-16.0, abs=0.05)
+
+
+def test_rendering_a_long_track_streams_in_flat_memory(tmp_path, soundfont):
+    import tracemalloc
+
+    notes = [Note(i * Q, Q // 2, 60 + i % 12, 90) for i in range(240)]  # 2 minutes at 120 bpm
+    piece = Piece([Track("piano", 0, False, notes)], end_tick=240 * Q)
+    tracemalloc.start()
+    try:
+        paths = render_stems(piece, tmp_path, soundfont, SR)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8e6  # the whole stem would be 42 MB as float32 stereo
+    assert sf.info(paths["piano"]).frames == 120 * SR
+
+
+def whole_array_loudness(audio: np.ndarray, sample_rate: int) -> float:
+    """The meter as it was before streaming (filter the whole signal, then gate): the reference for the new one."""
+    from framescore.render.mix import _k_kernel
+
+    x = np.asarray(audio, dtype=np.float32)
+    x = x[:, None] if x.ndim == 1 else x
+    n = len(x)
+    if n == 0 or not np.any(x):
+        return float("-inf")
+    spectrum, taps = _k_kernel(sample_rate)
+    n_fft = 2 * (len(spectrum) - 1)
+    hop = n_fft - taps + 1
+    block, step = min(round(0.4 * sample_rate), n), round(0.1 * sample_rate)
+    starts = np.arange(0, n - block + 1, step)
+    power = np.zeros(len(starts))
+    for ch in range(x.shape[1]):
+        y = np.zeros(n + n_fft)
+        for start in range(0, n, hop):
+            y[start:start + n_fft] += np.fft.irfft(np.fft.rfft(x[start:start + hop, ch], n_fft) * spectrum, n_fft)
+        energy = np.concatenate(([0.0], np.cumsum(np.square(y[:n], dtype=np.float64))))
+        power += (energy[starts + block] - energy[starts]) / block
+    with np.errstate(divide="ignore"):
+        loudness = -0.691 + 10.0 * np.log10(power)
+    gated = power[loudness > -70.0]
+    if not len(gated):
+        return float("-inf")
+    relative = -0.691 + 10.0 * np.log10(gated.mean()) - 10.0
+    return float(-0.691 + 10.0 * np.log10(power[(loudness > -70.0) & (loudness > relative)].mean()))
+
+
+@pytest.mark.parametrize("sr", [44100, 48000, 11025])
+def test_streaming_loudness_equals_the_whole_array_meter(sr):
+    from framescore.render.mix import LoudnessMeter
+
+    rng = np.random.default_rng(sr)
+    for sec in (0.25, 0.4, 7.3):
+        n = round(sec * sr)
+        x = (rng.standard_normal((n, 2)) * np.linspace(0.01, 0.3, n)[:, None]).astype(np.float32)
+        x[: n // 3] *= 0.01  # a quiet stretch for the relative gate
+        reference = whole_array_loudness(x, sr)
+        assert integrated_loudness(x, sr) == pytest.approx(reference, abs=1e-6)
+        meter = LoudnessMeter(sr)
+        for at in range(0, n, 3001):  # pieces of any size, not a multiple of anything
+            meter.feed(x[at:at + 3001])
+        assert meter.loudness() == pytest.approx(reference, abs=1e-6)
+
+
+# ----- what a MIDI file holds reaches the audio ----------------------------------------------------------------
+def sounds_until(audio: np.ndarray, floor_db: float = -60.0) -> float:
+    """The last time (s) the 10-ms envelope is within ``floor_db`` of the peak."""
+    hop = SR // 100
+    mono = np.abs(audio).max(axis=1)
+    env = mono[: len(mono) // hop * hop].reshape(-1, hop).max(axis=1)
+    return (np.nonzero(env > env.max() * 10 ** (floor_db / 20))[0][-1] + 1) * hop / SR
+
+
+def peak_hz(audio: np.ndarray, start: float, stop: float) -> float:
+    seg = audio[round(start * SR):round(stop * SR)].mean(axis=1)
+    spectrum = np.abs(np.fft.rfft(seg * np.hanning(len(seg))))
+    return float(np.argmax(spectrum) * SR / len(seg))
+
+
+def one_note(program: int = 0, sec: float = 4.0, **events) -> tuple[Piece, Track]:
+    """A 1-s C4 (or A4 for bends) alone in a ``sec``-long piece, with the given events."""
+    pitch = 69 if "pitch_bends" in events else 60
+    track = Track("solo", program, False, [Note(0, 2 * Q, pitch, 90)], **events)
+    return Piece([track], end_tick=round(sec * 2 * Q)), track
+
+
+def test_the_sustain_pedal_rings_a_note_past_its_note_off(soundfont):
+    dry = render_track(*one_note(), soundfont, SR)
+    pedal = render_track(*one_note(controls=[ControlChange(0, 64, 127), ControlChange(6 * Q, 64, 0)]), soundfont, SR)
+    assert sounds_until(dry) < 1.8  # the note-off at 1 s, then the release
+    assert sounds_until(pedal) > 3.0  # held by the pedal (up at 3 s), then the release
+
+
+def test_pitch_bends_and_the_bend_range_rpn_move_the_pitch(soundfont):
+    flute = 73
+    plain = peak_hz(render_track(*one_note(flute, pitch_bends=[]), soundfont, SR), 0.2, 0.9)
+    up = peak_hz(render_track(*one_note(flute, pitch_bends=[PitchBend(0, 4096)]), soundfont, SR), 0.2, 0.9)
+    octave = peak_hz(render_track(*one_note(flute, pitch_bends=[PitchBend(0, 8191)], controls=[
+        ControlChange(0, 101, 0), ControlChange(0, 100, 0), ControlChange(0, 6, 12), ControlChange(0, 38, 0)]),
+        soundfont, SR), 0.2, 0.9)
+    assert up / plain == pytest.approx(2 ** (1 / 12), rel=0.01)  # half the default 2-semitone range
+    assert octave / plain == pytest.approx(2.0, rel=0.01)  # the whole of a 12-semitone range
+
+
+def test_volume_and_pan_controllers_are_played(soundfont):
+    loud = render_track(*one_note(), soundfont, SR)
+    muted = render_track(*one_note(controls=[ControlChange(0, 7, 0)]), soundfont, SR)
+    assert np.abs(muted).max() < 1e-3 * np.abs(loud).max()
+
+    def left_over_right_db(pan: int | None) -> float:  # an organ: a mono sample (the reverb stays stereo)
+        audio = render_track(*one_note(19, controls=[] if pan is None else [ControlChange(0, 10, pan)]), soundfont, SR)
+        rms = np.sqrt(np.mean(np.square(audio), axis=0))
+        return float(20 * np.log10(rms[0] / rms[1]))
+
+    assert abs(left_over_right_db(None)) < 1.0
+    assert left_over_right_db(0) > 12.0 and left_over_right_db(127) < -12.0
+
+
+def test_a_program_change_mid_track_changes_the_instrument(soundfont):
+    notes = [Note(0, 2 * Q, 60, 90), Note(4 * Q, 2 * Q, 60, 90)]  # C4 at 0 s and again at 2 s
+    piece = Piece([Track("x", 0, False, notes)], end_tick=8 * Q)
+    piano = render_track(piece, piece.tracks[0], soundfont, SR)
+    changed = Track("x", 0, False, notes, programs=[ProgramChange(3 * Q, 40)])  # violin from 1.5 s
+    violin = render_track(piece, changed, soundfont, SR)
+    assert np.array_equal(piano[: round(1.5 * SR)], violin[: round(1.5 * SR)])
+
+    def spectrum(a: np.ndarray) -> np.ndarray:
+        s = np.abs(np.fft.rfft(a[round(2.2 * SR):round(2.8 * SR)].mean(axis=1)))
+        return s / np.linalg.norm(s)
+
+    assert float(spectrum(piano) @ spectrum(violin)) < 0.7
+
+
+def midi_file(path: Path, *events: tuple[int, mido.Message], name: str = "piano") -> Path:
+    track, last = mido.MidiTrack([mido.MetaMessage("track_name", name=name)]), 0
+    for tick, m in sorted(events, key=lambda e: e[0]):
+        track.append(m.copy(time=tick - last))
+        last = tick
+    f = mido.MidiFile(type=1, ticks_per_beat=Q)
+    f.tracks.append(track)
+    f.save(path)
+    return path
+
+
+def test_a_foreign_files_pedal_survives_into_the_mix(tmp_path, soundfont):
+    from framescore.symbolic.midi_io import read_midi
+
+    def rendered(pedal: bool) -> np.ndarray:
+        events = [(0, mido.Message("note_on", note=60, velocity=90)), (2 * Q, mido.Message("note_off", note=60)),
+                  (8 * Q, mido.Message("control_change", control=7, value=100))]  # the file lasts 4 s
+        if pedal:
+            events += [(0, mido.Message("control_change", control=64, value=127)),
+                       (6 * Q, mido.Message("control_change", control=64, value=0))]
+        out = tmp_path / ("pedal" if pedal else "dry")
+        stems = render_stems(read_midi(midi_file(out.with_suffix(".mid"), *events)), out, soundfont, SR)
+        audio, _ = sf.read(mix_stems(stems, out / "mix.wav", SR, fade_sec=0.0))
+        return audio
+
+    assert sounds_until(rendered(False)) < 1.8
+    assert sounds_until(rendered(True)) > 3.0
+
+
+def test_a_note_without_note_off_sounds_until_its_track_ends(tmp_path, soundfont):
+    from framescore.symbolic.midi_io import read_midi
+
+    organ = [(0, mido.Message("program_change", program=19)), (0, mido.Message("note_on", note=60, velocity=90)),
+             (6 * Q, mido.Message("control_change", control=7, value=100))]  # no note-off; the track ends at 3 s
+    piece = read_midi(midi_file(tmp_path / "a.mid", *organ))
+    audio = render_track(piece, piece.tracks[0], soundfont, SR)
+    assert len(audio) == 3 * SR
+    late, early = (np.sqrt(np.mean(np.square(audio[round(a * SR):round(b * SR)]))) for a, b in ((2.5, 2.9), (0.5, 0.9)))
+    assert late > 0.5 * early
