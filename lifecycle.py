@@ -3,8 +3,9 @@
 - SIGTERM and SIGHUP (a plain ``kill``, ``timeout``, a closed terminal, a cancelled job) raise
   :class:`Interrupted` in the main thread, a :class:`KeyboardInterrupt`, so every ``finally`` and ``with`` runs
   exactly as for Ctrl-C: the staging folder is removed and the children are stopped.
-- Children die with the run even when it is killed outright: ffmpeg is started with :func:`child_preexec`
-  (Linux's parent-death signal), and forked workers set the same on themselves (:func:`become_worker`).
+- Children die with the run even when it is killed outright: ffmpeg is started by :func:`start` or :func:`run`
+  (Linux's parent-death signal, and a stop arriving during the start is not lost), and forked workers
+  (:class:`ForkedCall`) set the same on themselves.
 - :func:`signals_deferred` holds stop signals back over a short critical section (the renames that publish a
   finished run, the removal of a staging folder) and delivers them after it, so a stop never lands half-way.
 """
@@ -15,12 +16,13 @@ import ctypes
 import os
 import pickle
 import signal
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["ForkedCall", "Interrupted", "STOP_SIGNALS", "WorkerError", "become_worker", "child_preexec", "exit_status", "install_handlers",
-           "signals_deferred"]
+__all__ = ["ForkedCall", "Interrupted", "STOP_SIGNALS", "WorkerError", "become_worker", "child_preexec", "exit_status",
+           "install_handlers", "run", "signals_deferred", "start"]
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _PR_SET_PDEATHSIG = 1
@@ -76,9 +78,58 @@ _PRCTL = _prctl()  # looked up once here: nothing is imported or allocated in a 
 
 
 def child_preexec() -> None:
-    """``preexec_fn`` for ffmpeg: the child gets SIGKILL when this process dies, however it dies."""
+    """In a new child, before it runs: it gets SIGKILL when this process dies, however it dies."""
     if _PRCTL is not None:
         _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
+
+
+@contextmanager
+def _forking() -> Iterator[list]:
+    """Hold stop signals back while a child is created, then deliver them; ``started`` collects the child.
+
+    Python runs its at-fork hooks around the fork (``os.fork``, and ``subprocess`` with a ``preexec_fn``), and
+    an exception raised by a signal handler inside such a hook is printed and swallowed: the stop would be
+    lost. Held back, it is raised once the child exists; the block's ``cleanup`` callables then end the child,
+    which the caller never got to see.
+    """
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    cleanup: list = []
+    try:
+        yield cleanup
+    finally:
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # a held-back stop is raised here
+        except BaseException:
+            for end in cleanup:
+                end()
+            raise
+
+
+def _child_setup() -> None:
+    child_preexec()
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # the child can be stopped like any program
+
+
+def start(cmd: list[str], **kwargs) -> subprocess.Popen:
+    """``subprocess.Popen`` for a helper program (ffmpeg): it dies with this process, and a stop signal that
+    arrives while it is being started is not lost (:func:`_forking`)."""
+    with _forking() as cleanup:
+        proc = subprocess.Popen(cmd, preexec_fn=_child_setup, **kwargs)
+        cleanup.append(lambda: (proc.kill(), proc.wait()))
+    return proc
+
+
+def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """``subprocess.run(cmd, capture_output=True, ...)`` through :func:`start`: the child is killed if this
+    process is stopped while it runs."""
+    with start(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs) as proc:
+        try:
+            out, err = proc.communicate()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def become_worker() -> None:
@@ -105,12 +156,24 @@ class ForkedCall:
         sys.stderr.flush()
         parent = os.getpid()
         r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: run, send the answer, leave without running the parent's exit handlers
-            os.close(r)
-            code = 1
+        self.pid: int | None = None
+        self._fd: int | None = None
+        with _forking() as cleanup:
+            pid = os.fork()
+            if pid == 0:  # the child: run, send the answer, leave without running the parent's exit handlers
+                os.close(r)
+                self._child(fn, args, w, parent)
+            os.close(w)
+            self.pid, self._fd = pid, r
+            cleanup.append(self.stop)
+
+    @staticmethod
+    def _child(fn, args, w: int, parent: int) -> None:
+        code = 1
+        try:
             try:
                 become_worker()
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
                 if os.getppid() != parent:  # the parent died before the death signal was armed
                     os._exit(1)
                 answer = ("ok", fn(*args))
@@ -121,14 +184,10 @@ class ForkedCall:
                 data = pickle.dumps(answer)
             except Exception as e:  # noqa: BLE001 - an exception that cannot be pickled
                 data = pickle.dumps(("error", WorkerError(f"{type(answer[1]).__name__}: {answer[1]} ({e})")))
-            try:
-                with os.fdopen(w, "wb") as f:
-                    f.write(data)
-            finally:
-                os._exit(code)
-        os.close(w)
-        self.pid: int | None = pid
-        self._fd: int | None = r
+            with os.fdopen(w, "wb") as f:
+                f.write(data)
+        finally:
+            os._exit(code)
 
     def result(self):
         assert self._fd is not None and self.pid is not None

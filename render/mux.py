@@ -11,11 +11,10 @@ the output container (a GIF always, VP8 into MP4, H.264 into WebM), the video is
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..lifecycle import child_preexec
+from .. import lifecycle
 from .synth import RenderError
 
 __all__ = ["mux_video", "probe", "MediaInfo", "StreamInfo", "ffmpeg_exe"]
@@ -62,8 +61,8 @@ def probe(path: str | Path) -> MediaInfo:
     path = Path(path)
     if not path.is_file():
         raise RenderError(f"{path} does not exist")
-    err = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", _url(path)], capture_output=True, text=True,
-                         errors="replace", preexec_fn=child_preexec).stderr
+    err = lifecycle.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", _url(path)], text=True,
+                        errors="replace").stderr
     streams = []
     for line in err.splitlines():
         m = _STREAM.match(line)
@@ -89,7 +88,7 @@ def _last_line(stderr: str) -> str:
 
 def _run(cmd: list[str]) -> str | None:
     """Run ffmpeg; None on success, else the last line of its complaint."""
-    r = subprocess.run(cmd, capture_output=True, text=True, errors="replace", preexec_fn=child_preexec)
+    r = lifecycle.run(cmd, text=True, errors="replace")
     return None if r.returncode == 0 else _last_line(r.stderr)
 
 

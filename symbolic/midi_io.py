@@ -286,9 +286,6 @@ def _from_mido(mf) -> Piece:
             shared.setdefault(part.channel, []).extend((e[0], part.track_index, i, e)
                                                        for i, e in enumerate(part.events))
     playing = [p for p in parts if p.notes]
-    per_track = {}
-    for p in playing:
-        per_track[p.track_index] = per_track.get(p.track_index, 0) + 1
 
     tracks: list[Track] = []
     for k, part in enumerate(playing):
@@ -307,9 +304,7 @@ def _from_mido(mf) -> Piece:
                 program = a
             else:
                 programs.append(ProgramChange(tick, a))
-        name = part.name
-        if name and per_track[part.track_index] > 1:
-            name = f"{name} ch{part.channel + 1}"
+        name = part.name  # a track split by channel keeps its name on every part, as symusic did
         tracks.append(Track(name or f"track{k + 1}", program, part.channel == DRUM_CHANNEL, notes, controls, bends,
                             programs))
 

@@ -325,7 +325,8 @@ def test_sigterm_unwinds_the_run(picture, tmp_path, capsys, monkeypatch):
 
 
 SCRIPT = """
-import os, signal, subprocess, sys, time
+import faulthandler, os, signal, subprocess, sys, time
+faulthandler.register(signal.SIGUSR1, all_threads=True)  # where a hung run is, for the failure message
 from framescore import pipeline
 from framescore.cli import main
 stage = sys.argv[1]
@@ -338,9 +339,9 @@ else:
     import framescore.render.mux as mux
     def slow_mux(video, wav, out):
         # ffmpeg really running: the picture re-encoded slowly into the staging folder
-        from framescore.lifecycle import child_preexec
-        p = subprocess.Popen([mux.ffmpeg_exe(), "-v", "error", "-y", "-re", "-stream_loop", "-1", "-i", str(video),
-                              "-c:v", "libx264", str(out)], preexec_fn=child_preexec)
+        from framescore.lifecycle import start
+        p = start([mux.ffmpeg_exe(), "-v", "error", "-y", "-re", "-stream_loop", "-1", "-i", str(video),
+                              "-c:v", "libx264", str(out)])
         print("WORKER", p.pid, flush=True)
         p.wait()
     mux.mux_video = slow_mux
@@ -373,7 +374,13 @@ def test_a_stop_ends_the_children_and_leaves_nothing(two_shot_clip, tmp_path, st
         os.killpg(proc.pid, sig)  # Ctrl-C: the terminal signals the whole process group
     else:
         proc.send_signal(sig)
-    code = proc.wait(timeout=20)
+    try:
+        code = proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(1)
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail(f"the run did not stop: {proc.stderr.read()}")
     err = proc.stderr.read().strip().splitlines()
     deadline = time.time() + 5
     while _alive(child) and time.time() < deadline:

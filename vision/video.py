@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from framescore.errors import FramescoreError
-from framescore.lifecycle import child_preexec
+from framescore import lifecycle
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".avi", ".webm", ".mkv", ".gif")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
@@ -80,10 +80,7 @@ def _ffmpeg_url(path: Path) -> str:
 def probe(path: str | os.PathLike) -> VideoInfo:
     """Read the container's header (duration, frame rate, size) without decoding, ~20 ms."""
     p = _existing_file(path)
-    proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", _ffmpeg_url(p)], capture_output=True, text=True,
-        errors="replace", preexec_fn=child_preexec,
-    )
+    proc = lifecycle.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", _ffmpeg_url(p)], text=True, errors="replace")
     text = proc.stderr
     video_line = next((ln for ln in text.splitlines() if ln.lstrip().startswith("Stream") and " Video: " in ln), None)
     if video_line is None:
@@ -113,10 +110,9 @@ def _demuxed_duration(p: Path) -> float:
     The video stream is read without decoding (``-c copy``): the end of its last frame, in microseconds, is the
     ``out_time_us`` ffmpeg reports last. 0.0 when even that is missing.
     """
-    proc = subprocess.run(
+    proc = lifecycle.run(
         [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-i", _ffmpeg_url(p), "-map", "0:v:0",
-         "-c", "copy", "-f", "null", "-progress", "pipe:1", "-nostats", "-"],
-        capture_output=True, text=True, errors="replace", preexec_fn=child_preexec,
+         "-c", "copy", "-f", "null", "-progress", "pipe:1", "-nostats", "-"], text=True, errors="replace",
     )  # fmt: skip
     times = re.findall(r"^out_time_us=(\d+)$", proc.stdout, re.M)
     return int(times[-1]) / 1e6 if times else 0.0
@@ -157,8 +153,7 @@ def iter_frames(
     ]  # fmt: skip
     frame_bytes = w * h * 3
     with tempfile.TemporaryFile() as errlog:  # a file, not a pipe: a chatty ffmpeg can never block on it
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errlog, bufsize=max(frame_bytes, 1 << 16),
-                                preexec_fn=child_preexec)
+        proc = lifecycle.start(cmd, stdout=subprocess.PIPE, stderr=errlog, bufsize=max(frame_bytes, 1 << 16))
         n = 0
         try:
             assert proc.stdout is not None

@@ -65,7 +65,7 @@ def test_a_track_on_several_channels_splits_by_channel_with_each_channels_events
         (Q, msg("note_off", channel=1, note=36)), (Q, msg("note_off", channel=9, note=38))])
     piece = read_midi(path)
     assert [(t.name, t.program, t.is_drum) for t in piece.tracks] == [
-        ("band ch1", 0, False), ("band ch2", 33, False), ("band ch10", 0, True)]
+        ("band", 0, False), ("band", 33, False), ("band", 0, True)]
     assert [t.notes[0].pitch for t in piece.tracks] == [60, 36, 38]
     assert [t.controls for t in piece.tracks] == [[ControlChange(0, 7, 100)], [ControlChange(0, 10, 0)], []]
 
