@@ -19,6 +19,7 @@ test: setup
 bench: setup
 	$(VENV)/bin/python bench/bench_pipeline.py
 	$(VENV)/bin/python bench/bench_engines.py
+	$(VENV)/bin/python bench/bench_render.py
 
 clean:
 	rm -rf out .pytest_cache

@@ -234,13 +234,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _done(args: argparse.Namespace, stages) -> None:
+    from .outputs import display
+
     if args.quiet:
         return
     parts = ", ".join(f"{k} {v:.2f}s" for k, v in stages.seconds.items())
-    from .outputs import display
-
-    print(f"framescore: wrote {display(Path(args.out).expanduser().absolute())}/ in {stages.wall_sec:.1f} s ({parts}; notation in parallel with audio)",
-          file=sys.stderr)
+    parallel = "; notation in parallel with audio" if "write" in stages.seconds else ""
+    out = display(Path(args.out).expanduser().absolute())
+    print(f"framescore: wrote {out}/ in {stages.wall_sec:.1f} s ({parts}{parallel})", file=sys.stderr)
 
 
 def _plan_only(args: argparse.Namespace) -> None:
