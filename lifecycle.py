@@ -45,7 +45,14 @@ def _raise_interrupted(signum: int, frame: object) -> None:
 
 
 def install_handlers() -> None:
-    """SIGTERM and SIGHUP raise :class:`Interrupted` (SIGINT already raises KeyboardInterrupt)."""
+    """SIGTERM and SIGHUP raise :class:`Interrupted` (SIGINT already raises KeyboardInterrupt).
+
+    Only the main thread can take signals; called from another (a server running a job), it does nothing.
+    """
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
     for s in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, _raise_interrupted)
 
