@@ -164,8 +164,8 @@ def compose(plan: MusicPlan, stages: Stages, melody: str | Path | None = None) -
     """Realize the plan; ``melody`` (a MIDI file) is kept and accompanied, which the diffusion engine can do."""
     from .symbolic.engines import compose as engine_compose
 
-    if melody is not None:
-        check_melody(melody, plan.engine)
+    if melody is not None and plan.engine != "diffusion":  # the file itself was read by check_melody already
+        raise InputError(f"--melody needs --engine diffusion (the {plan.engine} engine cannot keep a given melody)")
     with stages("compose", f"composing {plan.n_bars} bars with the {plan.engine} engine"):
         if melody is not None:
             from .symbolic.engines.diffusion import compose_with_melody
