@@ -252,9 +252,7 @@ def _plan_only(args: argparse.Namespace) -> None:
     if kind not in ("video", "image"):
         raise pipeline.InputError(f"`framescore plan` reads a video or a picture, not {display(args.input)}")
     pipeline.check_picture(args.input, kind)
-    overrides = _overrides(args).validate()
-    if kind == "image" and overrides.duration_sec is None:
-        raise pipeline.InputError("a still picture needs a duration for its music (--duration SECONDS)")
+    overrides = pipeline.check_overrides(_overrides(args), kind)
     out = check_output_file(args.out, [args.input], force=args.force)
     stages = pipeline.Stages(args.quiet)
     features = pipeline.analyze(args.input, kind, stages)

@@ -96,8 +96,7 @@ def output_names(kind: str, piece: Piece | None = None) -> list[str]:
     """The files a run of ``kind`` (video, image, text, compose, render) writes, as paths relative to its folder."""
     from .render.synth import stem_names
 
-    names = [] if kind == "render" else list(COMPOSED_FILES)
-    names += ["mix.wav"] if kind == "render" else []
+    names = ["mix.wav"] if kind == "render" else list(COMPOSED_FILES)
     names += ["video.mp4"] if kind == "video" else []
     if piece is not None:
         names += [f"stems/{n}.wav" for n in stem_names(piece)]
@@ -120,12 +119,24 @@ def check_picture(path: str | Path, kind: str) -> None:
         check_image(path)
 
 
+def check_overrides(overrides, kind: str):
+    """Every override is valid, and a still picture has the duration it needs. Returns the overrides."""
+    overrides.validate()
+    if kind == "image" and overrides.duration_sec is None:
+        raise InputError("a still picture needs a duration for its music (--duration SECONDS)")
+    return overrides
+
+
+def _check_melody_engine(engine: str) -> None:
+    if engine != "diffusion":
+        raise InputError(f"--melody needs --engine diffusion (the {engine} engine cannot keep a given melody)")
+
+
 def check_melody(melody: str | Path | None, engine: str) -> None:
     """``--melody`` is a readable MIDI file and the engine can keep it."""
     if melody is None:
         return
-    if engine != "diffusion":
-        raise InputError(f"--melody needs --engine diffusion (the {engine} engine cannot keep a given melody)")
+    _check_melody_engine(engine)
     from .symbolic.midi_io import read_midi
 
     read_midi(melody)
@@ -164,8 +175,8 @@ def compose(plan: MusicPlan, stages: Stages, melody: str | Path | None = None) -
     """Realize the plan; ``melody`` (a MIDI file) is kept and accompanied, which the diffusion engine can do."""
     from .symbolic.engines import compose as engine_compose
 
-    if melody is not None and plan.engine != "diffusion":  # the file itself was read by check_melody already
-        raise InputError(f"--melody needs --engine diffusion (the {plan.engine} engine cannot keep a given melody)")
+    if melody is not None:  # the file itself was read by check_melody already
+        _check_melody_engine(plan.engine)
     with stages("compose", f"composing {plan.n_bars} bars with the {plan.engine} engine"):
         if melody is not None:
             from .symbolic.engines.diffusion import compose_with_melody
@@ -291,9 +302,7 @@ def _score_picture(kind: str, path: str | Path, out_dir: str | Path, overrides, 
                    reference: str | None, quiet: bool, melody: str | None = None) -> Stages:
     stages = Stages(quiet)
     check_picture(path, kind)
-    overrides.validate()
-    if kind == "image" and overrides.duration_sec is None:
-        raise InputError("a still picture needs a duration for its music (--duration SECONDS)")
+    check_overrides(overrides, kind)
     folder, ref = _prepare(out_dir, [path], soundfont, reference, melody, overrides.engine or "rule")
     with folder.staging(output_names(kind)) as out:
         features = analyze(path, kind, stages)
