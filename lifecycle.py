@@ -120,6 +120,7 @@ def _child_setup() -> None:
 def start(cmd: list[str], **kwargs) -> subprocess.Popen:
     """``subprocess.Popen`` for a helper program (ffmpeg): it dies with this process, and a stop signal that
     arrives while it is being started is not lost (:func:`_forking`)."""
+    kwargs.setdefault("stdin", subprocess.DEVNULL)  # a helper never reads the user's terminal (or CI's pipe)
     with _forking() as cleanup:
         proc = subprocess.Popen(cmd, preexec_fn=_child_setup, **kwargs)
         cleanup.append(lambda: (proc.kill(), proc.wait()))

@@ -340,10 +340,14 @@ else:
     def slow_mux(video, wav, out):
         # ffmpeg really running: the picture re-encoded slowly into the staging folder
         from framescore.lifecycle import start
-        p = start([mux.ffmpeg_exe(), "-v", "error", "-y", "-re", "-stream_loop", "-1", "-i", str(video),
-                              "-c:v", "libx264", str(out)])
+        p = start([mux.ffmpeg_exe(), "-v", "quiet", "-nostdin", "-y", "-re", "-stream_loop", "-1", "-i", str(video),
+                   "-c:v", "libx264", str(out)], stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         print("WORKER", p.pid, flush=True)
-        p.wait()
+        try:
+            p.wait()
+        finally:  # as the real mux does (lifecycle.run): the helper program ends with the run
+            p.kill()
+            p.wait()
     mux.mux_video = slow_mux
 sys.exit(main(sys.argv[2:]))
 """
@@ -363,29 +367,41 @@ def _alive(pid: int) -> bool:
                                         ("notation", signal.SIGKILL)])
 def test_a_stop_ends_the_children_and_leaves_nothing(two_shot_clip, tmp_path, stage, sig):
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, stage, "video", str(two_shot_clip), "-o", str(out), "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    line = proc.stdout.readline()
-    assert line.startswith("WORKER"), (line, proc.stderr.read())
-    child = int(line.split()[1])
-    time.sleep(0.3)
-    assert _alive(child)
-    if sig == signal.SIGINT:
-        os.killpg(proc.pid, sig)  # Ctrl-C: the terminal signals the whole process group
-    else:
-        proc.send_signal(sig)
+    logs = tmp_path.parent / f"{tmp_path.name}-logs"  # files, not pipes: no read here can block on a live child
+    logs.mkdir()
+    with open(logs / "stdout", "w") as so, open(logs / "stderr", "w") as se:
+        proc = subprocess.Popen([sys.executable, "-c", SCRIPT, stage, "video", str(two_shot_clip), "-o", str(out), "-q"],
+                                stdin=subprocess.DEVNULL, stdout=so, stderr=se, text=True, start_new_session=True)
     try:
-        code = proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGUSR1)
-        time.sleep(1)
-        os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail(f"the run did not stop: {proc.stderr.read()}")
-    err = proc.stderr.read().strip().splitlines()
-    deadline = time.time() + 5
-    while _alive(child) and time.time() < deadline:
-        time.sleep(0.05)
-    assert not _alive(child), f"the {stage} child outlived the run"
+        deadline = time.time() + 60
+        while not (logs / "stdout").read_text().endswith("\n") and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        line = (logs / "stdout").read_text()
+        assert line.startswith("WORKER"), (line, (logs / "stderr").read_text())
+        child = int(line.split()[1])
+        time.sleep(0.3)
+        assert _alive(child)
+        if sig == signal.SIGINT:
+            os.killpg(proc.pid, sig)  # Ctrl-C: the terminal signals the whole process group
+        else:
+            proc.send_signal(sig)
+        try:
+            code = proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGUSR1)
+            time.sleep(1)
+            pytest.fail(f"the run did not stop: {(logs / 'stderr').read_text()}")
+        deadline = time.time() + 5
+        while _alive(child) and time.time() < deadline:
+            time.sleep(0.05)
+        assert not _alive(child), f"the {stage} child outlived the run"
+    finally:  # whatever failed above, nothing of this test outlives it
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+    err = (logs / "stderr").read_text().strip().splitlines()
     if sig == signal.SIGKILL:
         assert code == -signal.SIGKILL  # nothing can clean up after SIGKILL, but no child lives on
         return
