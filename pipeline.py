@@ -58,15 +58,19 @@ class Stages:
         self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
 
     def progress(self, label: str) -> Callable[..., None] | None:
-        """A callback taking a fraction done (or ``done, total``), drawn as a bar on a terminal (nothing otherwise)."""
+        """A callback taking a fraction done (or ``done, total``), drawn by tqdm on a terminal (nothing otherwise)."""
         if self.quiet or not sys.stderr.isatty():
             return None
+        from tqdm import tqdm
+
+        bar = tqdm(total=1000, desc=f"  {label}", file=sys.stderr, leave=True, ncols=80, nrows=24,
+                   bar_format="{desc} |{bar:30}| {percentage:3.0f}% {elapsed}<{remaining}")
 
         def show(done: float, total: float = 1.0) -> None:
-            frac = done / total if total else 1.0
-            n = int(30 * min(max(frac, 0.0), 1.0))
-            end = "\n" if frac >= 1.0 else ""
-            print(f"\r  {label} [{'#' * n}{'.' * (30 - n)}] {100 * frac:3.0f}%", end=end, file=sys.stderr, flush=True)
+            frac = min(max(done / total if total else 1.0, 0.0), 1.0)
+            bar.update(round(1000 * frac) - bar.n)
+            if frac >= 1.0:
+                bar.close()
         return show
 
 
