@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FramescoreError
+from .media import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from .outputs import OutputError, OutputFolder, display
 from .symbolic.piece import Piece
 from .symbolic.plan import MusicPlan
@@ -24,8 +25,8 @@ from .symbolic.plan import MusicPlan
 __all__ = ["DEFAULT_IMAGE_DURATION", "IMAGE_EXTS", "InputError", "OutputError", "Stages", "VIDEO_EXTS",
            "compose_plan", "input_kind", "output_names", "render_midi", "score_image", "score_text", "score_video"]
 
-VIDEO_EXTS = {".mp4", ".mov", ".avi", ".webm", ".mkv", ".gif", ".m4v"}
-IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+VIDEO_EXTS = VIDEO_EXTENSIONS  # one list for the whole project: framescore.media's
+IMAGE_EXTS = IMAGE_EXTENSIONS
 DEFAULT_IMAGE_DURATION = 20.0
 #: The files of a composing run, besides ``stems/<track>.wav`` (``video.mp4`` only for a video).
 COMPOSED_FILES = ("plan.json", "score.mid", "score.musicxml", "mix.wav", "report.json", "pianoroll.png",

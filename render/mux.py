@@ -10,86 +10,31 @@ the output container (a GIF always, VP8 into MP4, H.264 into WebM), the video is
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import lifecycle
+from .. import lifecycle, media
+from ..media import MediaInfo, ffmpeg_exe, ffmpeg_url, last_line
 from .synth import RenderError
 
-__all__ = ["mux_video", "probe", "MediaInfo", "StreamInfo", "ffmpeg_exe"]
-
-
-@dataclass(frozen=True)
-class StreamInfo:
-    kind: str  # "video", "audio", "subtitle", "data"
-    codec: str
-    width: int | None = None
-    height: int | None = None
-
-
-@dataclass(frozen=True)
-class MediaInfo:
-    duration_sec: float | None
-    streams: list[StreamInfo] = field(default_factory=list)
-
-    @property
-    def video(self) -> StreamInfo | None:
-        return next((s for s in self.streams if s.kind == "video"), None)
-
-    @property
-    def audio(self) -> StreamInfo | None:
-        return next((s for s in self.streams if s.kind == "audio"), None)
-
-
-def ffmpeg_exe() -> str:
-    import imageio_ffmpeg
-
-    try:
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except RuntimeError as e:
-        raise RenderError(f"no ffmpeg binary: {e}") from None
-
-
-_STREAM = re.compile(r"^\s*Stream #\d+:\d+\S*: (Video|Audio|Subtitle|Data): (\w+)(.*)$")
-_SIZE = re.compile(r"(?<![\w])(\d{1,5})x(\d{1,5})(?=[\s,\[]|$)")
-_DURATION = re.compile(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
+__all__ = ["mux_video", "probe"]
 
 
 def probe(path: str | Path) -> MediaInfo:
-    """Streams and duration of a media file, read from ``ffmpeg -i`` (imageio-ffmpeg ships no ffprobe)."""
+    """Streams and duration of a media file (:func:`framescore.media.probe`); :class:`RenderError` when ffmpeg
+    finds none."""
     path = Path(path)
     if not path.is_file():
         raise RenderError(f"{path} does not exist")
-    err = lifecycle.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", _url(path)], text=True,
-                        errors="replace").stderr
-    streams = []
-    for line in err.splitlines():
-        m = _STREAM.match(line)
-        if m and "(attached pic)" not in line:
-            size = _SIZE.search(m.group(3)) if m.group(1) == "Video" else None
-            streams.append(StreamInfo(m.group(1).lower(), m.group(2), *(map(int, size.groups()) if size else ())))
-    d = _DURATION.search(err)
-    duration = int(d.group(1)) * 3600 + int(d.group(2)) * 60 + float(d.group(3)) if d else None
-    if not streams:
-        raise RenderError(f"{path} is not a media file ffmpeg can read: {_last_line(err)}")
-    return MediaInfo(duration, streams)
-
-
-def _url(path: Path) -> str:
-    """``file:`` keeps ffmpeg from reading a colon in a file name as a protocol (``take:2.mp4``)."""
-    return "file:" + str(path)
-
-
-def _last_line(stderr: str) -> str:
-    lines = [re.sub(r"^\[[^\]]*\]\s*", "", ln).strip() for ln in stderr.splitlines()]
-    return next((ln for ln in reversed(lines) if ln), "no message")
+    info = media.probe(path)
+    if not info.streams:
+        raise RenderError(f"{path} is not a media file ffmpeg can read: {last_line(info.text)}")
+    return info
 
 
 def _run(cmd: list[str]) -> str | None:
     """Run ffmpeg; None on success, else the last line of its complaint."""
     r = lifecycle.run(cmd, text=True, errors="replace")
-    return None if r.returncode == 0 else _last_line(r.stderr)
+    return None if r.returncode == 0 else last_line(r.stderr)
 
 
 def mux_video(video_in: str | Path, audio_wav: str | Path, video_out: str | Path) -> Path:
@@ -104,10 +49,10 @@ def mux_video(video_in: str | Path, audio_wav: str | Path, video_out: str | Path
         raise RenderError(f"{video_in} has no video stream")
     webm = video_out.suffix.lower() == ".webm"
     trim = ["-t", f"{info.duration_sec:.6f}"] if info.duration_sec else []
-    head = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", _url(video_in),
-            *trim, "-i", _url(audio_wav), "-map", "0:V:0", "-map", "1:a:0"]
+    head = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", ffmpeg_url(video_in),
+            *trim, "-i", ffmpeg_url(audio_wav), "-map", "0:V:0", "-map", "1:a:0"]
     audio = ["-c:a", "libopus", "-b:a", "160k"] if webm else ["-c:a", "aac", "-b:a", "192k"]
-    tail = ([] if webm else ["-movflags", "+faststart"]) + [_url(video_out)]
+    tail = ([] if webm else ["-movflags", "+faststart"]) + [ffmpeg_url(video_out)]
     reencode = (["-c:v", "libvpx-vp9", "-crf", "32", "-b:v", "0", "-deadline", "realtime", "-cpu-used", "8",
                  "-row-mt", "1"] if webm
                 else ["-c:v", "libx264", "-crf", "18", "-preset", "fast"])

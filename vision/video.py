@@ -19,11 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from framescore.errors import FramescoreError
-from framescore import lifecycle
-
-VIDEO_EXTENSIONS = (".mp4", ".mov", ".avi", ".webm", ".mkv", ".gif")
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
+from .. import lifecycle, media
+from ..errors import FramescoreError
+from ..media import IMAGE_EXTENSIONS, ffmpeg_exe, ffmpeg_url
 
 
 class VisionError(FramescoreError):
@@ -47,13 +45,6 @@ def is_image_path(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
 
 
-def ffmpeg_exe() -> str:
-    """The ffmpeg binary that imageio-ffmpeg ships (or the one IMAGEIO_FFMPEG_EXE names)."""
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
-
-
 def _existing_file(path: str | os.PathLike) -> Path:
     p = Path(path)
     if not p.exists():
@@ -72,36 +63,25 @@ def _last_error_line(text: str) -> str:
     return lines[-1].split("] ")[-1] if lines else "ffmpeg failed"
 
 
-def _ffmpeg_url(path: Path) -> str:
-    """``file:`` keeps ffmpeg from reading a colon in a file name as a protocol (``take:2.mp4``)."""
-    return "file:" + str(path)
-
-
 def probe(path: str | os.PathLike) -> VideoInfo:
     """Read the container's header (duration, frame rate, size) without decoding, ~20 ms."""
     p = _existing_file(path)
-    proc = lifecycle.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", _ffmpeg_url(p)], text=True, errors="replace")
-    text = proc.stderr
-    video_line = next((ln for ln in text.splitlines() if ln.lstrip().startswith("Stream") and " Video: " in ln), None)
-    if video_line is None:
+    info = media.probe(p)
+    video = info.video
+    if video is None:
+        text = info.text
         if "Error opening input" in text or "Invalid data" in text:
             raise VisionError(f"not a readable video: {p} ({_last_error_line(text)})")
         raise VisionError(f"no video stream in {p}")
-    size = re.search(r"\s(\d+)x(\d+)[\s,\[]", video_line + " ")
-    if size is None:
+    if video.width is None or video.height is None:
         raise VisionError(f"video stream without a frame size in {p}")
-    width, height = int(size.group(1)), int(size.group(2))
-    rotation = re.search(r"rotation of (-?[\d.]+) degrees", text)
-    if rotation and round(abs(float(rotation.group(1)))) % 180 == 90:
+    width, height = video.width, video.height
+    if round(abs(info.rotation_deg)) % 180 == 90:
         width, height = height, width  # ffmpeg turns the frames upright when it decodes
-    rate = re.search(r"([\d.]+)\s+fps", video_line) or re.search(r"([\d.]+)\s+tbr", video_line)
-    fps = float(rate.group(1)) if rate else 0.0
-    dur = re.search(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)", text)
-    duration = int(dur.group(1)) * 3600 + int(dur.group(2)) * 60 + float(dur.group(3)) if dur else 0.0
+    duration = info.duration_sec or 0.0
     if duration <= 0:
         duration = _demuxed_duration(p)
-    codec = video_line.split(" Video: ", 1)[1].split()[0].rstrip(",")
-    return VideoInfo(p, duration, fps, width, height, codec)
+    return VideoInfo(p, duration, video.fps, width, height, video.codec)
 
 
 def _demuxed_duration(p: Path) -> float:
@@ -111,7 +91,7 @@ def _demuxed_duration(p: Path) -> float:
     ``out_time_us`` ffmpeg reports last. 0.0 when even that is missing.
     """
     proc = lifecycle.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-i", _ffmpeg_url(p), "-map", "0:v:0",
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-i", ffmpeg_url(p), "-map", "0:v:0",
          "-c", "copy", "-f", "null", "-progress", "pipe:1", "-nostats", "-"], text=True, errors="replace",
     )  # fmt: skip
     times = re.findall(r"^out_time_us=(\d+)$", proc.stdout, re.M)
@@ -146,7 +126,7 @@ def iter_frames(
     cmd = [
         ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-v", "error",
         "-skip_loop_filter", "all",
-        "-i", _ffmpeg_url(info.path),
+        "-i", ffmpeg_url(info.path),
         "-map", "0:v:0", "-an", "-sn", "-dn",
         "-vf", f"fps={rate:.6g}:eof_action=pass,scale={w}:{h}:flags=area",
         "-f", "rawvideo", "-pix_fmt", "rgb24", "-",

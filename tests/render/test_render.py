@@ -13,9 +13,10 @@ import pytest
 import soundfile as sf
 
 from framescore.errors import FramescoreError
+from framescore.media import ffmpeg_exe
 from framescore.render import synth
 from framescore.render.mix import integrated_loudness, mix, mix_stems
-from framescore.render.mux import ffmpeg_exe, mux_video, probe
+from framescore.render.mux import mux_video, probe
 from framescore.render.synth import RenderError, find_soundfont, render_stems, render_track, stem_names
 from framescore.symbolic.piece import ControlChange, Note, Piece, PitchBend, ProgramChange, TempoChange, Track
 

@@ -11,9 +11,10 @@ import pytest
 from PIL import Image
 
 from framescore.errors import FramescoreError
+from framescore.media import ffmpeg_exe
 from framescore.vision.cuts import HIST_SIZE, detect_cuts, histogram_changes
 from framescore.vision.features import FEATURE_NAMES, analyze, analyze_image, analyze_video
-from framescore.vision.video import VisionError, ffmpeg_exe, probe, read_image
+from framescore.vision.video import VisionError, probe, read_image
 
 FPS = 8.0
 
