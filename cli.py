@@ -267,17 +267,17 @@ def _plan_only(args: argparse.Namespace) -> None:
 def _score(args: argparse.Namespace) -> None:
     import json
 
-    from .pipeline import _json_default, _load_reference
+    from .pipeline import json_default, load_reference_set
     from .symbolic.metrics import format_report, score_piece
     from .symbolic.midi_io import read_midi
     from .symbolic.plan import load_plan
 
     piece = read_midi(args.midi)
     plan = load_plan(args.plan) if args.plan else None
-    reference = _load_reference(args.reference)
+    reference = load_reference_set(args.reference)
     report = score_piece(piece, plan, reference=reference)
     if args.json:
-        print(json.dumps(report, indent=2, default=_json_default))
+        print(json.dumps(report, indent=2, default=json_default))
     else:
         print(format_report(report))
 

@@ -226,6 +226,6 @@ def evaluate_cli(args: argparse.Namespace) -> None:
     result = evaluate(args.inputs, engines, reference=args.reference, duration=args.duration, seed=args.seed, log=log)
     print(format_table(result))
     if json_out is not None:
-        from .pipeline import _json_default
+        from .pipeline import json_default
 
-        write_file_atomically(json_out, (json.dumps(result, indent=2, default=_json_default) + "\n").encode("utf-8"))
+        write_file_atomically(json_out, (json.dumps(result, indent=2, default=json_default) + "\n").encode("utf-8"))

@@ -155,7 +155,7 @@ def _prepare(out_dir: str | Path, inputs: list, soundfont: str | None, reference
     sf2 = find_soundfont(soundfont)
     check_melody(melody, engine)
     folder = OutputFolder(out_dir, inputs=[*inputs, sf2, melody])
-    return folder, _load_reference(reference)
+    return folder, load_reference_set(reference)
 
 
 # ----- stages --------------------------------------------------------------------------------------------------
@@ -263,7 +263,8 @@ def render_audio(piece: Piece, out: Path, stages: Stages, soundfont: str | None 
         mix_stems(stems, out / "mix.wav", sample_rate=SAMPLE_RATE)
 
 
-def _load_reference(reference: str | None):
+def load_reference_set(reference: str | None):
+    """The reference set's music metrics (:func:`framescore.symbolic.metrics.load_reference`), None without one."""
     if reference is None:
         return None
     from .symbolic.metrics import load_reference
@@ -274,11 +275,12 @@ def _load_reference(reference: str | None):
 def _save_json(obj: Any, path: Path) -> None:
     import json
 
-    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False, default=_json_default) + "\n",
+    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False, default=json_default) + "\n",
                     encoding="utf-8")
 
 
-def _json_default(o: Any) -> Any:
+def json_default(o: Any) -> Any:
+    """``json.dumps``' ``default=`` for what reports hold besides plain values: numpy numbers and arrays, paths."""
     import numpy as np
 
     if isinstance(o, np.generic):

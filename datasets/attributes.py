@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..symbolic.key_profiles import KEY_PROFILES
 from ..symbolic.piece import Note, Piece
 
 __all__ = [
@@ -109,10 +110,9 @@ def ticks_to_seconds(piece: Piece, ticks: np.ndarray) -> np.ndarray:
     return knots_s[i] + (ticks - knots_t[i]) * sec_per_tick[i]
 
 
-# Krumhansl & Kessler (1982) key profiles, tonic first: the VA classifier's mode features were computed with these,
-# so they stay even though symbolic.metrics.estimate_key now defaults to Albrecht & Shanahan's.
-_KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-_KK_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+# Krumhansl & Kessler's (1982) key profiles: the VA classifier's mode features were computed with these, so they
+# stay even though symbolic.metrics.estimate_key now defaults to Albrecht & Shanahan's.
+_KK_MAJOR, _KK_MINOR = KEY_PROFILES["krumhansl-kessler"]
 
 
 def _key_correlations(profile: np.ndarray) -> tuple[float, float]:

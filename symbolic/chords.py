@@ -19,6 +19,7 @@ __all__ = [
     "Key",
     "KeyError_",
     "QUALITIES",
+    "chord_label",
     "parse_chord",
     "parse_key",
     "parse_pitch_class",
@@ -334,3 +335,30 @@ def parse_progression(text: str, key: Key | None = None) -> list[list[Chord]]:
     else:
         bars = [[tok] for tok in text.split()]
     return [[parse_chord(tok, key) for tok in bar] for bar in bars]
+
+
+_LABEL_SUFFIX = {
+    "maj": "", "min": "m", "dim": "dim", "aug": "+", "sus2": "sus2", "sus4": "sus4", "7": "7", "maj7": "maj7",
+    "min7": "m7", "minmaj7": "mM7", "hdim7": "m7b5", "dim7": "dim7", "maj6": "6", "min6": "m6",
+    "sus4(b7)": "7sus4", "9": "9", "maj9": "maj9", "min9": "m9", "add9": "add9",
+}
+
+
+def chord_label(symbol: str) -> str:
+    """Lead-sheet text for a chord in any accepted spelling, shorter to read on a picture: ``A:min7`` → ``Am7``,
+    ``Bb:maj/3`` → ``Bb/D``, ``N`` → ``N.C.``. Roots keep the symbol's spelling. Text that is not a chord (a
+    Roman numeral without its key, a stray marker) is returned as it is."""
+    try:
+        chord = parse_chord(symbol)
+    except ChordError:
+        return symbol
+    if chord.root is None:
+        return "N.C."
+    m = re.match(r"([A-G])([#b]?)", symbol.strip())
+    root_text = m.group(0) if m and parse_pitch_class(m.group(0)) == chord.root else pc_name(chord.root)
+    text = root_text + _LABEL_SUFFIX[chord.quality]
+    if chord.bass is not None:
+        after = symbol.split("/", 1)[1] if "/" in symbol else ""
+        flats = "b" in root_text[1:] or ("b" in after and "#" not in root_text)
+        text += "/" + pc_name(chord.root + chord.bass, flats)
+    return text

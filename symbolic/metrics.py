@@ -23,7 +23,6 @@ import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ import numpy as np
 
 from ..errors import FramescoreError
 from .chords import Key, parse_key, triad_of
+from .key_profiles import KEY_PROFILES, key_matrix, unit_profile
 from .piece import Piece
 from .plan import MusicPlan
 
@@ -328,39 +328,12 @@ def chord_accuracy(piece: Piece, plan: MusicPlan | None = None) -> tuple[float |
     return (correct / judged if judged else None), judged
 
 
-# Key profiles, tonic first. Albrecht & Shanahan (2013), fitted to a corpus of tonal pieces, are the default:
-# on POP909's training split (its annotated keys against its own notes, duration-weighted) they agree with
-# 88.2% of songs, against 82.3% for Krumhansl & Kessler (1982), 87.0% for Aarden–Essen, 81.7% for
-# Temperley–Kostka–Payne and 78.0% for Bellman–Budge (music21's weights); the remaining misses are mostly the
-# relative key. Chosen on the training split only; validation: 90.7% against KK's 89.5%.
-KEY_PROFILES: dict[str, tuple[np.ndarray, np.ndarray]] = {
-    "albrecht-shanahan": (np.array([0.238, 0.006, 0.111, 0.006, 0.137, 0.094, 0.016, 0.214, 0.009, 0.080, 0.008,
-                                    0.081]),
-                          np.array([0.220, 0.006, 0.104, 0.123, 0.019, 0.103, 0.012, 0.214, 0.062, 0.022, 0.061,
-                                    0.052])),
-    "krumhansl-kessler": (np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88]),
-                          np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])),
-}
-
-
 def key_correlations(profile: np.ndarray, profiles: str = "albrecht-shanahan") -> np.ndarray:
     """Correlation of a 12-bin pitch-class profile with each key's profile: 24 values, C major .. B major, then
     C minor .. B minor (index ``12 * (mode == "minor") + tonic``). NaN where the profile is flat."""
     if profiles not in KEY_PROFILES:
         raise MetricsError(f"unknown key profiles {profiles!r} (one of {', '.join(KEY_PROFILES)})")
-    return _key_matrix(profiles) @ _unit(np.asarray(profile, dtype=float))
-
-
-@lru_cache(maxsize=None)
-def _key_matrix(profiles: str) -> np.ndarray:
-    """The 24 key profiles, each centred and scaled to unit length, so a dot product is a correlation."""
-    return np.array([_unit(np.roll(base, tonic)) for base in KEY_PROFILES[profiles] for tonic in range(12)])
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    v = v - v.mean()
-    norm = float(np.sqrt(v @ v))
-    return v / norm if norm > 0 else np.full_like(v, np.nan)
+    return key_matrix(profiles) @ unit_profile(np.asarray(profile, dtype=float))
 
 
 def estimate_key(piece: Piece, profiles: str = "albrecht-shanahan") -> Key | None:

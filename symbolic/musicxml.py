@@ -41,9 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FramescoreError
-from .chords import ChordError, parse_chord, parse_key, pc_name
+from .chords import ChordError, chord_label, parse_chord, parse_key, pc_name
 from .piece import Note, Piece, Track
-from .plot import chord_label
 
 __all__ = ["MusicXmlError", "MAX_VOICES", "chord_figure", "to_music21", "write_musicxml"]
 

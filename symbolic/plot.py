@@ -8,19 +8,18 @@ directly, so drawing never touches pyplot's global state or the user's backend. 
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import FramescoreError
-from .chords import ChordError, parse_chord, parse_pitch_class, pc_name
+from .chords import chord_label, pc_name
 from .piece import Piece
 
 __all__ = [
-    "DPI", "FIGSIZE_IN", "PlotError", "chord_label", "lane_label", "new_figure", "place_labels", "save_png",
-    "track_colour", "write_pianoroll",
+    "DPI", "FIGSIZE_IN", "PlotError", "lane_label", "new_figure", "place_labels", "save_png", "track_colour",
+    "write_pianoroll",
 ]
 
 FIGSIZE_IN = (12.0, 5.0)
@@ -32,35 +31,9 @@ _CYCLE = ("#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#1f
 #: Section spans, light enough for text on top.
 SECTION_COLOURS = ("#cfe2f3", "#fce5cd", "#d9ead3", "#ead1dc", "#fff2cc", "#d0e0e3", "#f4cccc", "#d9d2e9")
 
-_LABEL_SUFFIX = {
-    "maj": "", "min": "m", "dim": "dim", "aug": "+", "sus2": "sus2", "sus4": "sus4", "7": "7", "maj7": "maj7",
-    "min7": "m7", "minmaj7": "mM7", "hdim7": "m7b5", "dim7": "dim7", "maj6": "6", "min6": "m6",
-    "sus4(b7)": "7sus4", "9": "9", "maj9": "maj9", "min9": "m9", "add9": "add9",
-}
-
 
 class PlotError(FramescoreError):
     """A picture that cannot be drawn or written."""
-
-
-def chord_label(symbol: str) -> str:
-    """Lead-sheet text for a chord in any accepted spelling, shorter to read on a picture: ``A:min7`` → ``Am7``,
-    ``Bb:maj/3`` → ``Bb/D``, ``N`` → ``N.C.``. Roots keep the symbol's spelling. Text that is not a chord (a
-    Roman numeral without its key, a stray marker) is returned as it is."""
-    try:
-        chord = parse_chord(symbol)
-    except ChordError:
-        return symbol
-    if chord.root is None:
-        return "N.C."
-    m = re.match(r"([A-G])([#b]?)", symbol.strip())
-    root_text = m.group(0) if m and parse_pitch_class(m.group(0)) == chord.root else pc_name(chord.root)
-    text = root_text + _LABEL_SUFFIX[chord.quality]
-    if chord.bass is not None:
-        after = symbol.split("/", 1)[1] if "/" in symbol else ""
-        flats = "b" in root_text[1:] or ("b" in after and "#" not in root_text)
-        text += "/" + pc_name(chord.root + chord.bass, flats)
-    return text
 
 
 def track_colour(name: str, index: int) -> str:

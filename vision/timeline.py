@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from ..symbolic.chords import chord_label
 from ..symbolic.plan import MusicPlan
 from ..symbolic.plot import (
     DPI,
     SECTION_COLOURS,
     PlotError,
-    chord_label,
     lane_label,
     new_figure,
     place_labels,

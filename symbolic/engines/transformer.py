@@ -41,7 +41,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..chords import Key
-from ..metrics import _key_matrix, _unit
+from ..key_profiles import key_matrix, unit_profile
 from ..piece import Note, Piece, Track, piece_from_plan_grid
 from ..plan import MusicPlan
 
@@ -164,7 +164,7 @@ class _KeyGuide:
 
     def __init__(self, target: int, strength: float, margin: float, profile: np.ndarray,
                  profiles: tuple[str, ...] = ("albrecht-shanahan", "krumhansl-kessler")) -> None:
-        self.keys = [_key_matrix(p) for p in profiles]
+        self.keys = [key_matrix(p) for p in profiles]
         self.target, self.strength, self.margin = target, strength, margin
         self.profile = np.asarray(profile, dtype=float).copy()
 
@@ -173,7 +173,7 @@ class _KeyGuide:
 
     def bias(self, pcs: np.ndarray) -> np.ndarray | None:
         """Logit bonus for candidate pitch classes ``pcs``; None when the key already leads."""
-        p = _unit(self.profile)
+        p = unit_profile(self.profile)
         if np.isnan(p[0]):
             return None
         push = np.zeros(12)

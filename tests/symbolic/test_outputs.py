@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from framescore.errors import FramescoreError
-from framescore.symbolic.chords import QUALITIES, parse_chord
+from framescore.symbolic.chords import QUALITIES, chord_label, parse_chord
 from framescore.symbolic.musicxml import MusicXmlError, chord_figure, write_musicxml
 from framescore.symbolic.piece import Note, Piece, TempoChange, Track, piece_from_plan_grid
 from framescore.symbolic.plan import ChordSlot, Section, simple_plan
-from framescore.symbolic.plot import PlotError, chord_label, write_pianoroll
+from framescore.symbolic.plot import PlotError, write_pianoroll
 from framescore.vision.timeline import write_timeline
 
 POP909_001 = Path("/work/shared/datasets/pop909/001/001.mid")
