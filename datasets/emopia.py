@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ..symbolic.checkpoints import checkpoint_dir
 from ..symbolic.piece import Piece
 from .attributes import piece_attributes
 from .paths import DatasetError
@@ -40,9 +41,7 @@ L2_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 
 
 def _checkpoint_dir() -> Path:
-    import framescore
-
-    return Path(framescore.__file__).resolve().parent / "checkpoints" / "va_classifier"
+    return checkpoint_dir("va_classifier")
 
 
 def features(piece: Piece) -> np.ndarray:

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import FramescoreError
+from .checkpoints import checkpoint_dir
 from .chords import Chord, Key
 
 __all__ = [
@@ -67,10 +68,8 @@ class ModelError(FramescoreError):
 
 
 def default_model_dir() -> Path:
-    """The shipped checkpoint, found relative to the installed package."""
-    import framescore
-
-    return Path(framescore.__file__).resolve().parent / "checkpoints" / "chord_model"
+    """The shipped checkpoint: ``checkpoints/chord_model`` (:func:`~framescore.symbolic.checkpoints.checkpoint_dir`)."""
+    return checkpoint_dir("chord_model")
 
 
 def chord_state(chord: Chord, key: Key) -> str | None:

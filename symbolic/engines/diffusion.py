@@ -58,7 +58,7 @@ def _load(directory: str):
 
 
 def _checkpoint(checkpoint: str | Path | None) -> str:
-    from ..models.roll_unet import checkpoint_dir
+    from ..checkpoints import checkpoint_dir
 
     return str(Path(checkpoint) if checkpoint is not None else checkpoint_dir("diffusion"))
 

@@ -66,7 +66,7 @@ def _load(directory: str):
     tok = load_tokenizer(directory)
     dec = Decoder.load(directory)
     if dec.wte.shape[0] != len(tok):
-        from ..models.remi_gpt import CheckpointError
+        from ..checkpoints import CheckpointError
 
         raise CheckpointError(f"{directory}: model vocabulary {dec.wte.shape[0]} != tokenizer's {len(tok)}")
     return tok, dec, _Grammar(tok, dec.lm_head)
@@ -221,7 +221,7 @@ def generate_tokens(plan: MusicPlan, checkpoint: str | Path | None = None, tempe
     """
     from ...errors import FramescoreError
     from ...datasets.tokens import key_shift
-    from ..models.remi_gpt import checkpoint_dir
+    from ..checkpoints import checkpoint_dir
 
     if chord_tones not in CHORD_TONE_MODES:
         raise FramescoreError(f"chord_tones must be one of {', '.join(CHORD_TONE_MODES)}, not {chord_tones!r}")
@@ -389,6 +389,6 @@ def compose(plan: MusicPlan, checkpoint: str | Path | None = None, **sampling) -
 
 
 def _default_dir() -> Path:
-    from ..models.remi_gpt import checkpoint_dir
+    from ..checkpoints import checkpoint_dir
 
     return checkpoint_dir("transformer")

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ...errors import FramescoreError
+from ..checkpoints import CheckpointError
 
 if TYPE_CHECKING:
     from ...datasets.tokens import PlanTokenizer
@@ -32,7 +32,6 @@ __all__ = [
     "CheckpointError",
     "Decoder",
     "ModelSize",
-    "checkpoint_dir",
     "load_model",
     "load_tokenizer",
     "new_model",
@@ -44,24 +43,12 @@ WEIGHTS = "model.safetensors"
 TOKENIZER = "tokenizer.json"
 
 
-class CheckpointError(FramescoreError):
-    """A checkpoint folder that is missing or incomplete."""
-
-
 @dataclass(frozen=True)
 class ModelSize:
     n_layer: int = 4
     n_embd: int = 192
     n_head: int = 4
     n_ctx: int = 512
-
-
-def checkpoint_dir(name: str = "transformer") -> Path:
-    """``checkpoints/<name>`` in the repository (``$FRAMESCORE_TRANSFORMER_CHECKPOINT`` overrides the default)."""
-    env = os.environ.get("FRAMESCORE_TRANSFORMER_CHECKPOINT")
-    if env and name == "transformer":
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "checkpoints" / name
 
 
 def new_model(tokenizer: PlanTokenizer, size: ModelSize = ModelSize(), seed: int = 0, dropout: float = 0.0):

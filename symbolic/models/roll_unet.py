@@ -22,7 +22,6 @@ torch and diffusers are imported inside the functions, so importing this module 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...datasets.rolls import COND_CHANNELS, ROLL_CHANNELS, RollSpec
-from ...errors import FramescoreError
+from ..checkpoints import CheckpointError
 
 if TYPE_CHECKING:
     import torch
@@ -39,7 +38,6 @@ __all__ = [
     "CheckpointError",
     "ModelConfig",
     "RollModel",
-    "checkpoint_dir",
     "denoise",
     "load_model",
     "new_model",
@@ -52,10 +50,6 @@ CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
 SCHEDULER = "scheduler_config.json"
 N_CHORD_CHANNELS = 2  # the first condition channels, the ones guidance drops
-
-
-class CheckpointError(FramescoreError):
-    """A checkpoint folder that is missing or incomplete."""
 
 
 @dataclass(frozen=True)
@@ -123,16 +117,6 @@ class RollModel:
     @property
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.unet.parameters())
-
-
-def checkpoint_dir(name: str = "diffusion") -> Path:
-    """``checkpoints/<name>`` in the repository (``$FRAMESCORE_DIFFUSION_CHECKPOINT`` overrides the default)."""
-    env = os.environ.get("FRAMESCORE_DIFFUSION_CHECKPOINT")
-    if env and name == "diffusion":
-        return Path(env)
-    from ...datasets.paths import repo_root
-
-    return repo_root() / "checkpoints" / name
 
 
 def new_model(config: ModelConfig = ModelConfig(), seed: int = 0) -> RollModel:

@@ -25,7 +25,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ...datasets.rolls import RollCache, default_cache_dir, load_cache
-from .roll_unet import ModelConfig, RollModel, checkpoint_dir, denoise, new_model, save_model, training_target
+from ..checkpoints import checkpoint_dir
+from .roll_unet import ModelConfig, RollModel, denoise, new_model, save_model, training_target
 
 __all__ = ["TrainOptions", "build_parser", "calibrate", "main", "measure", "train", "validation_loss"]
 
@@ -383,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         state = None
         if args.resume:
             if not args.state_path.is_file():
-                from .roll_unet import CheckpointError
+                from ..checkpoints import CheckpointError
 
                 raise CheckpointError(f"--resume: no training state at {args.state_path}")
             state = torch.load(args.state_path, weights_only=False)

@@ -406,7 +406,7 @@ SYNTHETIC_PLANS = [
 
 def build_parser(ap: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     from ...datasets.build_corpus import default_corpus_dir
-    from .remi_gpt import checkpoint_dir
+    from ..checkpoints import checkpoint_dir
 
     repo = Path(__file__).resolve().parents[2]
     ap = ap or argparse.ArgumentParser(prog="framescore train transformer", description=__doc__.split("\n")[0])

@@ -11,13 +11,13 @@ from framescore.datasets.rolls import RollCache, RollSpec
 from framescore.symbolic.models.roll_unet import (
     CheckpointError,
     ModelConfig,
-    checkpoint_dir,
     denoise,
     load_model,
     new_model,
     sample,
     save_model,
 )
+from framescore.symbolic.checkpoints import checkpoint_dir
 from framescore.symbolic.piece import Note, Piece, Track
 from framescore.symbolic.plan import simple_plan
 
