@@ -134,8 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: ``framescore train MODEL ...`` hands its arguments to the model's own trainer (each has its own --help).
 TRAINERS = {
-    "transformer": "framescore.symbolic.models.train_transformer",
-    "diffusion": "framescore.symbolic.models.train_diffusion",
+    "transformer": "framescore.datasets.train_transformer",
+    "diffusion": "framescore.datasets.train_diffusion",
 }
 
 

@@ -68,7 +68,7 @@ def build_corpus(root: str | Path | None = None, out: str | Path | None = None, 
     from .paths import dataset_root
     from .pop909 import read_song
     from .pop909_split import pop909_split
-    from .tokens import PlanTokenizer
+    from ..symbolic.remi import PlanTokenizer
 
     root = Path(root) if root is not None else dataset_root("pop909")
     out = Path(out) if out is not None else default_corpus_dir()

@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from ..symbolic.attributes import piece_attributes
 from ..symbolic.checkpoints import checkpoint_dir
 from ..symbolic.piece import Piece
-from .attributes import piece_attributes
 from .paths import DatasetError
 
 __all__ = ["FEATURES", "QUADRANT_VA", "VAClassifier", "clip_list", "features", "fit_logistic", "main"]

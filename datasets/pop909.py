@@ -22,7 +22,7 @@ How a song becomes a piece and a plan:
 - tracks: ``melody`` (MELODY) and ``harmony`` (BRIDGE + PIANO: the secondary melody and the accompaniment),
   program 0; the piece keeps the song's own tempo map;
 - plan bars: chords from chord_midi.txt at the beat each starts on (the chord sounding at beat 0 is carried into
-  each bar), canonical symbols spelled for the key; density and dynamics from :mod:`.attributes`;
+  each bar), canonical symbols spelled for the key; density and dynamics from :mod:`framescore.symbolic.attributes`;
 - key: the key of key_audio.txt that covers most of the song (every key span goes in ``plan.source["keys"]``);
 - tempo: quarter notes per minute averaged over the song (the piece's tempo map holds the detail), so that the
   plan's bars at that tempo last exactly the song's duration; one section "A"; valence and arousal 0 (unknown).
@@ -43,11 +43,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..symbolic.attributes import bar_densities, bar_dynamics_list, ticks_to_seconds
 from ..symbolic.chords import ChordError, Key, KeyError_, parse_chord, parse_key
 from ..symbolic.midi_io import MidiError, read_midi
 from ..symbolic.piece import Note, Piece, TempoChange, Track, piece_from_plan_grid
 from ..symbolic.plan import BarPlan, ChordSlot, MusicPlan, PlanError, Section
-from .attributes import bar_densities, bar_dynamics_list, ticks_to_seconds
+from ..symbolic.roll import chord_key
 from .paths import DatasetError
 
 __all__ = ["MAX_MISALIGNMENT_TICKS", "SongExample", "crop", "iter_songs", "main", "read_song", "segments",
@@ -189,13 +190,11 @@ def _assemble(song_id: str, tracks: list[Track], tempos: list[TempoChange], mete
               bar_chords: list[list[ChordSlot]], key: Key, source: dict) -> tuple[Piece, MusicPlan]:
     """The piece and its validated plan: tempo averaged, density and dynamics measured, markers from the plan.
 
-    The key is the annotated one unless the chords clearly sit in another scale (:func:`.rolls.chord_key`):
+    The key is the annotated one unless the chords clearly sit in another scale (:func:`framescore.symbolic.roll.chord_key`):
     key_audio.txt is read off the audio and now and then disagrees with the MIDI's own chords (song 017: D minor
     over chords in F# minor, which its notes are in too). The plan then takes the chords' key, and
     ``source["key_annotated"]`` keeps what the file said.
     """
-    from .rolls import chord_key
-
     piece, plan = _assemble_with(song_id, tracks, tempos, meter, end_tick, bar_chords, key, source)
     fitted = chord_key(plan)
     if fitted == key:

@@ -2,10 +2,10 @@
 window, conditioned on the plan's chords laid across the pitch axis, with classifier-free guidance.
 
 How a plan becomes music (model and sampler: :mod:`framescore.symbolic.models.roll_unet`; layout:
-:mod:`framescore.datasets.rolls`):
+:mod:`framescore.symbolic.roll`):
 
 - the plan's chords and densities, transposed to C major / A minor as in training (by the key, unless the chords
-  clearly sit in another one: :func:`~framescore.datasets.rolls.chord_shift`), become condition rolls on a
+  clearly sit in another one: :func:`~framescore.symbolic.roll.chord_shift`), become condition rolls on a
   sixteenth-note grid, in bars of the plan's own meter;
 - the first window (4 bars) is sampled from noise; each next one starts ``hop_bars`` (3) bars later and is
   inpainted: the bars it shares with what is already written are fixed to it at every denoising step (RePaint
@@ -88,12 +88,12 @@ def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody:
                   guidance: float | None = None, steps: int | None = None, hop_bars: int | None = None,
                   tone_guidance: float | None = None):
     """The plan's whole roll, ``(4, n_bars * steps_per_bar, n_pitches)`` float32 numpy in [-1, 1], in the
-    key-normalised pitch space (see :mod:`framescore.datasets.rolls`), and the spec and shift it was made with."""
+    key-normalised pitch space (see :mod:`framescore.symbolic.roll`), and the spec and shift it was made with."""
     import numpy as np
     import torch
 
-    from ...datasets.rolls import chord_shift, condition, notes_to_roll, plan_chords, plan_density
     from ..models.roll_unet import sample
+    from ..roll import chord_shift, condition, notes_to_roll, plan_chords, plan_density
 
     model = _load(_checkpoint(checkpoint))
     cfg, spec = model.config, model.config.spec
@@ -156,7 +156,7 @@ def compose(plan: MusicPlan, melody: Piece | None = None, *, checkpoint: str | P
             post_filter: bool | None = None, tone_guidance: float | None = None) -> Piece:
     """Realize ``plan``; with ``melody`` (a piece whose bar 0 is the plan's bar 0), keep that melody and write
     the accompaniment around it. Keyword arguments override :data:`DEFAULTS` (``None``: the checkpoint's)."""
-    from ...datasets.rolls import roll_to_notes
+    from ..roll import roll_to_notes
     from .rule import compose as rule_compose
 
     plan.validate()

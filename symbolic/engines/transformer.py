@@ -2,7 +2,7 @@
 with the plan's tokens inserted and a grammar mask so it only chooses what the plan leaves free.
 
 For every bar the generator feeds ``Bar TimeSig (ChordPos Chord)+ Density Dynamics`` from the plan (chords in the
-key-normalised form the model was trained on, see :mod:`framescore.datasets.tokens`), then samples notes: a
+key-normalised form the model was trained on, see :mod:`framescore.symbolic.remi`), then samples notes: a
 ``Position`` later than the last one and inside the bar (inside the music, in a last bar cut short), then
 ``Program Pitch Velocity Duration`` per note, until it samples ``Bar``. Every other token is masked out, so the
 output is always valid REMI, in the plan's meter. When the 512-token context fills, it is re-encoded from the
@@ -220,8 +220,8 @@ def generate_tokens(plan: MusicPlan, checkpoint: str | Path | None = None, tempe
     does not write (the rule engine's bass), which the guide counts in.
     """
     from ...errors import FramescoreError
-    from ...datasets.tokens import key_shift
     from ..checkpoints import checkpoint_dir
+    from ..remi import key_shift
 
     if chord_tones not in CHORD_TONE_MODES:
         raise FramescoreError(f"chord_tones must be one of {', '.join(CHORD_TONE_MODES)}, not {chord_tones!r}")

@@ -1,4 +1,4 @@
-"""The transformer engine's model: a small GPT-2 decoder over :mod:`framescore.datasets.tokens`, and its files.
+"""The transformer engine's model: a small GPT-2 decoder over :mod:`framescore.symbolic.remi`, and its files.
 
 Training uses transformers' ``GPT2LMHeadModel`` built from a ``GPT2Config`` (no pretrained weights). A
 checkpoint folder is what ``save_pretrained`` writes (``config.json``, ``model.safetensors``) plus our
@@ -26,7 +26,7 @@ import numpy as np
 from ..checkpoints import CheckpointError
 
 if TYPE_CHECKING:
-    from ...datasets.tokens import PlanTokenizer
+    from ..remi import PlanTokenizer
 
 __all__ = [
     "CheckpointError",
@@ -92,7 +92,7 @@ def _require(directory: Path) -> None:
 
 
 def load_tokenizer(directory: str | Path) -> PlanTokenizer:
-    from ...datasets.tokens import PlanTokenizer
+    from ..remi import PlanTokenizer
 
     directory = Path(directory)
     _require(directory)

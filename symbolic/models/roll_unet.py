@@ -1,7 +1,7 @@
 """The diffusion engine's model: a small diffusers ``UNet2DModel`` over piano-roll windows, its files, and its sampler.
 
-The network sees the noisy roll (4 channels, :data:`~framescore.datasets.rolls.ROLL_CHANNELS`) and the condition
-(3 channels, :data:`~framescore.datasets.rolls.COND_CHANNELS`) concatenated, as a ``(7, T, P)`` image with time
+The network sees the noisy roll (4 channels, :data:`~framescore.symbolic.roll.ROLL_CHANNELS`) and the condition
+(3 channels, :data:`~framescore.symbolic.roll.COND_CHANNELS`) concatenated, as a ``(7, T, P)`` image with time
 down and pitch across, and predicts the noise (epsilon). The image enters in 2×2 patches
 (``pixel_unshuffle``: 28 channels at 32×32 for a 64×64 window) and leaves through ``pixel_shuffle``: on this
 project's CPUs that makes a forward pass about 4 times cheaper than at full resolution, at the same layout.
@@ -28,8 +28,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...datasets.rolls import COND_CHANNELS, ROLL_CHANNELS, RollSpec
 from ..checkpoints import CheckpointError
+from ..roll import COND_CHANNELS, ROLL_CHANNELS, RollSpec
 
 if TYPE_CHECKING:
     import torch

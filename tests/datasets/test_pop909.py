@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from framescore.datasets.attributes import (
+from framescore.symbolic.attributes import (
     DENSITY_ONSETS_PER_BEAT,
     bar_densities,
     bar_density,

@@ -7,7 +7,7 @@ import argparse
 import numpy as np
 import pytest
 
-from framescore.datasets.rolls import RollCache, RollSpec
+from framescore.symbolic.roll import RollCache, RollSpec
 from framescore.symbolic.models.roll_unet import (
     CheckpointError,
     ModelConfig,
@@ -121,7 +121,7 @@ def _fake_cache(n_songs: int = 3, bars: int = 8) -> RollCache:
 
 
 def test_a_few_training_steps_lower_the_validation_loss(tmp_path):
-    from framescore.symbolic.models.train_diffusion import calibrate, train, validation_loss
+    from framescore.datasets.train_diffusion import calibrate, train, validation_loss
 
     cache = _fake_cache()
     model = new_model(TINY, seed=1)
@@ -181,7 +181,7 @@ def test_compose_is_deterministic_for_a_seed(engine):
 
 
 def test_long_pieces_are_one_continuous_inpainted_roll(engine):
-    from framescore.datasets.rolls import key_shift
+    from framescore.symbolic.roll import key_shift
 
     plan = _plan(11)
     roll, spec, shift = engine.generate_roll(plan, steps=3)

@@ -60,7 +60,7 @@ def test_bass_and_drums_are_the_rule_engines(engine):
 
 
 def test_tokens_follow_the_grammar_and_the_plan(engine):
-    from framescore.datasets.tokens import PlanTokenizer
+    from framescore.symbolic.remi import PlanTokenizer
 
     tok = PlanTokenizer.load(DEBUG / "tokenizer.json")
     plan = simple_plan(40, tempo_bpm=150, meter="3/4", key="G major", seed=1)  # 34 bars: the 128-token context refills
@@ -171,7 +171,7 @@ def test_key_guidance_makes_an_ambiguous_progression_sound_in_the_plans_key(engi
 def test_numpy_decoder_matches_transformers(tmp_path):
     import torch
 
-    from framescore.datasets.tokens import PlanTokenizer
+    from framescore.symbolic.remi import PlanTokenizer
     from framescore.symbolic.models.remi_gpt import Decoder, ModelSize, new_model, save_checkpoint
 
     tok = PlanTokenizer.load(DEBUG / "tokenizer.json")
@@ -191,7 +191,7 @@ def test_numpy_decoder_matches_transformers(tmp_path):
 
 def _fake_corpus(directory: Path) -> None:
     """A corpus in the builder's layout from random pieces over random plans (no dataset needed)."""
-    from framescore.datasets.tokens import PlanTokenizer
+    from framescore.symbolic.remi import PlanTokenizer
     from framescore.symbolic.piece import Note, Piece, Track
 
     tok = PlanTokenizer()
@@ -212,7 +212,7 @@ def _fake_corpus(directory: Path) -> None:
 
 def test_training_runs_saves_and_resumes(tmp_path):
     from framescore.symbolic.models.remi_gpt import Decoder
-    from framescore.symbolic.models.train_transformer import main
+    from framescore.datasets.train_transformer import main
 
     _fake_corpus(tmp_path / "corpus")
     common = ["--corpus", str(tmp_path / "corpus"), "--out", str(tmp_path / "ck"), "--state",
@@ -231,7 +231,7 @@ def test_training_runs_saves_and_resumes(tmp_path):
 
 
 def test_bigram_baseline_learns_a_deterministic_sequence():
-    from framescore.symbolic.models.train_transformer import Windows, bigram_nll
+    from framescore.datasets.train_transformer import Windows, bigram_nll
 
     seq = np.tile(np.array([3, 4, 5, 6, 7], dtype=np.uint16), 50)  # a bar (3) every 5 tokens
     scored = np.ones(10, dtype=bool)
@@ -273,7 +273,7 @@ def test_passing_tones_stay_in_the_key_unless_told(engine, key, scale):
 
 def test_other_key_finders_judge_a_plain_cadence():
     from framescore.symbolic.chords import Key
-    from framescore.symbolic.models.train_transformer import OTHER_KEY_FINDERS, _other_key_finders
+    from framescore.datasets.train_transformer import OTHER_KEY_FINDERS, _other_key_finders
     from framescore.symbolic.piece import Note, Piece, Track
 
     # C major: I IV V I block chords over a tonic-dominant bass, plus a drum track the finders must ignore

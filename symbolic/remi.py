@@ -38,12 +38,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import FramescoreError
-from ..symbolic.chords import QUALITIES, Key, parse_chord, triad_of
 from .attributes import DENSITY_ONSETS_PER_BEAT
+from .chords import QUALITIES, Key, parse_chord, triad_of
 
 if TYPE_CHECKING:
-    from ..symbolic.piece import Piece, Track
-    from ..symbolic.plan import MusicPlan
+    from .piece import Piece, Track
+    from .plan import MusicPlan
 
 __all__ = [
     "FORMAT",
@@ -319,7 +319,7 @@ class PlanTokenizer:
 
         Tracks get the plan's General MIDI programs for their roles (0 when a role has none).
         """
-        from ..symbolic.piece import Note, Track
+        from .piece import Note, Track
 
         num, den = plan.meter_tuple
         shift = key_shift(plan.key_obj)

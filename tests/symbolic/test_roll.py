@@ -7,7 +7,7 @@ import pytest
 
 from framescore.datasets.paths import DatasetError
 from framescore.datasets.pop909 import SongExample
-from framescore.datasets.rolls import (
+from framescore.symbolic.roll import (
     RollCache,
     RollSpec,
     _song_arrays,
@@ -90,7 +90,7 @@ def test_cache_windows_avoid_padded_bars_and_batches_match_the_song():
 
 
 def test_missing_cache_says_how_to_build_it(tmp_path):
-    with pytest.raises(DatasetError, match="python -m framescore.datasets.rolls"):
+    with pytest.raises(DatasetError, match="python -m framescore.symbolic.roll"):
         load_cache("train", tmp_path)
 
 

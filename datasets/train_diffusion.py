@@ -24,9 +24,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ...datasets.rolls import RollCache, default_cache_dir, load_cache
-from ..checkpoints import checkpoint_dir
-from .roll_unet import ModelConfig, RollModel, denoise, new_model, save_model, training_target
+from ..symbolic.checkpoints import checkpoint_dir
+from ..symbolic.models.roll_unet import ModelConfig, RollModel, denoise, new_model, save_model, training_target
+from ..symbolic.roll import RollCache, default_cache_dir, load_cache
 
 __all__ = ["TrainOptions", "build_parser", "calibrate", "main", "measure", "train", "validation_loss"]
 
@@ -176,7 +176,7 @@ def calibrate(model: RollModel, cache: RollCache, n_windows: int = 32, batch: in
     """
     import torch
 
-    from .roll_unet import sample
+    from ..symbolic.models.roll_unet import sample
 
     rng = np.random.default_rng(seed)
     idx = np.sort(rng.choice(len(cache), size=min(n_windows, len(cache)), replace=False))
@@ -231,12 +231,12 @@ def measure(checkpoint: Path, n_songs: int = 10, n_bars: int = 32, guidances: tu
     piece after the engine's post-filter applied to the same sample; seconds per compose (model loaded). For
     context: the same for the songs' real music and for the rule engine.
     """
-    from ...datasets.paths import dataset_root
-    from ...datasets.pop909 import crop, read_song
-    from ...datasets.pop909_split import pop909_split
-    from ..engines import diffusion, rule
-    from ..metrics import chord_accuracy
-    from ..piece import Piece
+    from ..symbolic.engines import diffusion, rule
+    from ..symbolic.metrics import chord_accuracy
+    from ..symbolic.piece import Piece
+    from .paths import dataset_root
+    from .pop909 import crop, read_song
+    from .pop909_split import pop909_split
 
     root = root or dataset_root("pop909")
     plans, real = [], []
@@ -285,7 +285,7 @@ def measure(checkpoint: Path, n_songs: int = 10, n_bars: int = 32, guidances: tu
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ...datasets.paths import repo_root
+    from .paths import repo_root
 
     repo = repo_root()
     ap = argparse.ArgumentParser(prog="framescore train diffusion", description=__doc__.split("\n")[0])
@@ -360,9 +360,9 @@ def main(argv: list[str] | None = None) -> int:
                               tuple(float(s) for s in args.tone_guidance.split(",")))
             print(json.dumps(figures, indent=1))
             return 0
-        from ...datasets.rolls import build_cache
-        from .roll_unet import load_model
-        from ...datasets.paths import DatasetError
+        from ..symbolic.models.roll_unet import load_model
+        from ..symbolic.roll import build_cache
+        from .paths import DatasetError
 
         try:
             train_cache = load_cache("train", args.cache)
@@ -384,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         state = None
         if args.resume:
             if not args.state_path.is_file():
-                from ..checkpoints import CheckpointError
+                from ..symbolic.checkpoints import CheckpointError
 
                 raise CheckpointError(f"--resume: no training state at {args.state_path}")
             state = torch.load(args.state_path, weights_only=False)

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ..symbolic.key_profiles import KEY_PROFILES
-from ..symbolic.piece import Note, Piece
+from .key_profiles import KEY_PROFILES
+from .piece import Note, Piece
 
 __all__ = [
     "DENSITY_ONSETS_PER_BEAT",
@@ -137,7 +137,7 @@ def piece_attributes(piece: Piece) -> dict[str, Any]:
     ``pc_entropy`` (bits, duration-weighted), ``density``/``dynamics`` (means over bars), and
     ``density_std``. Every number is finite (0.0 where undefined).
     """
-    from ..symbolic.metrics import estimate_key
+    from .metrics import estimate_key
 
     start, end, pitch, vel = _pitched(piece)
     end_tick = max(piece.end_tick, int(end.max()) if len(end) else 0)

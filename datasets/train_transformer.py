@@ -136,9 +136,9 @@ def _evaluate(model, val: Windows, picks: np.ndarray, batch: int) -> float:
 def train(args: argparse.Namespace) -> dict:
     import torch
 
-    from ...datasets.build_corpus import build_corpus, load_corpus
-    from ...datasets.tokens import PlanTokenizer
-    from .remi_gpt import ModelSize, load_model, new_model, save_checkpoint
+    from ..symbolic.models.remi_gpt import ModelSize, load_model, new_model, save_checkpoint
+    from ..symbolic.remi import PlanTokenizer
+    from .build_corpus import build_corpus, load_corpus
 
     torch.set_num_threads(args.threads)
     log_file = Path(args.log) if args.log else None
@@ -286,10 +286,10 @@ def measure(checkpoint: str | Path | None = None, n_songs: int = 8, n_bars: int 
     ``key_finders`` also judges each song's key by music21's Aarden–Essen, Temperley–Kostka–Payne and
     Bellman–Budge key finders, which neither the metric nor the engine's key guide uses: a check that a better key
     agreement is the music's and not one template's."""
-    from ...datasets.pop909 import crop, iter_songs
-    from ..engines import transformer as engine
-    from ..metrics import plan_metrics
-    from ..plan import simple_plan
+    from ..symbolic.engines import transformer as engine
+    from ..symbolic.metrics import plan_metrics
+    from ..symbolic.plan import simple_plan
+    from .pop909 import crop, iter_songs
 
     directory = Path(checkpoint) if checkpoint else None
     out: dict = {"sampling": {**engine.DEFAULTS, **sampling}}
@@ -355,7 +355,7 @@ def _other_key_finders(piece, key) -> dict[str, float]:
 
     import music21
 
-    from ..midi_io import to_symusic
+    from ..symbolic.midi_io import to_symusic
 
     pitched = dataclasses.replace(piece, tracks=[t for t in piece.tracks if not t.is_drum])
     with tempfile.TemporaryDirectory() as d:
@@ -375,9 +375,9 @@ def measure_va(checkpoint: str | Path | None = None, seeds: int = 2, **sampling)
     mean valence and arousal of what the model writes (melody and piano, without the rule engine's parts)."""
     import dataclasses
 
-    from ...datasets.emopia import VAClassifier
-    from ..engines import transformer as engine
-    from ..plan import simple_plan
+    from ..symbolic.engines import transformer as engine
+    from ..symbolic.plan import simple_plan
+    from .emopia import VAClassifier
 
     clf = VAClassifier.load()
     directory = Path(checkpoint) if checkpoint else None
@@ -405,10 +405,11 @@ SYNTHETIC_PLANS = [
 
 
 def build_parser(ap: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-    from ...datasets.build_corpus import default_corpus_dir
-    from ..checkpoints import checkpoint_dir
+    from ..symbolic.checkpoints import checkpoint_dir
+    from .build_corpus import default_corpus_dir
+    from .paths import repo_root
 
-    repo = Path(__file__).resolve().parents[2]
+    repo = repo_root()
     ap = ap or argparse.ArgumentParser(prog="framescore train transformer", description=__doc__.split("\n")[0])
     ap.add_argument("--root", type=Path, help="POP909 folder, used when the corpus must be built")
     ap.add_argument("--corpus", type=Path, default=default_corpus_dir(), help="token cache (built when missing)")
@@ -453,7 +454,7 @@ def build_parser(ap: argparse.ArgumentParser | None = None) -> argparse.Argument
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ...errors import FramescoreError
+    from ..errors import FramescoreError
 
     args = build_parser().parse_args(argv)
     try:

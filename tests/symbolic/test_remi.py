@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from framescore.datasets.tokens import PlanTokenizer, TokenizerError, key_shift
+from framescore.symbolic.remi import PlanTokenizer, TokenizerError, key_shift
 from framescore.symbolic.chords import parse_key
 from framescore.symbolic.piece import Note, Piece, Track
 from framescore.symbolic.plan import BarPlan, ChordSlot, MusicPlan, Section, simple_plan
@@ -175,7 +175,7 @@ def test_unseen_plan_tokens_fall_back_to_the_nearest_seen_ones(tmp_path):
 
 
 def test_plan_density_is_rescaled_to_the_scale_the_model_learnt(tok, tmp_path):
-    from framescore.datasets.attributes import DENSITY_ONSETS_PER_BEAT
+    from framescore.symbolic.attributes import DENSITY_ONSETS_PER_BEAT
 
     plan = MusicPlan(duration_sec=2.0, tempo_bpm=120, meter="4/4", key="C major",
                      bars=[BarPlan([ChordSlot(0, "C:maj")], 0.3, 0.5)], sections=[Section("A", 0, 1)]).validate()

@@ -20,7 +20,7 @@ is a fold by octave for the few notes pushed out of range.
 Only 4/4 songs are cached (POP909 reads as 4/4, or 3/4 for 27 songs: those are skipped and counted). Windows
 never cross a bar that :mod:`.pop909` padded with rests.
 
-``python -m framescore.datasets.rolls`` writes ``.cache/rolls/pop909-{split}.npz`` (rolls bit-packed over the
+``python -m framescore.symbolic.roll`` writes ``.cache/rolls/pop909-{split}.npz`` (rolls bit-packed over the
 pitch axis) and ``meta.json`` with counts and a content hash; same data, same arrays.
 """
 
@@ -37,11 +37,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..symbolic.chords import Key
-from ..symbolic.piece import TICKS_PER_QUARTER, Note, Piece
-from ..symbolic.plan import MusicPlan
-from .paths import DatasetError, repo_root
-from .tokens import key_shift  # the transformer's normalisation: both models see keys laid out alike
+from ..datasets.paths import DatasetError, repo_root
+from .chords import Key
+from .piece import TICKS_PER_QUARTER, Note, Piece
+from .plan import MusicPlan
+from .remi import key_shift  # the transformer's normalisation: both models see keys laid out alike
 
 __all__ = [
     "COND_CHANNELS",
@@ -298,7 +298,7 @@ def _song_arrays(example, spec: RollSpec, window_bars: int):
 def build_cache(root: str | Path | None = None, out_dir: str | Path | None = None, spec: RollSpec = RollSpec(),
                 splits: Sequence[str] = ("train", "validation", "test")) -> dict:
     """Read POP909 and write one ``pop909-{split}.npz`` per split plus ``meta.json``; returns the meta dict."""
-    from .pop909 import iter_songs
+    from ..datasets.pop909 import iter_songs
 
     out = Path(out_dir) if out_dir is not None else default_cache_dir()
     out.mkdir(parents=True, exist_ok=True)
@@ -346,18 +346,18 @@ def load_cache(split: str, cache_dir: str | Path | None = None, spec: RollSpec =
     d = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     path, meta_path = d / f"pop909-{split}.npz", d / "meta.json"
     if not path.is_file() or not meta_path.is_file():
-        raise DatasetError(f"roll cache {path} missing: run python -m framescore.datasets.rolls")
+        raise DatasetError(f"roll cache {path} missing: run python -m framescore.symbolic.roll")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     if meta.get("version") != CACHE_VERSION or meta.get("spec") != spec.to_dict():
         raise DatasetError(f"roll cache {d} was built with another layout: rebuild it "
-                           "(python -m framescore.datasets.rolls)")
+                           "(python -m framescore.symbolic.roll)")
     with np.load(path) as z:
         return RollCache(spec, z["rolls"], z["mask"], z["root"], z["density"], z["windows"], z["song_ids"],
                          z["song_offsets"])
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m framescore.datasets.rolls", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m framescore.symbolic.roll", description=__doc__.split("\n")[0])
     ap.add_argument("--root", type=Path, help="POP909 folder (default: dataset_root('pop909'))")
     ap.add_argument("--out", type=Path, help=f"cache folder (default: {default_cache_dir()})")
     ap.add_argument("--splits", default="train,validation,test")
