@@ -1,0 +1,111 @@
+"""The contract every engine's piece keeps with its plan, checked by the engines' gate on every piece.
+
+:func:`check_piece` raises :class:`~framescore.symbolic.engines.EngineError` naming the engine and the first
+violation (its bar, track and note); :func:`violations` lists them all. What a piece must be:
+
+- **its plan's grid**: the meter, resolution, tempo map, key, chord and section markers and end tick of
+  :func:`~framescore.symbolic.piece.piece_from_plan_grid` (so its bars start where the plan's do, and it lasts
+  the plan's duration);
+- **the instrumentation's tracks**: one track per role of ``plan.instrumentation`` and no other, on that role's
+  General MIDI program (no program change to another), the drum track (channel 10, ``is_drum``) exactly when
+  the role is ``drums``;
+- **notes inside the music**: each starts at tick 0 or later and ends no later than the piece's end (so inside
+  the plan's bars), lasts at least a tick, with a MIDI pitch (0-127) and a velocity of 1-127 (0 would be a
+  note-off); controller, pitch-bend and program-change events fall inside the music too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .piece import Note, Piece, piece_from_plan_grid
+from .plan import MusicPlan
+
+__all__ = ["check_piece", "violations"]
+
+
+def violations(piece: Piece, plan: MusicPlan) -> Iterator[str]:
+    """Every way ``piece`` breaks its ``plan``'s contract, in order (grid, tracks, then notes track by track)."""
+    grid = piece_from_plan_grid(plan)
+    if piece.resolution != grid.resolution:
+        yield f"resolution {piece.resolution} ticks a quarter, not {grid.resolution}"
+        return  # every tick below would be compared on a different scale
+    if tuple(piece.meter) != grid.meter:
+        yield f"time signature {piece.meter[0]}/{piece.meter[1]}, the plan's is {plan.meter}"
+    if piece.tempos != grid.tempos:
+        yield f"tempo map {_tempos(piece)}, the plan's is {_tempos(grid)}"
+    if piece.end_tick != grid.end_tick:
+        yield f"ends at tick {piece.end_tick}, the plan's music ends at tick {grid.end_tick}"
+    if piece.key != grid.key:
+        yield f"key {piece.key!r}, the plan's is {grid.key!r}"
+    if piece.markers != grid.markers:
+        diff = next((i for i, (a, b) in enumerate(zip(piece.markers, grid.markers)) if a != b),
+                    min(len(piece.markers), len(grid.markers)))
+        got = piece.markers[diff] if diff < len(piece.markers) else "none"
+        want = grid.markers[diff] if diff < len(grid.markers) else "none"
+        yield f"marker {diff} is {got}, the plan's is {want}"
+
+    roles = plan.instrumentation
+    seen: set[str] = set()
+    for t in piece.tracks:
+        if t.name not in roles:
+            yield f"track {t.name!r} is not in the instrumentation ({', '.join(roles)})"
+        elif t.name in seen:
+            yield f"track {t.name!r} appears twice"
+        seen.add(t.name)
+    for role in roles:
+        if role not in seen:
+            yield f"track {role!r} of the instrumentation is missing"
+
+    end, tpb = grid.end_tick, grid.ticks_per_bar
+    for t in piece.tracks:
+        where = f"track {t.name!r}"
+        if t.name in roles and t.program != roles[t.name]:
+            yield f"{where}: program {t.program}, the instrumentation's is {roles[t.name]}"
+        if t.is_drum != (t.name == "drums"):
+            yield f"{where}: " + ("on the drum channel (10)" if t.is_drum else "not on the drum channel (10)")
+        for pc in t.programs:
+            if t.name in roles and pc.program != roles[t.name]:
+                yield f"bar {pc.tick // tpb}, {where}: program change to {pc.program} at tick {pc.tick}"
+        for kind, events in (("control change", t.controls), ("pitch bend", t.pitch_bends),
+                             ("program change", t.programs)):
+            for e in events:
+                if not 0 <= e.tick <= end:
+                    yield f"bar {e.tick // tpb}, {where}: {kind} at tick {e.tick}, outside the music (0-{end})"
+        for n in t.notes:
+            problem = _note_problem(n, end)
+            if problem:
+                yield f"bar {n.start // tpb}, {where}, note {_note(n)}: {problem}"
+
+
+def _note_problem(n: Note, end: int) -> str | None:
+    if n.duration < 1:
+        return f"duration {n.duration} (a note lasts at least a tick)"
+    if n.start < 0:
+        return "starts before the music"
+    if n.end > end:
+        return f"ends at tick {n.end}, after the music's end (tick {end})"
+    if not 0 <= n.pitch <= 127:
+        return f"pitch {n.pitch} outside MIDI's 0-127"
+    if not 1 <= n.velocity <= 127:
+        return f"velocity {n.velocity} outside 1-127"
+    return None
+
+
+def _note(n: Note) -> str:
+    return f"(start {n.start}, duration {n.duration}, pitch {n.pitch}, velocity {n.velocity})"
+
+
+def _tempos(piece: Piece) -> str:
+    return ", ".join(f"{t.bpm:g} bpm at tick {t.tick}" for t in piece.tempos)
+
+
+def check_piece(piece: Piece, plan: MusicPlan, engine: str | None = None) -> Piece:
+    """Raise :class:`~framescore.symbolic.engines.EngineError` naming ``engine`` (default ``plan.engine``) and the
+    first way ``piece`` breaks ``plan``'s contract; return the piece when it keeps it."""
+    first = next(violations(piece, plan), None)
+    if first is not None:
+        from .engines import EngineError
+
+        raise EngineError(f"the {engine or plan.engine} engine broke its plan: {first}")
+    return piece
