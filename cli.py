@@ -25,6 +25,20 @@ class _Parser(argparse.ArgumentParser):
         raise FramescoreError(f"{message} (see `{self.prog} --help`)")
 
 
+def _engines() -> tuple[str, ...]:
+    """The engines ``--engine`` offers: the registry's (read without importing any engine)."""
+    from .symbolic.engines import engine_names
+
+    return engine_names()
+
+
+def _melody_engines() -> str:
+    """The engines that keep a given melody (``--melody``), by the registry."""
+    from .symbolic.engines import registry
+
+    return " or ".join(name for name, info in registry().items() if info.keeps_melody)
+
+
 def _add_overrides(p: argparse.ArgumentParser, duration_required: bool = False) -> None:
     g = p.add_argument_group("plan overrides (each replaces what the picture suggests)")
     g.add_argument("--tempo", type=float, metavar="BPM", help="fixed tempo in quarter notes per minute")
@@ -38,12 +52,13 @@ def _add_overrides(p: argparse.ArgumentParser, duration_required: bool = False) 
     g.add_argument("--duration", type=float, metavar="SEC", required=duration_required,
                    help="length of the music in seconds" + (" (required)" if duration_required else ""))
     g.add_argument("--seed", type=int, help="random seed (same input and seed give the same MIDI bytes)")
-    g.add_argument("--engine", choices=["rule", "transformer", "diffusion"], help="composition engine (default: rule)")
+    g.add_argument("--engine", choices=_engines(), help="composition engine (default: rule)")
 
 
 def _add_output(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--out", required=True, help="output folder (see README: what a run replaces there)")
-    p.add_argument("--melody", help="a MIDI melody to keep and accompany (diffusion engine; bar 0 at its start)")
+    p.add_argument("--melody",
+                   help=f"a MIDI melody to keep and accompany ({_melody_engines()} engine; bar 0 at its start)")
     p.add_argument("--soundfont", help="General MIDI .sf2 file (default: the system's, e.g. FluidR3_GM.sf2)")
     p.add_argument("--reference", help="folder of MIDI files to compare the result with (report.json)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
@@ -99,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("plan")
     _add_output(p)
     p.add_argument("--seed", type=int, help="replace the plan's seed")
-    p.add_argument("--engine", choices=["rule", "transformer", "diffusion"], help="replace the plan's engine")
+    p.add_argument("--engine", choices=_engines(), help="replace the plan's engine")
 
     p = command("render", help="render any MIDI file to audio stems and a mix")
     p.add_argument("midi")

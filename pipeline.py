@@ -133,8 +133,13 @@ def check_overrides(overrides, kind: str):
 
 
 def _check_melody_engine(engine: str) -> None:
-    if engine != "diffusion":
-        raise InputError(f"--melody needs --engine diffusion (the {engine} engine cannot keep a given melody)")
+    """The engine keeps a given melody: its registry entry says so (``keeps_melody``)."""
+    from .symbolic.engines import registry
+
+    able = [name for name, info in registry().items() if info.keeps_melody]
+    if engine not in able:
+        raise InputError(f"--melody needs --engine {' or '.join(able)} "
+                         f"(the {engine} engine cannot keep a given melody)")
 
 
 def check_melody(melody: str | Path | None, engine: str) -> None:

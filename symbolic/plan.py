@@ -29,6 +29,7 @@ __all__ = [
     "ROLES",
     "SCHEMA_VERSION",
     "Section",
+    "check_engine",
     "load_plan",
     "parse_meter",
     "simple_plan",
@@ -40,12 +41,27 @@ ROLES = ("melody", "harmony", "bass", "drums")
 GM_DEFAULTS = {"melody": 0, "harmony": 0, "bass": 33, "drums": 0}
 TEMPO_RANGE = (30.0, 300.0)
 DURATION_RANGE = (0.05, 3600.0)
-ENGINES = ("rule", "transformer", "diffusion")
 MIN_CHORD_GAP_BEATS = 0.0625  # two chord slots closer than a 64th note would land on one tick
 
 
 class PlanError(FramescoreError):
     """A plan that is malformed or out of range; the message names the field."""
+
+
+def check_engine(name: str) -> None:
+    """``name`` is a registered engine (:mod:`.engines`: one registry), else a :class:`PlanError`."""
+    from .engines import engine_names, unknown_engine
+
+    if name not in engine_names():
+        raise PlanError(unknown_engine(name))
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ENGINES":  # the engine names, from the registry (read on first use)
+        from .engines import engine_names
+
+        return engine_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def parse_meter(text: str) -> tuple[int, int]:
@@ -170,8 +186,7 @@ class MusicPlan:
             self.key = parse_key(self.key).name
         except KeyError_ as e:
             raise PlanError(str(e)) from None
-        if self.engine not in ENGINES:
-            raise PlanError(f"unknown engine {self.engine!r} (one of {', '.join(ENGINES)})")
+        check_engine(self.engine)
         if not isinstance(self.seed, int) or self.seed < 0:
             raise PlanError(f"seed must be a non-negative integer, not {self.seed!r}")
         for name in ("valence", "arousal"):

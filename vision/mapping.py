@@ -56,7 +56,6 @@ import numpy as np
 from ..symbolic.chords import Chord, Key, parse_key, parse_progression
 from ..symbolic.plan import (
     DURATION_RANGE,
-    ENGINES,
     ROLES,
     TEMPO_RANGE,
     BarPlan,
@@ -64,6 +63,7 @@ from ..symbolic.plan import (
     MusicPlan,
     PlanError,
     Section,
+    check_engine,
     parse_meter,
 )
 from .mood import mood_to_va
@@ -173,8 +173,8 @@ class Overrides:
             raise PlanError(f"duration {self.duration_sec:g} s out of range ({lo:g}-{hi:g} s)")
         if self.seed is not None and (not isinstance(self.seed, int) or self.seed < 0):
             raise PlanError(f"seed must be a non-negative integer, not {self.seed!r}")
-        if self.engine is not None and self.engine not in ENGINES:
-            raise PlanError(f"unknown engine {self.engine!r} (one of {', '.join(ENGINES)})")
+        if self.engine is not None:
+            check_engine(self.engine)
         if self.instruments is not None:
             parse_instruments(self.instruments)
         if self.chords is not None:

@@ -39,8 +39,12 @@ from pathlib import Path
 from ...errors import FramescoreError
 from ..piece import Note, Piece, Track, piece_from_plan_grid
 from ..plan import MusicPlan
+from . import EngineInfo
 
-__all__ = ["DEFAULTS", "DiffusionError", "compose", "compose_with_melody", "generate_roll", "melody_notes"]
+__all__ = ["DEFAULTS", "DiffusionError", "ENGINE", "compose", "compose_with_melody", "generate_roll",
+           "melody_notes"]
+
+ENGINE = EngineInfo(name="diffusion", order=2, keeps_melody=True, checkpoint="diffusion", needs=("torch", "diffusers"))
 
 #: ``compose(plan)``'s settings; ``None`` takes the checkpoint's own default (its config.json).
 DEFAULTS: dict = {"guidance": None, "tone_guidance": None, "steps": None, "hop_bars": None, "post_filter": False}

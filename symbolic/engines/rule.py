@@ -27,8 +27,12 @@ import numpy as np
 from ..chords import QUALITIES, Chord, Key
 from ..piece import Note, Piece, Track, piece_from_plan_grid
 from ..plan import MusicPlan
+from . import EngineInfo
 
-__all__ = ["compose"]
+__all__ = ["ENGINE", "compose"]
+
+#: The baseline and the fallback: no checkpoint, nothing beyond the core packages.
+ENGINE = EngineInfo(name="rule", order=0)
 
 # General MIDI percussion (channel 10).
 KICK, RIM, SNARE, HAT, OPEN_HAT, CRASH, RIDE = 36, 37, 38, 42, 46, 49, 51

@@ -44,8 +44,11 @@ from ..chords import Key
 from ..key_profiles import key_matrix, unit_profile
 from ..piece import Note, Piece, Track, piece_from_plan_grid
 from ..plan import MusicPlan
+from . import EngineInfo
 
-__all__ = ["CHORD_TONE_MODES", "DEFAULTS", "compose", "generate_tokens"]
+__all__ = ["CHORD_TONE_MODES", "DEFAULTS", "ENGINE", "compose", "generate_tokens"]
+
+ENGINE = EngineInfo(name="transformer", order=1, checkpoint="transformer", needs=("miditok",))
 
 CHORD_TONE_MODES = ("none", "strong", "harmony", "all")
 #: Sampling settings used by ``compose(plan)``.
