@@ -113,7 +113,7 @@ def evaluate(inputs: list[str], engines: list[str], reference: str | None = None
         plans += plans_for_input(spec, duration, seed, stages)
     rows: list[dict[str, Any]] = []
     summary: dict[str, Any] = {}
-    from .datasets.emopia import VAClassifier
+    from .symbolic.models.va_classifier import VAClassifier
 
     classifier = VAClassifier.load()
     for engine in engines:

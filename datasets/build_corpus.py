@@ -5,8 +5,8 @@
 one more entry than songs), plus ``tokenizer.json`` and ``meta.json`` (song ids, token counts, skipped songs).
 Songs are read in sorted order and nothing depends on time or randomness, so a rebuild gives the same bytes.
 
-Valence and arousal come from the EMOPIA classifier (``datasets/emopia.py``) when it is trained, else from the
-plans (0: POP909 has no emotion labels); ``meta.json`` says which (``va_source``). The classifier's raw outputs
+Valence and arousal come from the EMOPIA classifier (``symbolic/models/va_classifier.py``) when it is trained,
+else from the plans (0: POP909 has no emotion labels); ``meta.json`` says which (``va_source``). The classifier's raw outputs
 are *standardised within POP909*: each is replaced by its quantile among the training split's songs, mapped to
 [-1, 1]. Why: trained on EMOPIA's solo-piano clips, the classifier calls most POP909 songs high-arousal (raw
 arousal saturates), so raw values would put nearly every song in one bin and teach the model nothing; quantiles
@@ -42,7 +42,7 @@ def default_corpus_dir() -> Path:
 def _va_labeller():
     """The EMOPIA valence/arousal classifier when it is available, else None (plans keep their own values)."""
     try:
-        from .emopia import VAClassifier  # type: ignore[attr-defined]
+        from ..symbolic.models.va_classifier import VAClassifier
 
         return VAClassifier.load()
     except Exception as e:  # not written yet, or no trained classifier: say so in meta.json

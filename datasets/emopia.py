@@ -1,64 +1,38 @@
-"""A valence–arousal classifier for any piece, trained on EMOPIA's quadrant labels.
+"""Training the valence–arousal classifier (:mod:`framescore.symbolic.models.va_classifier`) on EMOPIA's labels.
 
 EMOPIA (Hung et al., ISMIR 2021; CC BY-NC-SA 4.0, non-commercial) holds 1,078 pop-piano clips transcribed to
 MIDI, each labelled with one quadrant: Q1 (+valence, +arousal), Q2 (−, +), Q3 (−, −), Q4 (+, −). Its ``split/``
 lists assign whole songs to train/val/test. The model is a multinomial logistic regression on standardised
-whole-piece features from :func:`.attributes.piece_attributes`, measured in seconds and velocities (EMOPIA's
+whole-piece features from :func:`framescore.symbolic.attributes.piece_attributes`, measured in seconds and velocities (EMOPIA's
 transcriptions carry a dummy 120 bpm tempo, so nothing tempo- or bar-based is used). It is tiny on purpose: it
 judges whether generated music moves the way the plan asked, and a simple model's errors are easy to read.
 
 Train: ``python -m framescore.datasets.emopia [--data DIR] [--out DIR]`` (see :func:`main`).
-Use: ``VAClassifier.load().valence_arousal(piece)``.
+Use: ``VAClassifier.load().valence_arousal(piece)`` (:mod:`framescore.symbolic.models.va_classifier`).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import json
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..symbolic.attributes import piece_attributes
 from ..symbolic.checkpoints import checkpoint_dir
-from ..symbolic.piece import Piece
+from ..symbolic.models.va_classifier import FEATURES, QUADRANT_VA, VAClassifier, features, softmax
 from .paths import DatasetError
 
-__all__ = ["FEATURES", "QUADRANT_VA", "VAClassifier", "clip_list", "features", "fit_logistic", "main"]
+__all__ = ["clip_list", "fit_logistic", "main"]
 
-#: Feature names, in the order of the model's inputs (all from :func:`piece_attributes`).
-FEATURES = ("onsets_per_sec", "attacks_per_sec", "pitch_mean", "pitch_std", "pitch_range", "velocity_mean",
-            "velocity_std", "note_sec_mean", "legato", "polyphony", "major_corr", "minor_corr", "mode_major",
-            "pc_entropy")
-#: (valence, arousal) sign of each quadrant Q1..Q4.
-QUADRANT_VA = np.array([[1.0, 1.0], [-1.0, 1.0], [-1.0, -1.0], [1.0, -1.0]])
 SPLIT_FILES = {"train": "train_clip.csv", "validation": "val_clip.csv", "test": "test_clip.csv"}
 L2_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 
 
 def _checkpoint_dir() -> Path:
     return checkpoint_dir("va_classifier")
-
-
-def features(piece: Piece) -> np.ndarray:
-    """The model's input: :data:`FEATURES` of a piece, as float64 (log of the rates and lengths)."""
-    a = piece_attributes(piece)
-    x = np.array([float(a[name]) for name in FEATURES])
-    for i, name in enumerate(FEATURES):
-        if name in ("onsets_per_sec", "attacks_per_sec", "note_sec_mean"):
-            x[i] = np.log(max(x[i], 1e-3))
-    return x
-
-
-# ----- the model -----------------------------------------------------------------------------------------------------
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, n_classes: int = 4) -> tuple[np.ndarray, np.ndarray]:
@@ -71,7 +45,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, n_classes: int = 4) ->
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
         w, b = theta[: n_classes * f].reshape(n_classes, f), theta[n_classes * f:]
-        p = _softmax(x @ w.T + b)
+        p = softmax(x @ w.T + b)
         nll = -np.sum(onehot * np.log(np.clip(p, 1e-12, None))) / n + 0.5 * l2 * np.sum(w * w)
         g = (p - onehot) / n
         return nll, np.concatenate([(g.T @ x + l2 * w).ravel(), g.sum(0)])
@@ -79,67 +53,6 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, n_classes: int = 4) ->
     res = minimize(loss, np.zeros(n_classes * (f + 1)), jac=True, method="L-BFGS-B",
                    options={"maxiter": 2000, "gtol": 1e-8})
     return res.x[: n_classes * f].reshape(n_classes, f), res.x[n_classes * f:]
-
-
-class VAClassifier:
-    """Quadrant probabilities, valence and arousal of a piece, from :data:`FEATURES`."""
-
-    def __init__(self, mean: np.ndarray, std: np.ndarray, weight: np.ndarray, bias: np.ndarray,
-                 feature_names: Sequence[str] = FEATURES, meta: dict[str, Any] | None = None) -> None:
-        if tuple(feature_names) != FEATURES:
-            raise DatasetError("VA classifier checkpoint was made for other features; retrain it "
-                               "(python -m framescore.datasets.emopia)")
-        self.mean, self.std = np.asarray(mean, float), np.asarray(std, float)
-        self.weight, self.bias = np.asarray(weight, float), np.asarray(bias, float)
-        self.meta = meta or {}
-
-    @classmethod
-    def load(cls, path: str | Path | None = None) -> VAClassifier:
-        """Read a checkpoint folder (default: the one shipped in ``checkpoints/va_classifier``)."""
-        from safetensors.numpy import load_file
-
-        folder = Path(path) if path is not None else _checkpoint_dir()
-        try:
-            cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-            tensors = load_file(str(folder / "model.safetensors"))
-        except FileNotFoundError as e:
-            raise DatasetError(f"VA classifier checkpoint incomplete: {e.filename} is missing") from None
-        except (OSError, ValueError) as e:
-            raise DatasetError(f"cannot read VA classifier checkpoint in {folder}: {e}") from None
-        return cls(cfg["mean"], cfg["std"], tensors["weight"], tensors["bias"], cfg["features"], cfg)
-
-    def save(self, folder: str | Path, meta: dict[str, Any] | None = None) -> None:
-        """Write ``config.json`` (features, standardisation, figures) and ``model.safetensors``."""
-        from safetensors.numpy import save_file
-
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        cfg = {"model": "multinomial logistic regression on standardised features",
-               "features": list(FEATURES), "classes": ["Q1", "Q2", "Q3", "Q4"],
-               "quadrant_valence_arousal": QUADRANT_VA.tolist(),
-               "mean": [round(float(v), 8) for v in self.mean], "std": [round(float(v), 8) for v in self.std],
-               **(meta or {})}
-        (folder / "config.json").write_text(json.dumps(cfg, indent=2) + "\n", encoding="utf-8")
-        save_file({"weight": self.weight.astype(np.float32), "bias": self.bias.astype(np.float32)},
-                  str(folder / "model.safetensors"))
-        (folder / "model.safetensors").chmod(0o644)  # safetensors writes 0600; the file ships with the package
-
-    def proba_from_features(self, x: np.ndarray) -> np.ndarray:
-        """Probabilities (…, 4) from raw feature rows (…, n_features)."""
-        return _softmax(((np.asarray(x, float) - self.mean) / self.std) @ self.weight.T + self.bias)
-
-    def predict_proba(self, piece: Piece) -> np.ndarray:
-        """P(Q1), P(Q2), P(Q3), P(Q4)."""
-        return self.proba_from_features(features(piece))
-
-    def valence_arousal(self, piece: Piece) -> tuple[float, float]:
-        """Expected valence and arousal in [-1, 1] under the quadrant probabilities (Q1 = (+1, +1), …)."""
-        v, a = self.predict_proba(piece) @ QUADRANT_VA
-        return float(v), float(a)
-
-    def quadrant(self, piece: Piece) -> int:
-        """The most probable quadrant, 1..4."""
-        return int(np.argmax(self.predict_proba(piece))) + 1
 
 
 # ----- data ----------------------------------------------------------------------------------------------------------
@@ -240,7 +153,7 @@ def _write_card(folder: Path, meta: dict[str, Any]) -> None:
 A multinomial logistic regression (4 quadrants × {len(FEATURES)} standardised features + biases; L2 = {meta['l2']},
 {meta['l2_from']}) on whole-piece features of the music:
 {', '.join(FEATURES)} (rates and note length as logs; all in seconds, none tempo-based).
-Runtime: `framescore.datasets.emopia.VAClassifier.load()`; `.predict_proba(piece)`, `.valence_arousal(piece)`
+Runtime: `framescore.symbolic.models.va_classifier.VAClassifier.load()`; `.predict_proba(piece)`, `.valence_arousal(piece)`
 (expected value under the quadrant probabilities, Q1 = (+1, +1), Q2 = (−1, +1), Q3 = (−1, −1), Q4 = (+1, −1)),
 `.quadrant(piece)` (1..4).
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..symbolic.checkpoints import checkpoint_dir
 from ..symbolic.models.roll_unet import ModelConfig, RollModel, denoise, new_model, save_model, training_target
-from ..symbolic.roll import RollCache, default_cache_dir, load_cache
+from .rolls import RollCache, default_cache_dir, load_cache
 
 __all__ = ["TrainOptions", "build_parser", "calibrate", "main", "measure", "train", "validation_loss"]
 
@@ -361,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(figures, indent=1))
             return 0
         from ..symbolic.models.roll_unet import load_model
-        from ..symbolic.roll import build_cache
+        from .rolls import build_cache
         from .paths import DatasetError
 
         try:

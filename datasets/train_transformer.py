@@ -376,8 +376,8 @@ def measure_va(checkpoint: str | Path | None = None, seeds: int = 2, **sampling)
     import dataclasses
 
     from ..symbolic.engines import transformer as engine
+    from ..symbolic.models.va_classifier import VAClassifier
     from ..symbolic.plan import simple_plan
-    from .emopia import VAClassifier
 
     clf = VAClassifier.load()
     directory = Path(checkpoint) if checkpoint else None

@@ -1,4 +1,4 @@
-"""Piano-roll segments of POP909 for the diffusion engine: the roll layout, roll ↔ notes, and the segment cache.
+"""The diffusion engine's piano roll: the roll layout, roll ↔ notes, and the plan's chords and density as rolls.
 
 Layout (one :class:`RollSpec`, stored with every checkpoint so a model always reads rolls the way it learnt them):
 
@@ -17,27 +17,17 @@ semitones). The plan's key is always known at generation, so transposing back is
 trained for an hour on one CPU core learns scale-degree patterns 12 times more densely than from 12 keys. The cost
 is a fold by octave for the few notes pushed out of range.
 
-Only 4/4 songs are cached (POP909 reads as 4/4, or 3/4 for 27 songs: those are skipped and counted). Windows
-never cross a bar that :mod:`.pop909` padded with rests.
-
-``python -m framescore.symbolic.roll`` writes ``.cache/rolls/pop909-{split}.npz`` (rolls bit-packed over the
-pitch axis) and ``meta.json`` with counts and a content hash; same data, same arrays.
+The segment cache the model is trained on is built from POP909 by :mod:`framescore.datasets.rolls`.
 """
 
 from __future__ import annotations
 
-import argparse
-import hashlib
-import json
-import logging
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 
-from ..datasets.paths import DatasetError, repo_root
+from ..errors import FramescoreError
 from .chords import Key
 from .piece import TICKS_PER_QUARTER, Note, Piece
 from .plan import MusicPlan
@@ -45,16 +35,14 @@ from .remi import key_shift  # the transformer's normalisation: both models see 
 
 __all__ = [
     "COND_CHANNELS",
+    "PARTS",
     "ROLL_CHANNELS",
-    "RollCache",
+    "RollError",
     "RollSpec",
-    "build_cache",
+    "chord_key",
     "chord_shift",
     "condition",
-    "default_cache_dir",
     "key_shift",
-    "load_cache",
-    "main",
     "notes_to_roll",
     "piece_to_roll",
     "plan_chords",
@@ -62,12 +50,13 @@ __all__ = [
     "roll_to_notes",
 ]
 
-log = logging.getLogger(__name__)
-
 ROLL_CHANNELS = ("melody_onset", "melody_sustain", "harmony_onset", "harmony_sustain")
 COND_CHANNELS = ("chord_tones", "chord_root", "density")
 PARTS = ("melody", "harmony")  # roll channels 2*i, 2*i+1 belong to PARTS[i]
-CACHE_VERSION = 1
+
+
+class RollError(FramescoreError):
+    """A meter or layout the piano roll cannot hold."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +76,7 @@ class RollSpec:
     def steps_per_bar(self, meter: tuple[int, int]) -> int:
         num, den = meter
         if (num * 4 * self.steps_per_quarter) % den:
-            raise DatasetError(f"meter {num}/{den} does not fit a grid of {self.steps_per_quarter} steps a quarter")
+            raise RollError(f"meter {num}/{den} does not fit a grid of {self.steps_per_quarter} steps a quarter")
         return num * 4 * self.steps_per_quarter // den
 
     def ticks_per_step(self, resolution: int = TICKS_PER_QUARTER) -> int:
@@ -243,130 +232,3 @@ def condition(mask: np.ndarray, root: np.ndarray, density: np.ndarray, spec: Rol
     is_root = root[..., :, None].astype(np.int64) == pcs
     dens = np.broadcast_to(density[..., :, None], tones.shape)
     return np.stack([tones, is_root, dens], axis=-3).astype(np.float32)
-
-
-# ----- the cache ---------------------------------------------------------------------------------------------------
-def default_cache_dir() -> Path:
-    return repo_root() / ".cache" / "rolls"
-
-
-@dataclass
-class RollCache:
-    """One split's songs laid end to end: rolls (bit-packed), chords, density, and the valid window starts."""
-
-    spec: RollSpec
-    rolls: np.ndarray  # (T_all, 4, n_pitches // 8) uint8, np.packbits over pitch
-    mask: np.ndarray  # (T_all,) uint16 chord pitch classes
-    root: np.ndarray  # (T_all,) int8
-    density: np.ndarray  # (T_all,) float32
-    windows: np.ndarray  # (n_windows,) int64: global step where a valid window starts
-    song_ids: np.ndarray  # (n_songs,) str
-    song_offsets: np.ndarray  # (n_songs + 1,) int64
-
-    @property
-    def window_steps(self) -> int:
-        return self.spec.window_bars * self.spec.steps_per_bar((4, 4))
-
-    def __len__(self) -> int:
-        return len(self.windows)
-
-    def batch(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Windows ``index`` (into :attr:`windows`) as rolls ``(B, 4, T, P)`` in {0, 1} and conditions
-        ``(B, 3, T, P)``, both float32."""
-        steps = self.windows[np.asarray(index)][:, None] + np.arange(self.window_steps)
-        rolls = np.unpackbits(self.rolls[steps], axis=-1, count=self.spec.n_pitches)  # (B, T, 4, P)
-        cond = condition(self.mask[steps], self.root[steps], self.density[steps], self.spec)
-        return rolls.transpose(0, 2, 1, 3).astype(np.float32), cond
-
-
-def _song_arrays(example, spec: RollSpec, window_bars: int):
-    """Arrays of one song, and its valid window starts (in steps from the song's start)."""
-    plan, piece = example.plan, example.piece
-    spb = spec.steps_per_bar(plan.meter_tuple)
-    n_steps = plan.n_bars * spb
-    shift = key_shift(plan.key_obj)
-    roll = piece_to_roll(piece, n_steps, spec, shift)
-    mask, root = plan_chords(plan, n_steps, spec, shift)
-    dens = plan_density(plan, n_steps, spec)
-    bar_has_notes = roll[:, :, :].reshape(4, plan.n_bars, spb, -1).any(axis=(0, 2, 3))
-    starts = [b * spb for first, n in example.regular_spans for b in range(first, first + n - window_bars + 1)
-              if bar_has_notes[b:b + window_bars].any()]
-    packed = np.packbits(roll.transpose(1, 0, 2), axis=-1)  # (T, 4, P/8)
-    return packed, mask, root, dens, np.array(starts, dtype=np.int64)
-
-
-def build_cache(root: str | Path | None = None, out_dir: str | Path | None = None, spec: RollSpec = RollSpec(),
-                splits: Sequence[str] = ("train", "validation", "test")) -> dict:
-    """Read POP909 and write one ``pop909-{split}.npz`` per split plus ``meta.json``; returns the meta dict."""
-    from ..datasets.pop909 import iter_songs
-
-    out = Path(out_dir) if out_dir is not None else default_cache_dir()
-    out.mkdir(parents=True, exist_ok=True)
-    meta: dict = {"version": CACHE_VERSION, "spec": spec.to_dict(), "channels": list(ROLL_CHANNELS),
-                  "condition": list(COND_CHANNELS), "key": "transposed to C major / A minor", "splits": {}}
-    for split in splits:
-        t0 = time.time()
-        stats: dict[str, int] = {}
-        arrays: list[tuple] = []
-        ids, skipped_meter = [], 0
-        for ex in iter_songs(root, split, stats=stats):
-            if ex.plan.meter_tuple != (4, 4):
-                skipped_meter += 1
-                continue
-            arrays.append(_song_arrays(ex, spec, spec.window_bars))
-            ids.append(ex.song_id)
-        if not arrays:
-            raise DatasetError(f"POP909 {split}: no 4/4 song could be read")
-        lengths = np.array([len(a[0]) for a in arrays], dtype=np.int64)
-        offsets = np.concatenate([[0], np.cumsum(lengths)])
-        data = {
-            "rolls": np.concatenate([a[0] for a in arrays]),
-            "mask": np.concatenate([a[1] for a in arrays]),
-            "root": np.concatenate([a[2] for a in arrays]),
-            "density": np.concatenate([a[3] for a in arrays]),
-            "windows": np.concatenate([a[4] + o for a, o in zip(arrays, offsets)]),
-            "song_ids": np.array(ids),
-            "song_offsets": offsets,
-        }
-        path = out / f"pop909-{split}.npz"
-        np.savez_compressed(path, **data)
-        digest = hashlib.sha256(b"".join(np.ascontiguousarray(v).tobytes() for v in data.values())).hexdigest()
-        meta["splits"][split] = {"songs": len(ids), "skipped_unreadable": stats.get("skipped", 0),
-                                 "skipped_not_4_4": skipped_meter,
-                                 "bars": int(offsets[-1]) // spec.steps_per_bar((4, 4)),
-                                 "windows": int(len(data["windows"])), "sha256": digest,
-                                 "seconds": round(time.time() - t0, 1)}
-        log.info("rolls %s: %s", split, meta["splits"][split])
-    (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
-    return meta
-
-
-def load_cache(split: str, cache_dir: str | Path | None = None, spec: RollSpec = RollSpec()) -> RollCache:
-    """The cached split; raises :class:`DatasetError` (saying how to build it) when missing or of another layout."""
-    d = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    path, meta_path = d / f"pop909-{split}.npz", d / "meta.json"
-    if not path.is_file() or not meta_path.is_file():
-        raise DatasetError(f"roll cache {path} missing: run python -m framescore.symbolic.roll")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    if meta.get("version") != CACHE_VERSION or meta.get("spec") != spec.to_dict():
-        raise DatasetError(f"roll cache {d} was built with another layout: rebuild it "
-                           "(python -m framescore.symbolic.roll)")
-    with np.load(path) as z:
-        return RollCache(spec, z["rolls"], z["mask"], z["root"], z["density"], z["windows"], z["song_ids"],
-                         z["song_offsets"])
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m framescore.symbolic.roll", description=__doc__.split("\n")[0])
-    ap.add_argument("--root", type=Path, help="POP909 folder (default: dataset_root('pop909'))")
-    ap.add_argument("--out", type=Path, help=f"cache folder (default: {default_cache_dir()})")
-    ap.add_argument("--splits", default="train,validation,test")
-    args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    meta = build_cache(args.root, args.out, splits=args.splits.split(","))
-    print(json.dumps(meta["splits"], indent=1))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

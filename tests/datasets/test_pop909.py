@@ -1,4 +1,4 @@
-"""POP909 reading and the attribute extractors, on a tiny song written in code (and on the real data when present).
+"""POP909 reading, on a tiny song written in code (and on the real data when present).
 
 The fake song (120 bpm, 0.5 s a beat, 480 ticks a beat) has 16 annotated beats from 0.5 s; downbeats at beats 1,
 5, 7, 11, 15, so the bar from beat 5 is only 2 beats long and gets padded. One melody note comes before the
@@ -12,20 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from framescore.symbolic.attributes import (
-    DENSITY_ONSETS_PER_BEAT,
-    bar_densities,
-    bar_density,
-    bar_dynamics,
-    bar_dynamics_list,
-    density_to_onsets,
-    dynamics_to_velocity,
-    piece_attributes,
-    ticks_to_seconds,
-)
 from framescore.datasets.paths import DatasetError
 from framescore.datasets.pop909 import crop, iter_songs, main, read_song, segments
 from framescore.datasets.pop909_split import split_of
+from framescore.symbolic.attributes import DENSITY_ONSETS_PER_BEAT
 from framescore.symbolic.midi_io import write_midi
 from framescore.symbolic.piece import Note, Piece, TempoChange, Track
 
@@ -139,45 +129,6 @@ def test_missing_annotation_is_named(tmp_path: Path) -> None:
     folder = write_song(tmp_path / "pop909" / "009", chords=False)
     with pytest.raises(DatasetError, match="chord_midi.txt"):
         read_song(folder)
-
-
-# ----- attributes, by hand -----------------------------------------------------------------------------------------
-def test_bar_density_and_dynamics_by_hand() -> None:
-    notes = [Note(0, 480, 60, 100), Note(0, 480, 64, 50), Note(960, 480, 67, 90), Note(1920, 480, 72, 30)]
-    # bar [0, 1920): 3 onsets over 4 beats → 3 / 48; mean velocity 80
-    assert bar_density(notes, 0, 1920, 480) == pytest.approx(3 / (4 * DENSITY_ONSETS_PER_BEAT))
-    assert bar_dynamics(notes, 0, 1920) == pytest.approx(80 / 127)
-    assert bar_dynamics(notes, 3840, 1920) == 0.0 and bar_density(notes, 3840, 1920, 480) == 0.0
-    crowded = [Note(i * 10, 10, 60) for i in range(100)]
-    assert bar_density(crowded, 0, 1920, 480) == 1.0  # clipped
-    assert density_to_onsets(3 / 48, 4) == 3 and dynamics_to_velocity(80 / 127) == 80
-    piece = Piece(tracks=[Track("a", notes=notes), Track("d", is_drum=True, notes=[Note(0, 10, 36, 127)])])
-    assert bar_densities(piece) == pytest.approx([bar_density(notes, b * 1920, 1920, 480) for b in range(2)])
-    assert bar_dynamics_list(piece) == pytest.approx([80 / 127, 30 / 127])  # drums never count
-
-
-def test_piece_attributes_by_hand() -> None:
-    # C major scale in quarter notes at 120 bpm (0.5 s each), velocity 64, then two overlapping notes
-    scale = [Note(i * 480, 480, p, 64) for i, p in enumerate((60, 62, 64, 65, 67, 69, 71, 72))]
-    piece = Piece(tracks=[Track("m", notes=scale)], tempos=[TempoChange(0, 120.0)])
-    a = piece_attributes(piece)
-    assert a["key"] == "C major"
-    assert a["duration_sec"] == pytest.approx(4.0) and a["tempo_bpm"] == pytest.approx(120.0)
-    assert a["onsets_per_sec"] == pytest.approx(2.0) and a["attacks_per_sec"] == pytest.approx(2.0)
-    assert a["pitch_mean"] == pytest.approx(66.25) and a["pitch_range"] == 12
-    assert a["velocity_mean"] == 64 and a["velocity_std"] == 0
-    assert a["note_sec_mean"] == pytest.approx(0.5) and a["legato"] == pytest.approx(1.0)
-    assert a["polyphony"] == pytest.approx(1.0)
-    overlap = Piece(tracks=[Track("m", notes=[Note(0, 960, 60), Note(480, 960, 64)])])
-    assert piece_attributes(overlap)["polyphony"] == pytest.approx(4 / 3)  # 1, 2, 1 notes over thirds
-    empty = piece_attributes(Piece(tracks=[], end_tick=480))
-    assert empty["key"] is None and empty["onsets_per_sec"] == 0.0
-
-
-def test_ticks_to_seconds_follows_tempo_changes() -> None:
-    piece = Piece(tracks=[], tempos=[TempoChange(0, 120.0), TempoChange(960, 60.0)], end_tick=1920)
-    assert list(ticks_to_seconds(piece, [0, 480, 960, 1440])) == pytest.approx([0.0, 0.5, 1.0, 2.0])
-    assert ticks_to_seconds(piece, [1440])[0] == pytest.approx(piece.tick_to_sec(1440))
 
 
 # ----- the real data, when it is there -----------------------------------------------------------------------------

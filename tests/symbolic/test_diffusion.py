@@ -7,7 +7,8 @@ import argparse
 import numpy as np
 import pytest
 
-from framescore.symbolic.roll import RollCache, RollSpec
+from framescore.datasets.rolls import RollCache
+from framescore.symbolic.checkpoints import checkpoint_dir
 from framescore.symbolic.models.roll_unet import (
     CheckpointError,
     ModelConfig,
@@ -17,9 +18,9 @@ from framescore.symbolic.models.roll_unet import (
     sample,
     save_model,
 )
-from framescore.symbolic.checkpoints import checkpoint_dir
 from framescore.symbolic.piece import Note, Piece, Track
 from framescore.symbolic.plan import simple_plan
+from framescore.symbolic.roll import RollSpec
 
 torch = pytest.importorskip("torch")
 

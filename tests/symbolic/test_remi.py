@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from framescore.symbolic.remi import PlanTokenizer, TokenizerError, key_shift
 from framescore.symbolic.chords import parse_key
 from framescore.symbolic.piece import Note, Piece, Track
 from framescore.symbolic.plan import BarPlan, ChordSlot, MusicPlan, Section, simple_plan
+from framescore.symbolic.remi import PlanTokenizer, TokenizerError, key_shift
 
 VELOCITIES = (15, 31, 47, 63, 79, 95, 111, 127)  # miditok's 8 bins: these survive unchanged
 
@@ -130,31 +130,6 @@ def test_save_and_load_give_the_same_vocabulary(tok, tmp_path):
     (tmp_path / "junk.json").write_text("{}")
     with pytest.raises(TokenizerError):
         PlanTokenizer.load(tmp_path / "junk.json")
-
-
-def test_corpus_rebuild_gives_the_same_bytes(tmp_path):
-    from framescore.datasets.build_corpus import build_corpus, load_corpus
-    from framescore.datasets.paths import DatasetError, dataset_root
-
-    try:
-        dataset_root("pop909")
-    except DatasetError:
-        pytest.skip("POP909 is not here")
-    a = build_corpus(out=tmp_path / "a", splits=("validation",), limit=2, quiet=True)
-    build_corpus(out=tmp_path / "b", splits=("validation",), limit=2, quiet=True)
-    for name in ("validation.npy", "validation_offsets.npy", "meta.json", "tokenizer.json"):
-        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
-    tokens, offsets = load_corpus(tmp_path / "a", "validation")
-    assert len(offsets) == a["splits"]["validation"]["songs"] + 1 and offsets[-1] == len(tokens)
-    assert tokens.dtype == np.uint16
-
-
-def test_quantiles_map_onto_minus_one_to_one():
-    from framescore.datasets.build_corpus import to_quantile
-
-    ref = np.array([0.0, 1.0, 2.0, 3.0])  # quantile knots at -1, -1/3, 1/3, 1
-    out = to_quantile(np.array([0.0, 1.5, 3.0, -5.0, 9.0, 2.5]), ref)
-    np.testing.assert_allclose(out, [-1.0, 0.0, 1.0, -1.0, 1.0, 2 / 3], atol=1e-12)
 
 
 def test_unseen_plan_tokens_fall_back_to_the_nearest_seen_ones(tmp_path):

@@ -1,29 +1,24 @@
-"""The roll layout of the diffusion engine: key shift, roll ↔ notes, chord condition, the segment cache."""
+"""The roll layout of the diffusion engine: key shift, roll ↔ notes, chord condition."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from framescore.datasets.paths import DatasetError
-from framescore.datasets.pop909 import SongExample
+from framescore.symbolic.chords import parse_key
+from framescore.symbolic.piece import Note
+from framescore.symbolic.plan import simple_plan
 from framescore.symbolic.roll import (
-    RollCache,
+    RollError,
     RollSpec,
-    _song_arrays,
     chord_shift,
     condition,
     key_shift,
-    load_cache,
     notes_to_roll,
-    piece_to_roll,
     plan_chords,
     plan_density,
     roll_to_notes,
 )
-from framescore.symbolic.chords import parse_key
-from framescore.symbolic.piece import Note, Piece, Track
-from framescore.symbolic.plan import simple_plan
 
 SPEC = RollSpec()
 
@@ -69,31 +64,6 @@ def test_chord_condition_marks_chord_tones_and_roots():
     assert root[70] == -1 and mask[70] == 0  # past the plan's 4 bars
 
 
-def _example(n_bars: int, padded: list[int]) -> SongExample:
-    plan = simple_plan(n_bars * 2.4, tempo_bpm=100, key="G major", chords="I V vi IV")
-    mel = [Note(b * 1920, 480, 67 + b % 5) for b in range(n_bars) if b not in padded]
-    harm = [Note(b * 1920 + 480 * k, 480, 55 + k) for b in range(n_bars) if b not in padded for k in range(4)]
-    piece = Piece([Track("melody", 0, False, mel), Track("harmony", 0, False, harm)], end_tick=n_bars * 1920)
-    return SongExample("000", piece, plan, padded_bars=padded)
-
-
-def test_cache_windows_avoid_padded_bars_and_batches_match_the_song():
-    ex = _example(12, padded=[5])
-    packed, mask, root, dens, starts = _song_arrays(ex, SPEC, SPEC.window_bars)
-    assert list(starts // 16) == [0, 1, 6, 7, 8]
-    cache = RollCache(SPEC, packed, mask, root, dens, starts, np.array(["000"]), np.array([0, len(packed)]))
-    rolls, cond = cache.batch(np.array([0, 4]))
-    assert rolls.shape == (2, 4, 64, 64) and cond.shape == (2, 3, 64, 64)
-    full = piece_to_roll(ex.piece, 12 * 16, SPEC, key_shift(ex.plan.key_obj))
-    assert np.array_equal(rolls[1], full[:, 8 * 16:12 * 16])
-    assert set(np.unique(rolls)) <= {0.0, 1.0}
-
-
-def test_missing_cache_says_how_to_build_it(tmp_path):
-    with pytest.raises(DatasetError, match="python -m framescore.symbolic.roll"):
-        load_cache("train", tmp_path)
-
-
 def test_monophonic_reading_keeps_one_voice():
     part = np.full((2, 8, 64), -1.0)
     part[0, 0, [10, 14]] = [0.3, 0.8]  # two onsets at once: the stronger wins
@@ -112,3 +82,8 @@ def test_chord_shift_follows_the_key_unless_the_chords_clearly_sit_elsewhere():
     # a key label that does not fit its chords (POP909 017: "D minor" over F# minor / A major chords)
     plan = simple_plan(20, key="D minor", chords="F#m A Bm E")
     assert chord_shift(plan) == 3  # A major / F# minor → C major / A minor
+
+
+def test_a_meter_off_the_grid_is_a_roll_error():
+    with pytest.raises(RollError, match="does not fit a grid"):
+        RollSpec(steps_per_quarter=3).steps_per_bar((7, 8))
