@@ -182,16 +182,15 @@ def make_plan(features, overrides, source: dict[str, Any], stages: Stages) -> Mu
 
 
 def compose(plan: MusicPlan, stages: Stages, melody: str | Path | None = None) -> Piece:
-    """Realize the plan; ``melody`` (a MIDI file) is kept and accompanied, which the diffusion engine can do."""
+    """Realize the plan through the engines' gate (the piece is checked against it); ``melody`` (a MIDI file) is
+    kept and accompanied, by an engine that can (``keeps_melody`` in the registry)."""
     from .symbolic.engines import compose as engine_compose
 
     if melody is not None:  # the file itself was read by check_melody already
         _check_melody_engine(plan.engine)
     with stages("compose", f"composing {plan.n_bars} bars with the {plan.engine} engine"):
         if melody is not None:
-            from .symbolic.engines.diffusion import compose_with_melody
-
-            return compose_with_melody(plan, melody)
+            return engine_compose(plan, melody=melody)
         return engine_compose(plan)
 
 

@@ -22,13 +22,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--bars", type=int, default=32)
     args = ap.parse_args(argv)
-    from framescore.symbolic.engines import get_engine
+    from framescore.symbolic.engines import compose as gate
     from framescore.symbolic.plan import simple_plan
 
     plan = simple_plan(args.bars * 2.4, tempo_bpm=100, key="D major", chords="I vi IV V", seed=0)
     print(f"plan: {plan.n_bars} bars, {plan.key}, {plan.tempo_bpm:g} bpm")
     for name in args.engines.split(","):
-        compose = get_engine(name)
+        def compose(plan, name=name):  # through the gate, as every run composes (validate, engine, check)
+            return gate(plan, name)
+
         t0 = time.perf_counter()
         piece = compose(plan)
         first = time.perf_counter() - t0

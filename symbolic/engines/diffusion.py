@@ -198,8 +198,9 @@ def compose(plan: MusicPlan, melody: Piece | None = None, *, checkpoint: str | P
     return piece
 
 
-def compose_with_melody(plan: MusicPlan, melody_path: str | Path) -> Piece:
-    """:func:`compose` keeping the melody of a MIDI file (``--melody tune.mid``): its bar 0 is the plan's bar 0."""
-    from ..midi_io import read_midi
+def compose_with_melody(plan: MusicPlan, melody_path: str | Path, **options) -> Piece:
+    """:func:`compose` keeping the melody of a MIDI file (``--melody tune.mid``): its bar 0 is the plan's bar 0.
+    It goes through the engines' gate (:func:`framescore.symbolic.engines.compose`), which checks the piece."""
+    from . import compose as gate
 
-    return compose(plan, read_midi(melody_path))
+    return gate(plan, ENGINE.name, melody=Path(melody_path), **options)
