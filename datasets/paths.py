@@ -19,9 +19,7 @@ class DatasetError(FramescoreError):
 
 def repo_root() -> Path:
     """The repository root (it is the ``framescore`` package itself)."""
-    import framescore
-
-    return Path(framescore.__file__).resolve().parent
+    return Path(__file__).resolve().parents[1]
 
 
 def dataset_root(name: str) -> Path:

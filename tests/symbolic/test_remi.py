@@ -1,4 +1,4 @@
-"""REMI + plan tokens: layout, key normalisation, round trips piece → tokens → piece, files, corpus cache."""
+"""REMI + plan tokens: layout, key normalisation, round trips piece → tokens → piece, files, unseen tokens."""
 
 from __future__ import annotations
 
