@@ -169,7 +169,10 @@ class Chord:
     bass: int | None = None
 
     def __post_init__(self) -> None:
-        if self.root is not None:
+        if self.root is None:  # no chord has no quality or bass: every N is the same N
+            object.__setattr__(self, "quality", "maj")
+            object.__setattr__(self, "bass", None)
+        else:
             if self.quality not in QUALITIES:
                 raise ChordError(f"unknown chord quality {self.quality!r}")
             object.__setattr__(self, "root", self.root % 12)
@@ -244,13 +247,26 @@ _ROMAN = {"I": 0, "II": 1, "III": 2, "IV": 3, "V": 4, "VI": 5, "VII": 6}
 _ROMAN_RE = re.compile(r"([b#♭♯]?)(VII|VI|IV|V|III|II|I|vii|vi|iv|v|iii|ii|i)(°|o|ø|\+)?(maj7|M7|7|6|9|sus2|sus4)?(?:/(.+))?")
 
 
+_MAJOR_STEPS = (0, 2, 4, 5, 7, 9, 11)
+#: what each mark of a numeral can carry (``vii°7``, ``iiø7``); anything else is refused, never dropped
+_MARK_FIGURES = {"°": (None, "7"), "o": (None, "7"), "ø": (None, "7"), "+": (None,)}
+
+
 def _parse_roman(s: str, key: Key) -> Chord | None:
+    """A numeral counts from the key's own scale (natural minor in a minor key: ``VII`` in A minor is G); one with
+    an accidental counts from the tonic's major scale, as pop and jazz analysis write borrowed chords (``bVII``
+    in A minor is G too, ``bVI`` is F, ``#iv`` is D#)."""
     m = _ROMAN_RE.fullmatch(s)
     if not m:
         return None
     acc, numeral, mark, ext, over = m.groups()
     degree = _ROMAN[numeral.upper()]
-    root = key.scale[degree] + (1 if acc in ("#", "♯") else -1 if acc in ("b", "♭") else 0)
+    if acc:
+        root = key.tonic + _MAJOR_STEPS[degree] + (1 if acc in ("#", "♯") else -1)
+    else:
+        root = key.scale[degree]
+    if mark is not None and ext not in _MARK_FIGURES[mark]:
+        raise ChordError(f"Roman numeral chord {s!r}: {numeral}{mark} cannot carry {ext!r}")
     lower = numeral.islower()
     if mark in ("°", "o"):
         quality = "dim7" if ext == "7" else "dim"
