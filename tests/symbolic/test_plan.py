@@ -55,7 +55,9 @@ def spelled_chord(draw, key) -> tuple[Chord, str]:
         acc = draw(st.sampled_from(["", "b", "#"]))
         case, tail = ROMAN[quality]
         numeral = NUMERALS[degree] if case == "I" else NUMERALS[degree].lower()
-        root = key.scale[degree] + {"": 0, "b": -1, "#": 1}[acc]
+        # a plain numeral counts from the key's scale, one with an accidental from the tonic's major scale
+        root = (key.scale[degree] if not acc else key.tonic + (0, 2, 4, 5, 7, 9, 11)[degree]
+                + {"b": -1, "#": 1}[acc])
         return Chord(root, quality), acc + numeral + tail
     root = draw(st.integers(0, 11))
     quality = draw(st.sampled_from(sorted(QUALITIES)))
