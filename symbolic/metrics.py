@@ -32,7 +32,7 @@ from ..errors import FramescoreError
 from .chords import Key, parse_key, triad_of
 from .key_profiles import KEY_PROFILES, key_matrix, unit_profile
 from .piece import Piece
-from .plan import MusicPlan
+from .plan import ChordSpan, MusicPlan
 
 __all__ = [
     "MUSIC_METRICS",
@@ -287,13 +287,16 @@ def _family_scores(profile: np.ndarray) -> dict[tuple[int, str], float]:
             for fam, temps in _FAMILY_TEMPLATES.items() for r in range(12)}
 
 
-def _chord_at(plan: MusicPlan, bar: int, beat: float):
-    """The plan's chord sounding at ``beat`` of ``bar`` (a chord holds until the next slot, across bars)."""
-    for b in range(bar, -1, -1):
-        slots = [c for bt, c in plan.chords_at(b) if b < bar or bt <= beat + 1e-9]
-        if slots:
-            return slots[-1]
-    return None
+def _chord_at(spans: Sequence[ChordSpan], bar: int, beat: float):
+    """The chord of the plan's timeline sounding at ``beat`` of ``bar``: the last slot at or before it (a chord
+    holds until the next slot, across bars), compared in the plan's beats."""
+    chord = None
+    for span in spans:  # in bar order
+        if span.bar > bar:
+            break
+        if span.bar < bar or span.beat <= beat + 1e-9:
+            chord = span.chord
+    return chord
 
 
 def chord_accuracy(piece: Piece, plan: MusicPlan | None = None) -> tuple[float | None, int]:
@@ -312,12 +315,13 @@ def chord_accuracy(piece: Piece, plan: MusicPlan | None = None) -> tuple[float |
     n = _Notes.of(piece)
     tpb = piece.ticks_per_bar
     half_beats = plan.beats_per_bar / 2
+    spans = plan.chord_spans(piece.resolution)
     correct = judged = 0
     for h in range(2 * plan.n_bars):
         lo, hi = h * tpb / 2, (h + 1) * tpb / 2
         if lo >= piece.end_tick:
             break
-        chord = _chord_at(plan, h // 2, (h % 2) * half_beats)
+        chord = _chord_at(spans, h // 2, (h % 2) * half_beats)
         profile = _pc_profile(n, lo, min(hi, piece.end_tick))
         if chord is None or chord.is_none or profile.sum() <= 0:
             continue

@@ -11,12 +11,10 @@ import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .plan import MusicPlan
+from .plan import TICKS_PER_QUARTER, MusicPlan
 
 __all__ = ["TICKS_PER_QUARTER", "Note", "ControlChange", "PitchBend", "ProgramChange", "Track", "TempoChange", "Marker",
            "Piece", "piece_from_plan_grid"]
-
-TICKS_PER_QUARTER = 480
 
 
 @dataclass(frozen=True, order=True)
@@ -189,7 +187,6 @@ def piece_from_plan_grid(plan: MusicPlan, resolution: int = TICKS_PER_QUARTER) -
     """
     num, den = plan.meter_tuple
     tpb = resolution * 4 * num // den
-    beat_ticks = resolution * 4 // den
     tempos: list[TempoChange] = []
     markers: list[Marker] = []
     for s in plan.sections:
@@ -199,12 +196,11 @@ def piece_from_plan_grid(plan: MusicPlan, resolution: int = TICKS_PER_QUARTER) -
         markers.append(Marker(s.start_bar * tpb, s.label, "section"))
     flats = plan.key_obj.uses_flats
     prev = None
-    for b in range(plan.n_bars):
-        for beat, chord in plan.chords_at(b):
-            sym = chord.symbol(flats)
-            if sym != prev:
-                markers.append(Marker(b * tpb + round(beat * beat_ticks), sym, "chord"))
-                prev = sym
+    for span in plan.chord_spans(resolution):
+        sym = span.chord.symbol(flats)
+        if sym != prev:
+            markers.append(Marker(span.start_tick, sym, "chord"))
+            prev = sym
     piece = Piece(tracks=[], tempos=tempos, meter=(num, den), key=plan.key, markers=markers, end_tick=1,
                   resolution=resolution, plan=plan)
     piece.end_tick = min(piece.sec_to_tick(plan.duration_sec), plan.n_bars * tpb)

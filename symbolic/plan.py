@@ -23,12 +23,14 @@ from .chords import Chord, ChordError, Key, KeyError_, parse_chord, parse_key
 __all__ = [
     "BarPlan",
     "ChordSlot",
+    "ChordSpan",
     "GM_DEFAULTS",
     "MusicPlan",
     "PlanError",
     "ROLES",
     "SCHEMA_VERSION",
     "Section",
+    "TICKS_PER_QUARTER",
     "check_engine",
     "load_plan",
     "parse_meter",
@@ -36,6 +38,8 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
+#: Ticks per quarter note inside every score (:mod:`.piece` keeps time in these).
+TICKS_PER_QUARTER = 480
 ROLES = ("melody", "harmony", "bass", "drums")
 #: Default General MIDI programs per role (drums: program 0 on channel 10, standard kit).
 GM_DEFAULTS = {"melody": 0, "harmony": 0, "bass": 33, "drums": 0}
@@ -86,6 +90,22 @@ class ChordSlot:
     @property
     def parsed(self) -> Chord:
         return parse_chord(self.chord)
+
+
+@dataclass(frozen=True)
+class ChordSpan:
+    """One chord of the plan's timeline: slot ``beat`` of ``bar``, sounding from ``start_tick`` to ``end_tick``.
+
+    ``start_tick`` is ``bar * ticks_per_bar + round(beat * beat_ticks)``; ``end_tick`` is the next chord's start
+    (in this bar or a later one), or the end of the last bar. Two slots that round to one tick give the first an
+    empty span (``start_tick == end_tick``): the later one sounds.
+    """
+
+    bar: int
+    beat: float
+    start_tick: int
+    end_tick: int
+    chord: Chord
 
 
 @dataclass
@@ -172,6 +192,22 @@ class MusicPlan:
     def chords_at(self, bar: int) -> list[tuple[float, Chord]]:
         """Parsed ``(beat, chord)`` pairs of one bar, in order."""
         return [(slot.beat, parse_chord(slot.chord)) for slot in self.bars[bar].chords]
+
+    def chord_spans(self, resolution: int = TICKS_PER_QUARTER, bar: int | None = None) -> list[ChordSpan]:
+        """The plan's chord timeline in ticks of ``resolution`` a quarter note: one :class:`ChordSpan` per chord
+        slot, in order (``bar``: only that bar's slots; its last still ends where the next chord starts).
+
+        The one place a slot's beat becomes a tick: bars of ``resolution * 4 * num // den`` ticks, beats of
+        ``resolution * 4 // den``. Any grid is a resolution: a roll of 4 steps a quarter is ``resolution=4``.
+        """
+        num, den = self.meter_tuple
+        tpb, beat_ticks = resolution * 4 * num // den, resolution * 4 // den
+        first, last = (0, self.n_bars) if bar is None else (bar, min(bar + 2, self.n_bars))
+        slots = [(b, beat, chord) for b in range(first, last) for beat, chord in self.chords_at(b)]
+        starts = [b * tpb + round(beat * beat_ticks) for b, beat, _ in slots] + [self.n_bars * tpb]
+        spans = [ChordSpan(b, beat, start, end, chord)
+                 for (b, beat, chord), start, end in zip(slots, starts, starts[1:])]
+        return spans if bar is None else [s for s in spans if s.bar == bar]
 
     # ----- validation ----------------------------------------------------------------------------------------
     def validate(self) -> MusicPlan:

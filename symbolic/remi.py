@@ -39,11 +39,11 @@ import numpy as np
 
 from ..errors import FramescoreError
 from .attributes import DENSITY_ONSETS_PER_BEAT
-from .chords import QUALITIES, Key, parse_chord, triad_of
+from .chords import QUALITIES, Chord, Key, parse_chord, triad_of
 
 if TYPE_CHECKING:
     from .piece import Piece, Track
-    from .plan import MusicPlan
+    from .plan import ChordSpan, MusicPlan
 
 __all__ = [
     "FORMAT",
@@ -234,9 +234,9 @@ class PlanTokenizer:
                 self._seen("Arousal", _bin(plan.arousal, s.va_edges))]
         return [self.ids[t] for t in toks]
 
-    def chord_token(self, symbol: str, shift: int) -> str:
+    def chord_token(self, chord: Chord | str, shift: int) -> str:
         """The key-normalised chord token; an unseen one falls back to its triad (``C:minmaj7`` → ``C:min``)."""
-        chord = parse_chord(symbol)
+        chord = parse_chord(chord) if isinstance(chord, str) else chord
         if chord.is_none:
             return "Chord_N"
         root = _PC_NAMES[(chord.root + shift) % 12]
@@ -246,17 +246,26 @@ class PlanTokenizer:
             return triad if triad not in self.unseen else token
         return token
 
+    def chord_positions(self, plan: MusicPlan, bar: int | None = None) -> list[ChordSpan]:
+        """The plan's chord timeline (:meth:`MusicPlan.chord_spans`) on this grid: ticks are positions, bars
+        :meth:`positions_per_bar` long (``bar``: that bar's chords only)."""
+        num, den = plan.meter_tuple
+        per_beat = self.spec.positions_per_beat
+        if per_beat * den % 4:
+            raise TokenizerError(f"{per_beat} positions a beat do not make whole positions a quarter in {num}/{den}")
+        return plan.chord_spans(per_beat * den // 4, bar)  # positions a quarter note
+
     def bar_header_ids(self, plan: MusicPlan, bar: int) -> list[int]:
         """``Bar TimeSig (ChordPos Chord)+ Density Dynamics`` for one bar of the plan, chords key-normalised."""
         num, den = plan.meter_tuple
         self.check_meter((num, den))
         shift = key_shift(plan.key_obj)
         bp = plan.bars[bar]
-        per_beat, n_pos = self.spec.positions_per_beat, self.positions_per_bar((num, den))
+        bar0, n_pos = bar * self.positions_per_bar((num, den)), self.positions_per_bar((num, den))
         chords: dict[str, str] = {}
-        for slot in bp.chords:  # two slots on one grid position: the later one wins
-            pos = self._seen("ChordPos", min(n_pos - 1, round(slot.beat * per_beat)))
-            chords[pos] = self.chord_token(slot.chord, shift)
+        for span in self.chord_positions(plan, bar):  # two slots on one grid position: the later one wins
+            pos = self._seen("ChordPos", min(n_pos - 1, span.start_tick - bar0))
+            chords[pos] = self.chord_token(span.chord, shift)
         toks = ["Bar_None", self._seen_time_signature(num, den)]
         for pos, tok in sorted(chords.items(), key=lambda kv: int(kv[0].split("_")[1])):
             toks += [pos, tok]

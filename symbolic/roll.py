@@ -199,19 +199,14 @@ def plan_chords(plan: MusicPlan, n_steps: int, spec: RollSpec, shift: int = 0) -
     """Per step: the sounding chord's pitch classes as a 12-bit mask (uint16) and its root (int8, -1 for 'N'),
     transposed by ``shift``. Steps past the plan's bars hold no chord."""
     spb = spec.steps_per_bar(plan.meter_tuple)
-    beat_steps = spec.steps_per_quarter * 4 // plan.meter_tuple[1]
     mask = np.zeros(n_steps, dtype=np.uint16)
     root = np.full(n_steps, -1, dtype=np.int8)
-    for b in range(min(plan.n_bars, -(-n_steps // spb))):
-        slots = plan.chords_at(b)
-        for i, (beat, chord) in enumerate(slots):
-            lo = b * spb + int(round(beat * beat_steps))
-            hi = b * spb + (int(round(slots[i + 1][0] * beat_steps)) if i + 1 < len(slots) else spb)
-            lo, hi = min(lo, n_steps), min(hi, n_steps)
-            if chord.is_none or lo >= hi:
-                continue
-            mask[lo:hi] = sum(1 << ((pc + shift) % 12) for pc in chord.pitch_classes)
-            root[lo:hi] = (chord.root + shift) % 12
+    for span in plan.chord_spans(spec.steps_per_quarter):  # steps are the ticks of this resolution
+        lo, hi = min(span.start_tick, n_steps), min(span.end_tick, (span.bar + 1) * spb, n_steps)  # ends with its bar
+        if span.chord.is_none or lo >= hi:
+            continue
+        mask[lo:hi] = sum(1 << ((pc + shift) % 12) for pc in span.chord.pitch_classes)
+        root[lo:hi] = (span.chord.root + shift) % 12
     return mask, root
 
 

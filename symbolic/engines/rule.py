@@ -161,13 +161,10 @@ class _Ctx:
         num, den = plan.meter_tuple
         self.grid = g = _grid(num, den, piece.resolution)
         self.spans: list[_Span] = []
-        for b in range(plan.n_bars):
-            bar0 = b * g.tpb
-            slots = plan.chords_at(b)
-            ticks = [bar0 + round(beat * g.beat) for beat, _ in slots] + [bar0 + g.tpb]
-            for (_, chord), s, e in zip(slots, ticks, ticks[1:]):
-                if s < min(e, self.end):  # slots that round to the same tick: the later one wins
-                    self.spans.append(_Span(s, min(e, self.end), chord, b))
+        for sp in plan.chord_spans(piece.resolution):  # a chord ends with its bar, or with the music
+            end = min(sp.end_tick, (sp.bar + 1) * g.tpb, self.end)
+            if sp.start_tick < end:  # slots that round to the same tick: the later one wins
+                self.spans.append(_Span(sp.start_tick, end, sp.chord, sp.bar))
         self.starts = [s.start for s in self.spans]
         self.start_set = set(self.starts)
         self.final = self.spans[-1].start  # where every part starts holding the last chord

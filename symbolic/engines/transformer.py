@@ -194,16 +194,14 @@ class _KeyGuide:
 
 def _chord_pcs(plan: MusicPlan, tok, shift: int) -> list[list[tuple[int, frozenset[int]]]]:
     """Per bar, ``(position, pitch classes in token space)`` of each chord, the chord before carried in."""
-    from ..chords import parse_chord
-
-    per_beat = tok.spec.positions_per_beat
-    out, current = [], frozenset()
-    for bar in plan.bars:
-        slots = [(0, current)]
-        for slot in bar.chords:
-            current = frozenset((pc + shift) % 12 for pc in parse_chord(slot.chord).pitch_classes)
-            slots.append((round(slot.beat * per_beat), current))
-        out.append(slots)
+    n_pos = tok.positions_per_bar(plan.meter_tuple)
+    out: list[list[tuple[int, frozenset[int]]]] = [[] for _ in range(plan.n_bars)]
+    current: frozenset[int] = frozenset()
+    for bar in range(plan.n_bars):
+        out[bar].append((0, current))
+        for span in tok.chord_positions(plan, bar):
+            current = frozenset((pc + shift) % 12 for pc in span.chord.pitch_classes)
+            out[bar].append((span.start_tick - bar * n_pos, current))
     return out
 
 
@@ -341,10 +339,9 @@ def _trim(notes: list[Note], changes: list[tuple[int, frozenset[int]]]) -> list[
     return out
 
 
-def _chord_changes(plan: MusicPlan, ticks_per_bar: int, beat_ticks: int) -> list[tuple[int, frozenset[int]]]:
+def _chord_changes(plan: MusicPlan, resolution: int) -> list[tuple[int, frozenset[int]]]:
     """``(tick, pitch classes)`` of every chord of the plan ('N' has none), in order."""
-    return [(b * ticks_per_bar + round(beat * beat_ticks), frozenset(chord.pitch_classes))
-            for b in range(plan.n_bars) for beat, chord in plan.chords_at(b)]
+    return [(span.start_tick, frozenset(span.chord.pitch_classes)) for span in plan.chord_spans(resolution)]
 
 
 def compose(plan: MusicPlan, checkpoint: str | Path | None = None, **sampling) -> Piece:
@@ -374,7 +371,7 @@ def compose(plan: MusicPlan, checkpoint: str | Path | None = None, **sampling) -
     end = piece.end_tick
     made = {t.name: t for t in tok.decode(ids, plan, piece.resolution)}
     if trim:
-        changes = _chord_changes(plan, piece.ticks_per_bar, piece.resolution * 4 // plan.meter_tuple[1])
+        changes = _chord_changes(plan, piece.resolution)
         for t in made.values():
             t.notes = _trim(t.notes, changes)
     for role in ("melody", "harmony", "bass", "drums"):
