@@ -272,7 +272,7 @@ def measure(checkpoint: Path, n_songs: int = 10, n_bars: int = 32, guidances: tu
             secs.append(time.perf_counter() - t0)
         filtered = []
         for piece, (_, plan) in zip(pieces, plans):
-            tracks = [dataclasses.replace(t, notes=diffusion._post_filter(t.notes, plan, piece))
+            tracks = [dataclasses.replace(t, notes=diffusion._post_filter(t.notes, plan))
                       if t.name in ("melody", "harmony") else t for t in piece.tracks]
             filtered.append(dataclasses.replace(piece, tracks=tracks))
         row = {"chord_accuracy": pooled(pieces), "model_parts_only": pooled(pieces, own=True),

@@ -37,7 +37,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ...errors import FramescoreError
-from ..piece import Note, Piece, Track, piece_from_plan_grid
+from ..piece import TICKS_PER_QUARTER, Note, Piece
 from ..plan import MusicPlan
 from . import EngineInfo
 
@@ -140,10 +140,11 @@ def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody:
     return roll[:, :n_steps].numpy().astype(np.float32), spec, shift
 
 
-def _post_filter(notes: list[Note], plan: MusicPlan, piece: Piece) -> list[Note]:
+def _post_filter(notes: list[Note], plan: MusicPlan) -> list[Note]:
     """Drop notes that start on a beat and are not tones of the chord sounding there."""
-    beat = piece.resolution * 4 // plan.meter_tuple[1]
-    tpb = piece.ticks_per_bar
+    num, den = plan.meter_tuple
+    beat = TICKS_PER_QUARTER * 4 // den
+    tpb = TICKS_PER_QUARTER * 4 * num // den
     out = []
     for n in notes:
         bar, off = divmod(n.start, tpb)
@@ -161,7 +162,7 @@ def compose(plan: MusicPlan, melody: Piece | None = None, *, checkpoint: str | P
     """Realize ``plan``; with ``melody`` (a piece whose bar 0 is the plan's bar 0), keep that melody and write
     the accompaniment around it. Keyword arguments override :data:`DEFAULTS` (``None``: the checkpoint's)."""
     from ..roll import roll_to_notes
-    from .rule import compose as rule_compose
+    from .assembly import with_backing
 
     plan.validate()
     guidance = DEFAULTS["guidance"] if guidance is None else guidance
@@ -173,29 +174,19 @@ def compose(plan: MusicPlan, melody: Piece | None = None, *, checkpoint: str | P
     roll, spec, shift = generate_roll(plan, checkpoint, user, guidance, steps, hop_bars, tone_guidance)
     th = _load(_checkpoint(checkpoint)).config.thresholds
 
-    piece = piece_from_plan_grid(plan)
     spb = roll.shape[1] // plan.n_bars
     velocity = [int(round(40 + 70 * plan.bars[s // spb].dynamics)) for s in range(roll.shape[1])]
     parts = {
-        "melody": ([Note(n.start, min(n.end, piece.end_tick) - n.start, n.pitch, n.velocity)
-                    for n in user if n.start < piece.end_tick] if user is not None else
+        "melody": (user if user is not None else
                    roll_to_notes(roll[:2], spec, shift, (th[0], th[1]), [min(127, v + 6) for v in velocity],
-                                 piece.resolution, piece.end_tick, monophonic=True)),
+                                 TICKS_PER_QUARTER, monophonic=True)),
         "harmony": roll_to_notes(roll[2:], spec, shift, (th[2], th[3]), [max(1, v - 8) for v in velocity],
-                                 piece.resolution, piece.end_tick),
+                                 TICKS_PER_QUARTER),
     }
     if post_filter:
-        parts = {k: (v if k == "melody" and user is not None else _post_filter(v, plan, piece))
+        parts = {k: (v if k == "melody" and user is not None else _post_filter(v, plan))
                  for k, v in parts.items()}
-    base = rule_compose(plan)
-    for role in ("melody", "harmony", "bass", "drums"):
-        if role not in plan.instrumentation:
-            continue
-        if role in parts:
-            piece.tracks.append(Track(role, plan.instrumentation[role], False, sorted(parts[role])))
-        elif (t := base.track(role)) is not None:
-            piece.tracks.append(t)
-    return piece
+    return with_backing(plan, parts)  # cut at the end of the music, over the rule engine's bass and drums
 
 
 def compose_with_melody(plan: MusicPlan, melody_path: str | Path, **options) -> Piece:

@@ -28,6 +28,7 @@ from ..chords import QUALITIES, Chord, Key
 from ..piece import Note, Piece, Track, piece_from_plan_grid
 from ..plan import MusicPlan
 from . import EngineInfo
+from .assembly import clip_to_end
 
 __all__ = ["ENGINE", "compose"]
 
@@ -382,7 +383,7 @@ def _melody(ctx: _Ctx) -> list[Note]:
     for a, z in zip(notes, notes[1:]):  # detach repeated attacks a little, so each is heard
         if a[1] == z[0]:
             a[1] -= min((a[1] - a[0]) // 10, 24)
-    return [_note(s, e, p, v, ctx.end) for s, e, p, v in notes]
+    return [_note(s, e, p, v) for s, e, p, v in notes]
 
 
 def _cadence(ctx: _Ctx, notes: list[list[int]], prev: int) -> None:
@@ -464,7 +465,7 @@ def _harmony(ctx: _Ctx) -> list[Note]:
         vel = ctx.velocity(sp.bar, -12)
         bar0 = sp.bar * g.tpb
         if sp.start >= ctx.final or d < 0.35:  # pad / block chord, held
-            out += [_note(sp.start, sp.end, p, vel - 4, ctx.end) for p in v]
+            out += [_note(sp.start, sp.end, p, vel - 4) for p in v]
         elif d < 0.7:  # broken chord: Alberti-like in simple time, up and down in compound time
             ext = v + (v[0] + 12,) if len(v) == 3 else v
             tern = g.ternary(0)
@@ -474,7 +475,7 @@ def _harmony(ctx: _Ctx) -> list[Note]:
             for i, (t, p) in enumerate(zip(pos, pitches)):
                 # let it ring, pedal-like, until the same pitch comes again or the chord changes
                 end = next((u for u, q in zip(pos[i + 1:], pitches[i + 1:]) if q == p), sp.end)
-                out.append(_note(t, end, p, vel + (4 if (t - bar0) in g.strong else 0), ctx.end))
+                out.append(_note(t, end, p, vel + (4 if (t - bar0) in g.strong else 0)))
         else:  # comping: short block chords on the subdivisions
             pos = []
             for t in _positions(ctx, sp, "sub"):
@@ -488,7 +489,7 @@ def _harmony(ctx: _Ctx) -> list[Note]:
             for t, nxt in zip(pos, pos[1:] + [sp.end]):
                 dur = max(1, min(nxt - t, g.sub) * 4 // 5)
                 accent = 6 if any(t - bar0 == p[0] for p in g.pulses) else 0
-                out += [_note(t, t + dur, p, vel + accent, ctx.end) for p in v]
+                out += [_note(t, t + dur, p, vel + accent) for p in v]
     return out
 
 
@@ -519,7 +520,7 @@ def _bass(ctx: _Ctx) -> list[Note]:
         root = _bass_pitch(c.bass_pc, prev)
         d, vel = ctx.density(sp.bar), ctx.velocity(sp.bar, -2)
         if sp.start >= ctx.final or d < 0.3:
-            out.append(_note(sp.start, sp.end, root, vel, ctx.end))
+            out.append(_note(sp.start, sp.end, root, vel))
             prev = root
             continue
         fifth_pc = next(((c.root + iv) % 12 for iv in (7, 6, 8) if iv in QUALITIES[c.quality]), c.root)
@@ -538,7 +539,7 @@ def _bass(ctx: _Ctx) -> list[Note]:
             pitches[-1] = _approach(_bass_pitch(nxt.chord.bass_pc, root), ctx.scale_at(sp.start))
         for t, e, p in zip(pos, pos[1:] + [sp.end], pitches):
             dur = e - t if kind == "strong" else max(1, (e - t) * 9 // 10)
-            out.append(_note(t, t + dur, p, vel + (4 if t == sp.start else 0), ctx.end))
+            out.append(_note(t, t + dur, p, vel + (4 if t == sp.start else 0)))
         prev = root
     return out
 
@@ -598,17 +599,18 @@ def _drums(ctx: _Ctx) -> list[Note]:
                 out.append(_note(t, t + (g.pulses[0][1] if pitch == CRASH else hit), pitch, vel, ctx.final))
     fb = min(ctx.final // g.tpb, plan.n_bars - 1)
     if ctx.arousal(fb) < -0.3:
-        out.append(_note(ctx.final, ctx.end, RIDE, ctx.velocity(fb, -20), ctx.end))
+        out.append(_note(ctx.final, ctx.end, RIDE, ctx.velocity(fb, -20)))
     else:
-        out += [_note(ctx.final, ctx.end, CRASH, ctx.velocity(fb, 6), ctx.end),
-                _note(ctx.final, ctx.final + hit, KICK, ctx.velocity(fb, 6), ctx.end)]
+        out += [_note(ctx.final, ctx.end, CRASH, ctx.velocity(fb, 6)),
+                _note(ctx.final, ctx.final + hit, KICK, ctx.velocity(fb, 6))]
     return out
 
 
 # ----- assembly ------------------------------------------------------------------------------------------------
-def _note(start: int, end: int, pitch: int, velocity: int, limit: int) -> Note:
-    """A note cut at ``limit`` (the end of the piece, or where the last chord takes over)."""
-    return Note(start, max(1, min(end, limit) - start), pitch, max(1, min(127, velocity)))
+def _note(start: int, end: int, pitch: int, velocity: int, limit: int | None = None) -> Note:
+    """A note of at least a tick, cut at ``limit`` if given (where the last chord takes over, for the drums);
+    :func:`compose` cuts every part at the end of the piece."""
+    return Note(start, max(1, (end if limit is None else min(end, limit)) - start), pitch, max(1, min(127, velocity)))
 
 
 _PARTS = {"melody": _melody, "harmony": _harmony, "bass": _bass, "drums": _drums}
@@ -622,7 +624,7 @@ def compose(plan: MusicPlan) -> Piece:
     for (role, part), rng in zip(_PARTS.items(), streams):
         if role not in plan.instrumentation:
             continue
-        notes = sorted(part(ctx))
+        notes = sorted(clip_to_end(part(ctx), piece.end_tick))
         jitter = rng.integers(-4, 5, size=len(notes))  # humanise velocities, a little, reproducibly
         notes = [Note(n.start, n.duration, n.pitch, int(max(1, min(127, n.velocity + j))))
                  for n, j in zip(notes, jitter)]

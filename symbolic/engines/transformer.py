@@ -33,7 +33,6 @@ as they are, because POP909 has neither.
 
 from __future__ import annotations
 
-import dataclasses
 from functools import lru_cache
 from pathlib import Path
 
@@ -42,7 +41,7 @@ from threadpoolctl import threadpool_limits
 
 from ..chords import Key
 from ..key_profiles import key_matrix, unit_profile
-from ..piece import Note, Piece, Track, piece_from_plan_grid
+from ..piece import TICKS_PER_QUARTER, Note, Piece, piece_from_plan_grid
 from ..plan import MusicPlan
 from . import EngineInfo
 
@@ -353,39 +352,23 @@ def compose(plan: MusicPlan, checkpoint: str | Path | None = None, **sampling) -
     or piano note where it would ring on into a chord that lacks it. The bass is composed first, so the key
     guide hears it.
     """
-    from . import rule
+    from .assembly import rule_backing, with_backing
 
     plan.validate()
     opts = {**DEFAULTS, **sampling}
     trim = opts.pop("trim_at_chord_changes")
     directory = str(Path(checkpoint) if checkpoint is not None else _default_dir())
-    backing = rule.compose(dataclasses.replace(
-        plan, instrumentation={r: p for r, p in plan.instrumentation.items() if r in ("bass", "drums")}))
-    bass = backing.track("bass")
+    backing = rule_backing(plan)
     profile = np.zeros(12)
-    for n in bass.notes if bass is not None else ():
+    for n in backing["bass"].notes if "bass" in backing else ():
         profile[n.pitch % 12] += n.duration
     ids = generate_tokens(plan, directory, backing_profile=profile, **opts)
     tok = _load(directory)[0]
-    piece = piece_from_plan_grid(plan)
-    end = piece.end_tick
-    made = {t.name: t for t in tok.decode(ids, plan, piece.resolution)}
+    parts = {t.name: t.notes for t in tok.decode(ids, plan, TICKS_PER_QUARTER)}
     if trim:
-        changes = _chord_changes(plan, piece.resolution)
-        for t in made.values():
-            t.notes = _trim(t.notes, changes)
-    for role in ("melody", "harmony", "bass", "drums"):
-        if role not in plan.instrumentation:
-            continue
-        if role in made:
-            notes = sorted(Note(n.start, min(n.duration, end - n.start), n.pitch, n.velocity)
-                           for n in made[role].notes if n.start < end)
-            piece.tracks.append(Track(role, plan.instrumentation[role], False, notes))
-        else:
-            t = backing.track(role)
-            if t is not None:
-                piece.tracks.append(t)
-    return piece
+        changes = _chord_changes(plan, TICKS_PER_QUARTER)
+        parts = {role: _trim(notes, changes) for role, notes in parts.items()}
+    return with_backing(plan, parts, backing)
 
 
 def _default_dir() -> Path:
