@@ -7,7 +7,8 @@ engine generated, so a model conditioned on a plan's density learns to hit numbe
   :data:`DENSITY_ONSETS_PER_BEAT` = 12 and clipped to [0, 1]: quarter-note triads (3 a beat) are 0.25,
   sixteenth-note triads saturate. Over POP909's training songs the median bar is 0.42, 90% are below 0.65 and
   0.4% saturate;
-- dynamics of a bar: the mean velocity of the notes that start in it, divided by 127; 0 for a bar with no onset.
+- dynamics of a bar: :func:`~framescore.symbolic.plan.dynamics_of` the mean velocity of the notes that start in
+  it (velocity 40 is 0, 110 is 1, clipped outside: the scale every engine plays); 0 for a bar with no onset.
 
 A bar is always judged over its full length, also the last one when the music ends inside it, so a generator
 that stops early is not rewarded with a higher density. Drums never count (pitched notes only).
@@ -23,6 +24,7 @@ import numpy as np
 
 from .key_profiles import KEY_PROFILES
 from .piece import Note, Piece
+from .plan import dynamics_of
 
 __all__ = [
     "DENSITY_ONSETS_PER_BEAT",
@@ -31,7 +33,6 @@ __all__ = [
     "bar_densities",
     "bar_dynamics_list",
     "density_to_onsets",
-    "dynamics_to_velocity",
     "piece_attributes",
     "ticks_to_seconds",
 ]
@@ -51,19 +52,15 @@ def bar_density(notes: Sequence[Note], start: int, length: int, beat_ticks: int)
 
 
 def bar_dynamics(notes: Sequence[Note], start: int, length: int) -> float:
-    """Mean velocity / 127 of the notes starting in ``[start, start + length)``; 0.0 when none does."""
+    """:func:`~framescore.symbolic.plan.dynamics_of` the mean velocity of the notes starting in
+    ``[start, start + length)``; 0.0 when none does."""
     vel = [n.velocity for n in notes if start <= n.start < start + length]
-    return float(np.mean(vel) / 127.0) if vel else 0.0
+    return dynamics_of(float(np.mean(vel))) if vel else 0.0
 
 
 def density_to_onsets(density: float, beats: float) -> int:
     """How many onsets a bar of ``beats`` beats needs for ``density``: the inverse a generator aims with."""
     return round(min(max(density, 0.0), 1.0) * beats * DENSITY_ONSETS_PER_BEAT)
-
-
-def dynamics_to_velocity(dynamics: float) -> int:
-    """The MIDI velocity (1-127) whose bar dynamics is ``dynamics``."""
-    return int(min(127, max(1, round(dynamics * 127.0))))
 
 
 def _pitched(piece: Piece) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -96,7 +93,7 @@ def bar_dynamics_list(piece: Piece, n_bars: int | None = None) -> list[float]:
     bar = start // piece.ticks_per_bar
     counts = np.bincount(bar, minlength=n)[:n]
     sums = np.bincount(bar, weights=vel, minlength=n)[:n]
-    return [float(s / c / 127.0) if c else 0.0 for s, c in zip(sums, counts)]
+    return [dynamics_of(float(s / c)) if c else 0.0 for s, c in zip(sums, counts)]
 
 
 def ticks_to_seconds(piece: Piece, ticks: np.ndarray) -> np.ndarray:

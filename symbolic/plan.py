@@ -31,10 +31,13 @@ __all__ = [
     "SCHEMA_VERSION",
     "Section",
     "TICKS_PER_QUARTER",
+    "VELOCITY_RANGE",
     "check_engine",
+    "dynamics_of",
     "load_plan",
     "parse_meter",
     "simple_plan",
+    "velocity_of",
 ]
 
 SCHEMA_VERSION = 1
@@ -46,6 +49,8 @@ GM_DEFAULTS = {"melody": 0, "harmony": 0, "bass": 33, "drums": 0}
 TEMPO_RANGE = (30.0, 300.0)
 DURATION_RANGE = (0.05, 3600.0)
 MIN_CHORD_GAP_BEATS = 0.0625  # two chord slots closer than a 64th note would land on one tick
+#: The mean MIDI velocities a bar's dynamics spans: dynamics 0 is the first, 1 the second, linear between.
+VELOCITY_RANGE = (40.0, 110.0)
 
 
 class PlanError(FramescoreError):
@@ -92,6 +97,23 @@ class ChordSlot:
         return parse_chord(self.chord)
 
 
+def velocity_of(dynamics: float) -> float:
+    """The mean MIDI velocity a bar of ``dynamics`` (0-1) asks for: 40 at 0, 110 at 1 (:data:`VELOCITY_RANGE`).
+
+    The one meaning of ``dynamics``: every engine plays it and the labels and metrics measure it
+    (:func:`dynamics_of`, the inverse). Unrounded, so an engine adds its accents before it rounds.
+    """
+    lo, hi = VELOCITY_RANGE
+    return lo + (hi - lo) * dynamics
+
+
+def dynamics_of(mean_velocity: float) -> float:
+    """The dynamics (0-1) of a bar whose notes' mean velocity is ``mean_velocity``: the inverse of
+    :func:`velocity_of`, clipped to [0, 1] outside :data:`VELOCITY_RANGE`."""
+    lo, hi = VELOCITY_RANGE
+    return float(min(1.0, max(0.0, (mean_velocity - lo) / (hi - lo))))
+
+
 @dataclass(frozen=True)
 class ChordSpan:
     """One chord of the plan's timeline: slot ``beat`` of ``bar``, sounding from ``start_tick`` to ``end_tick``.
@@ -110,7 +132,8 @@ class ChordSpan:
 
 @dataclass
 class BarPlan:
-    """What one bar must do: its chords, how busy (density) and how loud (dynamics) it is, both in [0, 1]."""
+    """What one bar must do: its chords, how busy (density) and how loud (dynamics) it is, both in [0, 1]
+    (dynamics: the mean velocity :func:`velocity_of` gives, 40-110)."""
 
     chords: list[ChordSlot]
     density: float = 0.5

@@ -11,7 +11,8 @@ Plan tokens added to miditok's vocabulary:
 
 - at the start: ``Mode_major|minor``, ``TempoBin_k``, ``Valence_k``, ``Arousal_k``;
 - after each ``Bar TimeSig``: ``ChordPos_p Chord_<root>:<quality>`` for every chord of the bar (``p`` on the
-  position grid), then ``Density_k`` and ``Dynamics_k``.
+  position grid), then ``Density_k`` and ``Dynamics_k`` (each on the scale of the labels the model learnt from,
+  recorded in its :class:`TokenizerSpec`: a plan's number asks for the same onsets a beat and the same mean velocity).
 
 Key: every song is transposed to C major or A minor (by at most 6 semitones, down or up) before it is tokenized,
 so chord roots are key-relative (``Chord_G:7`` is the dominant of a major key) and the model learns one set of
@@ -40,6 +41,7 @@ import numpy as np
 from ..errors import FramescoreError
 from .attributes import DENSITY_ONSETS_PER_BEAT
 from .chords import QUALITIES, Chord, Key, parse_chord, triad_of
+from .plan import VELOCITY_RANGE, velocity_of
 
 if TYPE_CHECKING:
     from .piece import Piece, Track
@@ -61,6 +63,8 @@ TRACK_OF_PROGRAM = {v: k for k, v in PROGRAM_OF_TRACK.items()}
 _PC_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 #: The density scale of tokenizer files written before the scale was recorded (attributes then used 8).
 LEGACY_DENSITY_ONSETS_PER_BEAT = 8.0
+#: The dynamics scale of tokenizer files written before the scale was recorded (dynamics = mean velocity / 127).
+LEGACY_DYNAMICS_VELOCITY_RANGE = (0.0, 127.0)
 
 
 class TokenizerError(FramescoreError):
@@ -88,6 +92,10 @@ class TokenizerSpec:
     #: Onsets a beat that made density 1.0 in the labels the model learnt from (``attributes`` at corpus-build
     #: time); plan densities, measured with today's ``attributes``, are rescaled to it. Files without it: 8.
     density_onsets_per_beat: float = DENSITY_ONSETS_PER_BEAT
+    #: The mean velocities that were dynamics 0 and 1 in the labels the model learnt from; plan dynamics
+    #: (:func:`~framescore.symbolic.plan.velocity_of`) are put on that scale. Files without it: (0, 127), the
+    #: labels of mean velocity / 127 that the shipped checkpoints learnt.
+    dynamics_velocity_range: tuple[float, float] = VELOCITY_RANGE
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -102,6 +110,7 @@ class TokenizerSpec:
         d["va_edges"] = tuple(d["va_edges"])
         d["meters"] = {int(k): list(v) for k, v in d["meters"].items()}
         d.setdefault("density_onsets_per_beat", LEGACY_DENSITY_ONSETS_PER_BEAT)
+        d["dynamics_velocity_range"] = tuple(d.get("dynamics_velocity_range", LEGACY_DYNAMICS_VELOCITY_RANGE))
         return cls(**d)
 
 
@@ -246,6 +255,14 @@ class PlanTokenizer:
             return triad if triad not in self.unseen else token
         return token
 
+    def _label_dynamics(self, dynamics: float) -> float:
+        """A plan's dynamics on the scale of the labels the model learnt (``spec.dynamics_velocity_range``): the
+        same mean velocity."""
+        lo, hi = self.spec.dynamics_velocity_range
+        if (lo, hi) == VELOCITY_RANGE:
+            return dynamics
+        return min(1.0, max(0.0, (velocity_of(dynamics) - lo) / (hi - lo)))
+
     def chord_positions(self, plan: MusicPlan, bar: int | None = None) -> list[ChordSpan]:
         """The plan's chord timeline (:meth:`MusicPlan.chord_spans`) on this grid: ticks are positions, bars
         :meth:`positions_per_bar` long (``bar``: that bar's chords only)."""
@@ -271,7 +288,7 @@ class PlanTokenizer:
             toks += [pos, tok]
         density = min(1.0, bp.density * DENSITY_ONSETS_PER_BEAT / self.spec.density_onsets_per_beat)
         toks += [self._seen("Density", _unit_bin(density, self.spec.n_density_bins)),
-                 self._seen("Dynamics", _unit_bin(bp.dynamics, self.spec.n_dynamics_bins))]
+                 self._seen("Dynamics", _unit_bin(self._label_dynamics(bp.dynamics), self.spec.n_dynamics_bins))]
         return [self.ids[t] for t in toks]
 
     # ----- music ------------------------------------------------------------------------------------------------

@@ -16,8 +16,8 @@ How a plan becomes music (model and sampler: :mod:`framescore.symbolic.models.ro
 - the roll is read back as notes (an onset above its threshold starts a note, which lasts while the sustain
   stays above its own; the thresholds are fitted once per checkpoint so that the model's rolls are as full as the
   data's, see ``train_diffusion --calibrate``; the melody is read as one voice), transposed back to the plan's
-  key, with velocities from the plan's bar dynamics (the rule engine's scale), cut at the piece's end. Bass and
-  drums are the rule engine's (:mod:`.rule`): POP909 has neither.
+  key, with velocities from the plan's bar dynamics (:func:`~framescore.symbolic.plan.velocity_of`), cut at the
+  piece's end. Bass and drums are the rule engine's (:mod:`.rule`): POP909 has neither.
 
 Meters other than 4/4 are laid on the grid in their own bar length (4 bars of 3/4 = 48 steps): the network is
 convolutional, so it runs on any window, but it learnt from 4/4 songs only, so the rhythm of other meters is
@@ -38,7 +38,7 @@ from pathlib import Path
 
 from ...errors import FramescoreError
 from ..piece import TICKS_PER_QUARTER, Note, Piece
-from ..plan import MusicPlan
+from ..plan import MusicPlan, velocity_of
 from . import EngineInfo
 
 __all__ = ["DEFAULTS", "DiffusionError", "ENGINE", "compose", "compose_with_melody", "generate_roll",
@@ -175,7 +175,7 @@ def compose(plan: MusicPlan, melody: Piece | None = None, *, checkpoint: str | P
     th = _load(_checkpoint(checkpoint)).config.thresholds
 
     spb = roll.shape[1] // plan.n_bars
-    velocity = [int(round(40 + 70 * plan.bars[s // spb].dynamics)) for s in range(roll.shape[1])]
+    velocity = [int(round(velocity_of(plan.bars[s // spb].dynamics))) for s in range(roll.shape[1])]
     parts = {
         "melody": (user if user is not None else
                    roll_to_notes(roll[:2], spec, shift, (th[0], th[1]), [min(127, v + 6) for v in velocity],

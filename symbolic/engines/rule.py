@@ -26,7 +26,7 @@ import numpy as np
 
 from ..chords import QUALITIES, Chord, Key
 from ..piece import Note, Piece, Track, piece_from_plan_grid
-from ..plan import MusicPlan
+from ..plan import MusicPlan, velocity_of
 from . import EngineInfo
 from .assembly import clip_to_end
 
@@ -194,8 +194,8 @@ class _Ctx:
         return self.plan.bars[min(bar, self.plan.n_bars - 1)].density
 
     def velocity(self, bar: int, offset: float = 0.0) -> int:
-        """Velocity 40-110 from the bar's dynamics, nudged by the section's arousal."""
-        v = 40 + 70 * self.plan.bars[min(bar, self.plan.n_bars - 1)].dynamics + 6 * self.arousal(bar) + offset
+        """Velocity 40-110 from the bar's dynamics (:func:`velocity_of`), nudged by the section's arousal."""
+        v = velocity_of(self.plan.bars[min(bar, self.plan.n_bars - 1)].dynamics) + 6 * self.arousal(bar) + offset
         return int(round(v))
 
     def _section_value(self, bar: int, name: str) -> float:

@@ -18,6 +18,7 @@ from framescore.datasets.pop909_split import split_of
 from framescore.symbolic.attributes import DENSITY_ONSETS_PER_BEAT
 from framescore.symbolic.midi_io import write_midi
 from framescore.symbolic.piece import Note, Piece, TempoChange, Track
+from framescore.symbolic.plan import dynamics_of
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "pop909"
 
@@ -69,7 +70,7 @@ def test_read_song_plan_matches_hand_worked_values(song: Path) -> None:
     velocity = [64, 80, 100, 40, 90, 50]
     full = 4 * DENSITY_ONSETS_PER_BEAT
     assert [b.density for b in plan.bars] == pytest.approx([o / full for o in onsets], abs=1e-4)
-    assert [b.dynamics for b in plan.bars] == pytest.approx([v / 127 for v in velocity], abs=1e-4)
+    assert [b.dynamics for b in plan.bars] == pytest.approx([dynamics_of(v) for v in velocity], abs=1e-4)
     assert (ex.pickup_bars, ex.padded_bars, ex.regular_spans) == (1, [2], [(0, 2), (3, 3)])
     assert ex.misalignment_ticks == 0
     assert plan.source["start_sec"] == pytest.approx(-1.0)  # bar 0 starts a bar before the first downbeat
