@@ -11,6 +11,7 @@ by the end of the music.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -233,8 +234,30 @@ class MusicPlan:
         return spans if bar is None else [s for s in spans if s.bar == bar]
 
     # ----- validation ----------------------------------------------------------------------------------------
+    def _check_types(self) -> None:
+        """Every field of a plan made or edited in code has its annotated type, as :meth:`from_dict` demands of
+        a file (so a string density is a PlanError naming it, not a TypeError deep in an engine)."""
+        fields_of = {k: v for k, v in vars(self).items() if k not in ("bars", "sections")}
+        _typed_fields(fields_of, MusicPlan, "plan")
+        for name in ("bars", "sections"):
+            _typed_list(getattr(self, name), name)
+        for i, bar in enumerate(self.bars):
+            if not isinstance(bar, BarPlan):
+                raise PlanError(f"bar {i} must be a BarPlan, not {type(bar).__name__}")
+            _typed_fields({k: v for k, v in vars(bar).items() if k != "chords"}, BarPlan, f"bar {i}")
+            for j, slot in enumerate(_typed_list(bar.chords, f"bar {i}: chords")):
+                if not isinstance(slot, ChordSlot):
+                    raise PlanError(f"bar {i}, chord {j} must be a ChordSlot, not {type(slot).__name__}")
+                _typed_fields(vars(slot), ChordSlot, f"bar {i}, chord {j}")
+        for i, sec in enumerate(self.sections):
+            if not isinstance(sec, Section):
+                raise PlanError(f"section {i} must be a Section, not {type(sec).__name__}")
+            where = f"section {sec.label!r}" if isinstance(sec.label, str) else f"section {i}"
+            _typed_fields(vars(sec), Section, where)
+
     def validate(self) -> MusicPlan:
         """Check every field; raise :class:`PlanError` naming the first problem. Returns self."""
+        self._check_types()
         if self.schema_version != SCHEMA_VERSION:
             raise PlanError(f"plan schema_version {self.schema_version} is not supported (this is {SCHEMA_VERSION})")
         if not (DURATION_RANGE[0] <= self.duration_sec <= DURATION_RANGE[1]):
@@ -279,7 +302,9 @@ class MusicPlan:
             if s.start_bar != expect or s.n_bars < 1:
                 raise PlanError(f"section {s.label!r} must start at bar {expect} and hold at least one bar")
             if s.tempo_bpm is not None:
-                _check_tempo(s.tempo_bpm)
+                _check_tempo(s.tempo_bpm, f"section {s.label!r}: ")
+            if s.cut_sec is not None and not (math.isfinite(s.cut_sec) and s.cut_sec >= 0):
+                raise PlanError(f"section {s.label!r}: cut_sec {s.cut_sec} must be a time in seconds, 0 or more")
             for name in ("valence", "arousal"):
                 v = getattr(s, name)
                 if v is not None and not -1.0 <= v <= 1.0:
@@ -356,21 +381,36 @@ def _type_ok(value: Any, hint: Any) -> bool:
     return isinstance(value, hint)
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """A dataclass's resolved annotations (``get_type_hints`` is slow: a long plan has thousands of slots)."""
+    import typing
+
+    return typing.get_type_hints(cls)
+
+
 def _typed_fields(obj: Any, cls: type, where: str) -> dict[str, Any]:
     """``obj`` as keyword arguments of dataclass ``cls``, each checked against its annotation (lists aside)."""
     import typing
 
     if not isinstance(obj, dict):
         raise PlanError(f"{where} must be a JSON object, not {type(obj).__name__}")
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     for name, value in obj.items():
         if name not in hints:
             raise PlanError(f"{where}: unknown field {name!r}")
         hint = hints[name]
         if typing.get_origin(hint) is not list and not _type_ok(value, hint):
             want = getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
-            raise PlanError(f"{where}: {name} must be {want}, not {json.dumps(value)[:40]}")
+            raise PlanError(f"{where}: {name} must be {want}, not {_shown(value)}")
     return dict(obj)
+
+
+def _shown(value: Any) -> str:
+    try:
+        return json.dumps(value)[:40]
+    except (TypeError, ValueError):
+        return f"{type(value).__name__} {value!r}"[:40]
 
 
 def _typed_list(value: Any, where: str) -> list:
@@ -397,9 +437,9 @@ def load_plan(path: str | Path) -> MusicPlan:
     return MusicPlan.from_dict(data)
 
 
-def _check_tempo(bpm: float) -> None:
+def _check_tempo(bpm: float, where: str = "") -> None:
     if not (isinstance(bpm, (int, float)) and math.isfinite(bpm) and TEMPO_RANGE[0] <= bpm <= TEMPO_RANGE[1]):
-        raise PlanError(f"tempo {bpm} bpm out of range ({TEMPO_RANGE[0]:g}-{TEMPO_RANGE[1]:g})")
+        raise PlanError(f"{where}tempo {bpm} bpm out of range ({TEMPO_RANGE[0]:g}-{TEMPO_RANGE[1]:g})")
 
 
 def simple_plan(
