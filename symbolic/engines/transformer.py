@@ -33,6 +33,7 @@ as they are, because POP909 has neither.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -204,6 +205,150 @@ def _chord_pcs(plan: MusicPlan, tok, shift: int) -> list[list[tuple[int, frozens
     return out
 
 
+_HARMONY_PROGRAM = 1  # the piano part's Program token value (remi.PROGRAM_OF_TRACK["harmony"])
+
+
+@dataclass(frozen=True)
+class _NoteRules:
+    """The pitches and durations a note may take, from the ``chord_tones`` settings (see :func:`generate_tokens`)."""
+
+    chord_tones: str
+    passing_max_positions: int
+    scale: frozenset[int]  # the key's scale in token space, for passing tones; empty: a passing tone may be any
+    per_beat: int  # grid positions a beat: a position on a beat is strong
+
+    def pitches(self, pos: int, program: int, chord: frozenset[int]) -> frozenset[int]:
+        """The pitch classes a note at ``pos`` of ``program`` may take under ``chord`` (empty: any): the chord's
+        tones where the mode constrains the note, else the chord's and the scale's."""
+        strong = pos % self.per_beat == 0
+        constrain = (self.chord_tones == "all" or (self.chord_tones in ("strong", "harmony") and strong)
+                     or (self.chord_tones == "harmony" and program == _HARMONY_PROGRAM))
+        if constrain:
+            return chord
+        return (self.scale | chord) if self.scale else frozenset()
+
+    def is_chord_tone(self, pc: int, chord: frozenset[int]) -> bool:
+        """Whether a note of pitch class ``pc`` may be held: always without a rule or a chord."""
+        return self.chord_tones == "none" or not chord or pc in chord
+
+    def max_positions(self, chord_tone: bool) -> int | None:
+        """The longest a note may last, in grid positions (None: any): a passing tone only passes."""
+        return None if chord_tone else self.passing_max_positions
+
+
+@dataclass
+class _BarWriter:
+    """One bar's decoding state, so each step reads what the grammar allows next and records what was sampled.
+
+    A bar is ``Position (Program Pitch Velocity Duration)+`` repeated, positions rising, until ``Bar``. The state
+    is what the next choice depends on: the last token's kind, the position and the notes begun there, the note
+    being written (its program, its pitch class, whether it is a chord tone), the chord in force at the position,
+    and the budget after which only ``Bar`` may come.
+    """
+
+    rules: _NoteRules
+    chords: list[tuple[int, frozenset[int]]]  # (position, pitch classes) of each chord in force, in order
+    end: int  # onsets at positions < end: the bar's length, less in a last bar cut short
+    budget: int  # from this many tokens on, only Bar may come (a runaway bar is closed)
+    tokens: list[int]  # the bar's header, then what was sampled
+    guide: _KeyGuide | None = None
+    last: str = "header"  # the last token's kind
+    pos: int = -1
+    notes_here: int = 0  # notes begun at pos
+    chord: frozenset[int] = frozenset()  # the chord sounding at pos
+    program: int = 0
+    pitch_pc: int = 0
+    chord_tone: bool = True
+
+    def state(self) -> tuple:
+        """What may come next, as a :meth:`_Grammar.allowed` state."""
+        if self.last in ("header", "Duration"):  # a later position, Bar, or (after a note) another note here
+            notes_ok = self.last == "Duration" and self.notes_here < MAX_NOTES_PER_POSITION
+            return ("next", self.pos + 1, self.end, notes_ok, len(self.tokens) >= self.budget)
+        if self.last == "Position":
+            return ("program",)
+        if self.last == "Program":
+            return ("pitch", self.rules.pitches(self.pos, self.program, self.chord))
+        if self.last == "Pitch":
+            return ("velocity",)
+        return ("duration", self.rules.max_positions(self.chord_tone))  # after Velocity
+
+    def bias(self, state: tuple, allowed: tuple[np.ndarray, np.ndarray], g: _Grammar) -> np.ndarray | None:
+        """The key guide's logit bonus, for a pitch only."""
+        if self.guide is None or state[0] != "pitch":
+            return None
+        return self.guide.bias(g.pitch_pc[allowed[0]])
+
+    def take(self, choice: int, g: _Grammar) -> None:
+        """Record a sampled token other than Bar."""
+        kind = g.kind[choice]
+        if kind == "Position":
+            self.pos, self.notes_here = g.value[choice], 0
+            self.chord = next(pcs for q, pcs in reversed(self.chords) if q <= self.pos)
+        elif kind == "Program":
+            self.program = g.value[choice]
+            self.notes_here += 1
+        elif kind == "Pitch":
+            self.pitch_pc = int(g.pitch_pc[choice])
+            self.chord_tone = self.rules.is_chord_tone(self.pitch_pc, self.chord)
+        elif kind == "Duration" and self.guide is not None:  # the guide hears a note once its length is known
+            self.guide.add(self.pitch_pc, float(g.dur_positions[choice]))
+        self.tokens.append(choice)
+        self.last = kind
+
+
+class _Context:
+    """The decoder fed the prefix and the bars written, with its hidden state after the last token fed.
+
+    When the 512-token context would overflow it is re-encoded from the prefix, the newest whole bars that fit in
+    half of it, and the bar being written, leaving at least ``REFILL_RESERVE`` tokens free.
+    """
+
+    def __init__(self, dec, prefix: list[int]) -> None:
+        self.dec, self.prefix = dec, prefix
+        self.bars: list[list[int]] = []
+        dec.reset()
+        self.hidden = dec.feed_hidden(prefix)
+
+    def feed_header(self, header: list[int]) -> None:
+        """Feed a bar's plan tokens, re-encoding first unless they leave the reserve free."""
+        if self.dec.length + len(header) + REFILL_RESERVE > self.dec.n_ctx:
+            self.hidden = self._refill(header)
+        else:
+            self.hidden = self.dec.feed_hidden(header)
+
+    def feed(self, choice: int, current: list[int]) -> None:
+        """Feed a sampled token (already the last of ``current``, the bar being written)."""
+        if self.dec.length + 1 > self.dec.n_ctx:
+            self.hidden = self._refill(current)
+        else:
+            self.hidden = self.dec.feed_hidden([choice])
+
+    def _refill(self, current: list[int]) -> np.ndarray:
+        room = min(self.dec.n_ctx // 2, self.dec.n_ctx - len(self.prefix) - len(current) - REFILL_RESERVE)
+        keep: list[list[int]] = []
+        for b in reversed(self.bars):
+            if len(b) > room:
+                break
+            keep.insert(0, b)
+            room -= len(b)
+        self.dec.reset()
+        return self.dec.feed_hidden(self.prefix + [i for b in keep for i in b] + current)
+
+    def tokens(self) -> list[int]:
+        return self.prefix + [i for b in self.bars for i in b]
+
+
+def _onset_ends(plan: MusicPlan, grid: Piece, n_pos: int) -> list[int]:
+    """Per bar, the first grid position with no onset: the bar's length, or where the music ends in a last bar
+    cut short."""
+    ticks_per_pos = grid.ticks_per_bar // n_pos
+    ends = [n_pos] * plan.n_bars
+    b = plan.n_bars - 1
+    ends[b] = min(n_pos, -(-(grid.end_tick - b * grid.ticks_per_bar) // ticks_per_pos))
+    return ends
+
+
 def generate_tokens(plan: MusicPlan, checkpoint: str | Path | None = None, temperature: float = DEFAULTS["temperature"],
                     top_p: float = DEFAULTS["top_p"], chord_tones: str = DEFAULTS["chord_tones"],
                     passing_max_positions: int = DEFAULTS["passing_max_positions"],
@@ -227,98 +372,46 @@ def generate_tokens(plan: MusicPlan, checkpoint: str | Path | None = None, tempe
         raise FramescoreError(f"chord_tones must be one of {', '.join(CHORD_TONE_MODES)}, not {chord_tones!r}")
     directory = str(Path(checkpoint) if checkpoint is not None else checkpoint_dir("transformer"))
     tok, dec, g = _load(directory)
-    num, den = plan.meter_tuple
-    tok.check_meter((num, den))
-    n_pos = tok.positions_per_bar((num, den))
+    tok.check_meter(plan.meter_tuple)
+    n_pos = tok.positions_per_bar(plan.meter_tuple)
     grid = piece_from_plan_grid(plan)
-    ticks_per_pos = grid.ticks_per_bar // n_pos
-    per_beat = tok.spec.positions_per_beat
     shift = key_shift(plan.key_obj)
     token_key = Key((plan.key_obj.tonic + shift) % 12, plan.key_obj.mode)  # keys are normalised: C major, A minor
-    chords = _chord_pcs(plan, tok, shift)
-    prefix = tok.prefix_ids(plan)
     # the key's scale in token space; a minor key adds its raised 7th (A minor: G#)
     scale = frozenset()
     if diatonic_passing and chord_tones != "none":
         scale = frozenset(token_key.scale) | ({(token_key.tonic - 1) % 12} if token_key.mode == "minor" else set())
-    gen = np.random.default_rng(int(plan.seed))
+    rules = _NoteRules(chord_tones, passing_max_positions, scale, tok.spec.positions_per_beat)
     guide = None
     if key_guidance > 0:
+        ticks_per_pos = grid.ticks_per_bar // n_pos
         base = np.zeros(12) if backing_profile is None else np.roll(np.asarray(backing_profile, float), shift)
         guide = _KeyGuide(12 * (token_key.mode == "minor") + token_key.tonic, key_guidance, key_margin,
                           base / ticks_per_pos)
-    max_bar = min(MAX_BAR_TOKENS, dec.n_ctx - len(prefix) - REFILL_RESERVE)  # a bar always fits the context
-    bars: list[list[int]] = []
-
-    def refill(current: list[int]):
-        """Re-encode: prefix, the newest whole bars that fit, and the bar being written."""
-        room = min(dec.n_ctx // 2, dec.n_ctx - len(prefix) - len(current) - REFILL_RESERVE)
-        keep: list[list[int]] = []
-        for b in reversed(bars):
-            if len(b) > room:
-                break
-            keep.insert(0, b)
-            room -= len(b)
-        dec.reset()
-        return dec.feed_hidden(prefix + [i for b in keep for i in b] + current)
+    chords = _chord_pcs(plan, tok, shift)
+    ends = _onset_ends(plan, grid, n_pos)
+    prefix = tok.prefix_ids(plan)
+    budget = min(MAX_BAR_TOKENS, dec.n_ctx - len(prefix) - REFILL_RESERVE)  # a bar always fits the context
+    gen = np.random.default_rng(int(plan.seed))
 
     # One BLAS thread: a token's matrix products are too small to share, and a second thread spinning beside
     # another busy process made generation 2.5x slower here
     with threadpool_limits(limits=1, user_api="blas"):
-        dec.reset()
-        hidden = dec.feed_hidden(prefix)
+        ctx = _Context(dec, prefix)
         for b in range(plan.n_bars):
             header = tok.bar_header_ids(plan, b)
-            if dec.length + len(header) + REFILL_RESERVE > dec.n_ctx:
-                hidden = refill(header)
-            else:
-                hidden = dec.feed_hidden(header)
-            bar_tokens = list(header)
-            hi = n_pos
-            if b == plan.n_bars - 1:  # last bar cut short: no onsets after the end
-                hi = min(n_pos, -(-(grid.end_tick - b * grid.ticks_per_bar) // ticks_per_pos))
-            pos, last_kind, program, notes_here, chord_tone = -1, "header", 0, 0, True
+            ctx.feed_header(header)
+            bar = _BarWriter(rules, chords[b], ends[b], budget, list(header), guide)
             while True:
-                if last_kind in ("header", "Duration"):
-                    notes_ok = last_kind == "Duration" and notes_here < MAX_NOTES_PER_POSITION
-                    state = ("next", pos + 1, hi, notes_ok, len(bar_tokens) >= max_bar)
-                elif last_kind == "Position":
-                    state = ("program",)
-                elif last_kind == "Program":
-                    strong = pos % per_beat == 0
-                    constrain = (chord_tones == "all" or (chord_tones in ("strong", "harmony") and strong)
-                                 or (chord_tones == "harmony" and program == 1))
-                    pcs = next(p for q, p in reversed(chords[b]) if q <= pos)
-                    pitch_set = pcs if constrain else ((scale | pcs) if scale else frozenset())
-                    state = ("pitch", pitch_set)
-                elif last_kind == "Pitch":
-                    state = ("velocity",)
-                else:  # Velocity
-                    state = ("duration", None if chord_tone else passing_max_positions)
+                state = bar.state()
                 allowed = g.allowed(state)
-                bias = guide.bias(g.pitch_pc[allowed[0]]) if guide is not None and state[0] == "pitch" else None
-                choice = _sample(hidden, allowed, temperature, top_p, gen, bias)
-                kind = g.kind[choice]
-                if kind == "Bar":
+                choice = _sample(ctx.hidden, allowed, temperature, top_p, gen, bar.bias(state, allowed, g))
+                if g.kind[choice] == "Bar":
                     break
-                if kind == "Position":
-                    pos, notes_here = g.value[choice], 0
-                elif kind == "Program":
-                    program = g.value[choice]
-                    notes_here += 1
-                elif kind == "Pitch":
-                    pitch_pc = int(g.pitch_pc[choice])
-                    chord_tone = chord_tones == "none" or not pcs or pitch_pc in pcs
-                elif kind == "Duration" and guide is not None:
-                    guide.add(pitch_pc, float(g.dur_positions[choice]))
-                bar_tokens.append(choice)
-                last_kind = kind
-                if dec.length + 1 > dec.n_ctx:
-                    hidden = refill(bar_tokens)
-                else:
-                    hidden = dec.feed_hidden([choice])
-            bars.append(bar_tokens)
-        return prefix + [i for b in bars for i in b]
+                bar.take(choice, g)
+                ctx.feed(choice, bar.tokens)
+            ctx.bars.append(bar.tokens)
+        return ctx.tokens()
 
 
 def _trim(notes: list[Note], changes: list[tuple[int, frozenset[int]]]) -> list[Note]:
