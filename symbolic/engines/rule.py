@@ -545,65 +545,113 @@ def _bass(ctx: _Ctx) -> list[Note]:
 
 
 # ----- drums ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _DrumBar:
+    """What one bar's groove is chosen by: the section's arousal and the bar's density."""
+
+    bar: int
+    bar0: int  # the bar line's tick
+    arousal: float
+    density: float
+    soft: bool  # calm (arousal < -0.3): keep time quietly, hat and rim only
+    velocity: int
+    keeper: int  # the time-keeping cymbal: the ride in every other section label (unless soft), else the hat
+
+
+def _drum_bar(ctx: _Ctx, b: int) -> _DrumBar:
+    ar, d = ctx.arousal(b), ctx.density(b)
+    soft = ar < -0.3
+    keeper = RIDE if ctx.variant[ctx.section[b]] % 2 and not soft else HAT
+    return _DrumBar(b, b * ctx.grid.tpb, ar, d, soft, ctx.velocity(b, -15 if soft else 0), keeper)
+
+
+def _keep_time(ctx: _Ctx, db: _DrumBar, hits: dict[tuple[int, int], int]) -> None:
+    """The cymbal on a level of the grid that rises with density and arousal (the ride never goes to
+    sixteenths), louder on the pulses; a lively bar opens the hat on its last subdivision, leading into the next."""
+    g, d, ar, v = ctx.grid, db.density, db.arousal, db.velocity
+    kind = "pulse" if d < 0.35 else "sub" if d < 0.75 or ar <= 0.3 or db.keeper == RIDE else "sixteenth"
+    whole = _Span(db.bar0, db.bar0 + g.tpb, Chord(None), db.bar)
+    pulse_offs = {p[0] for p in g.pulses}
+    for t in _positions(ctx, whole, kind):
+        hits[(t - db.bar0, db.keeper)] = v - (14 if t - db.bar0 in pulse_offs else 24)
+    if db.keeper == HAT and not db.soft and d >= 0.5 and ar > 0:
+        hits.pop((g.tpb - g.sub, HAT), None)
+        hits[(g.tpb - g.sub, OPEN_HAT)] = v - 14
+
+
+def _kick_and_snare(g: _Grid, db: _DrumBar, hits: dict[tuple[int, int], int]) -> None:
+    """Kick on the pulses that open the meter's groups, snare on the backbeats (softly: a kick on the downbeat
+    and a rim click, only when the bar is busy enough); a busy bar pushes a kick into its last backbeat."""
+    d, v, soft = db.density, db.velocity, db.soft
+    for i, (off, _) in enumerate(g.pulses):
+        if g.kick[i] and (not soft or (i == 0 and d >= 0.5)):
+            hits[(off, KICK)] = v + (4 if not soft else -8)
+        elif not g.kick[i]:
+            if not soft:
+                hits[(off, SNARE)] = v
+            elif d >= 0.4:
+                hits[(off, RIM)] = v - 10
+    backbeats = [p[0] for p, k in zip(g.pulses, g.kick) if not k]
+    if not soft and d >= 0.6 and backbeats:
+        hits[(backbeats[-1] - g.sub, KICK)] = v - 4
+
+
+def _crash(db: _DrumBar, hits: dict[tuple[int, int], int]) -> None:
+    """A cut is heard: a crash (with a kick, unless soft) replaces the downbeat's cymbal."""
+    hits.pop((0, db.keeper), None)
+    hits[(0, CRASH)] = db.velocity + (6 if not db.soft else -6)
+    if not db.soft:
+        hits[(0, KICK)] = db.velocity + 6
+
+
+def _fill(g: _Grid, db: _DrumBar, hits: dict[tuple[int, int], int]) -> dict[tuple[int, int], int]:
+    """A section's last bar announces the next: from its last pulse (last two in a busy bar of four or more)
+    the groove gives way to snare, then toms from high to low, growing louder, with a kick where it starts."""
+    d, v = db.density, db.velocity
+    start = g.pulses[-2 if d >= 0.6 and len(g.pulses) >= 4 else -1][0]
+    hits = {k: x for k, x in hits.items() if k[0] < start}
+    step = max(1, g.sub // 2 if d >= 0.5 else g.sub)
+    fill = list(range(start, g.tpb, step))
+    h = len(fill) // 2
+    for j, t in enumerate(fill):
+        pitch = SNARE if j < h else TOMS[(j - h) * len(TOMS) // (len(fill) - h)]
+        hits[(t, pitch)] = v - 10 + 18 * j // len(fill)
+    hits[(start, KICK)] = v
+    return hits
+
+
+def _drum_ending(ctx: _Ctx, hit: int) -> list[Note]:
+    """From the last chord to the end: a crash and a kick, or, in a calm ending, a ride let ring."""
+    fb = min(ctx.final // ctx.grid.tpb, ctx.plan.n_bars - 1)
+    if ctx.arousal(fb) < -0.3:
+        return [_note(ctx.final, ctx.end, RIDE, ctx.velocity(fb, -20))]
+    return [_note(ctx.final, ctx.end, CRASH, ctx.velocity(fb, 6)),
+            _note(ctx.final, ctx.final + hit, KICK, ctx.velocity(fb, 6))]
+
+
 def _drums(ctx: _Ctx) -> list[Note]:
+    """A groove per bar until the last chord (each drum at most once per tick), a crash at each cut, a fill at
+    each section end that has a whole bar before the last chord, then the ending."""
     g, plan, out = ctx.grid, ctx.plan, []
     hit = max(1, min(g.sub // 2, 120))  # drum notes are short: no hit overlaps the next on the same drum
     cuts = {s.start_bar for s in plan.sections[1:]}
     section_ends = {s.start_bar + s.n_bars - 1 for s in plan.sections[:-1]}
     for b in range(ctx.n_bars):
-        bar0 = b * g.tpb
-        if bar0 >= ctx.final:
+        if b * g.tpb >= ctx.final:
             break
-        ar, d = ctx.arousal(b), ctx.density(b)
-        soft = ar < -0.3  # calm: keep time quietly, hat and rim only
-        v = ctx.velocity(b, -15 if soft else 0)
-        hits: dict[tuple[int, int], int] = {}
-        keeper = RIDE if ctx.variant[ctx.section[b]] % 2 and not soft else HAT
-        kind = "pulse" if d < 0.35 else "sub" if d < 0.75 or ar <= 0.3 or keeper == RIDE else "sixteenth"
-        whole = _Span(bar0, bar0 + g.tpb, Chord(None), b)
-        pulse_offs = {p[0] for p in g.pulses}
-        for t in _positions(ctx, whole, kind):
-            hits[(t - bar0, keeper)] = v - (14 if t - bar0 in pulse_offs else 24)
-        if keeper == HAT and not soft and d >= 0.5 and ar > 0:
-            hits.pop((g.tpb - g.sub, HAT), None)
-            hits[(g.tpb - g.sub, OPEN_HAT)] = v - 14
-        for i, (off, _) in enumerate(g.pulses):
-            if g.kick[i] and (not soft or (i == 0 and d >= 0.5)):
-                hits[(off, KICK)] = v + (4 if not soft else -8)
-            elif not g.kick[i]:
-                if not soft:
-                    hits[(off, SNARE)] = v
-                elif d >= 0.4:
-                    hits[(off, RIM)] = v - 10
-        backbeats = [p[0] for p, k in zip(g.pulses, g.kick) if not k]
-        if not soft and d >= 0.6 and backbeats:
-            hits[(backbeats[-1] - g.sub, KICK)] = v - 4  # push into the last backbeat
+        db = _drum_bar(ctx, b)
+        hits: dict[tuple[int, int], int] = {}  # (offset, drum) -> velocity
+        _keep_time(ctx, db, hits)
+        _kick_and_snare(g, db, hits)
         if b in cuts:
-            hits.pop((0, keeper), None)
-            hits[(0, CRASH)] = v + (6 if not soft else -6)
-            if not soft:
-                hits[(0, KICK)] = v + 6
-        if b in section_ends and bar0 + g.tpb <= ctx.final and not soft and len(g.pulses) >= 2:
-            start = g.pulses[-2 if d >= 0.6 and len(g.pulses) >= 4 else -1][0]
-            hits = {k: x for k, x in hits.items() if k[0] < start}
-            step = max(1, g.sub // 2 if d >= 0.5 else g.sub)
-            fill = list(range(start, g.tpb, step))
-            h = len(fill) // 2
-            for j, t in enumerate(fill):  # snare, then toms from high to low, growing louder
-                pitch = SNARE if j < h else TOMS[(j - h) * len(TOMS) // (len(fill) - h)]
-                hits[(t, pitch)] = v - 10 + 18 * j // len(fill)
-            hits[(start, KICK)] = v
+            _crash(db, hits)
+        if b in section_ends and db.bar0 + g.tpb <= ctx.final and not db.soft and len(g.pulses) >= 2:
+            hits = _fill(g, db, hits)
         for (off, pitch), vel in hits.items():
-            t = bar0 + off
+            t = db.bar0 + off
             if t < ctx.final:
                 out.append(_note(t, t + (g.pulses[0][1] if pitch == CRASH else hit), pitch, vel, ctx.final))
-    fb = min(ctx.final // g.tpb, plan.n_bars - 1)
-    if ctx.arousal(fb) < -0.3:
-        out.append(_note(ctx.final, ctx.end, RIDE, ctx.velocity(fb, -20)))
-    else:
-        out += [_note(ctx.final, ctx.end, CRASH, ctx.velocity(fb, 6)),
-                _note(ctx.final, ctx.final + hit, KICK, ctx.velocity(fb, 6))]
-    return out
+    return out + _drum_ending(ctx, hit)
 
 
 # ----- assembly ------------------------------------------------------------------------------------------------
