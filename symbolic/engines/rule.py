@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import bisect
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -321,69 +321,135 @@ def _pitch(prev: int, s: int, strong: bool, tones: frozenset[int], scale: frozen
     return pitch
 
 
+@dataclass
+class _Line:
+    """The melody as it is written: its notes ([start, end, pitch, velocity]; an end is cut when the next note
+    starts), its last pitch, and whether that was a passing or neighbour note (the next one moves on by step)."""
+
+    notes: list[list[int]] = field(default_factory=list)
+    prev: int = MELODY_CENTER
+    nct: bool = False
+
+
+@dataclass(frozen=True)
+class _MelodyBar:
+    """What one bar of melody is made of: its role in the phrase, the motif's rhythm draws and steps for that
+    role, the register it keeps to, and where its notes stop."""
+
+    bar: int
+    bar0: int  # the bar line's tick
+    role: str
+    draws: tuple[float, ...]
+    steps: tuple[int, ...]
+    center: int
+    stop: int
+
+
+def _section_motif(ctx: _Ctx, b: int) -> _Motif:
+    """The motif of bar ``b``'s section, from a stream seeded by the plan's seed and the section's label, so
+    sections with the same label share their material."""
+    seed = [ctx.plan.seed, zlib.crc32(ctx.plan.sections[ctx.section[b]].label.encode())]
+    return _motif(np.random.default_rng(seed), len(ctx.grid.pulses), ctx.valence(b))
+
+
+def _register(ctx: _Ctx, b: int, var: int, phrase_no: int) -> int:
+    """The pitch a bar's line keeps near: each new section label shifts it, brighter music sits higher, and every
+    other phrase restates the material a fourth higher."""
+    center = MELODY_CENTER + _REGISTER[var % len(_REGISTER)] + round(2 * ctx.valence(b))
+    return center + 5 * (phrase_no % 2)
+
+
+def _material(m: _Motif, role: str, phrase_no: int, half: int) -> tuple[tuple[float, ...], tuple[int, ...]]:
+    """The motif's rhythm draws and steps for a bar's role: an answer keeps the opening rhythm, mirrors the
+    opening contour and continues anew; a second call changes its last pulse (and, in an odd phrase, its
+    continuation); a call and a close are the motif itself."""
+    draws, steps = m.rhythm, m.steps
+    if role == "answer":
+        draws = m.rhythm[:half] + m.answer[half:]
+        steps = tuple(-s for s in m.steps[:3]) + m.answer_steps[3:]
+    elif role == "call2":
+        draws = m.rhythm[:-1] + m.answer[-1:]
+        if phrase_no % 2:
+            steps = m.steps[:4] + m.answer_steps[4:]
+    return draws, steps
+
+
+def _stop(ctx: _Ctx, bar0: int, role: str) -> int:
+    """Where a bar's notes end: a closing bar breathes (rests on its last pulse, the last half pulse in 2/4 and
+    6/8), and nothing rings into the last chord, which the cadence holds."""
+    g, n = ctx.grid, len(ctx.grid.pulses)
+    stop = bar0 + g.tpb
+    if role == "close":
+        last_len = g.pulses[-1][1]
+        stop -= last_len if n >= 3 else (g.sub if g.ternary(n - 1) else last_len // 2)
+    return min(stop, ctx.final)
+
+
+def _onsets(ctx: _Ctx, mb: _MelodyBar, half: int) -> tuple[set[int], set[int]]:
+    """The bar's onsets (its rhythm draws at the bar's density; a closing bar sings only its first half), and
+    the chord changes that fall between them: a change under a sounding note needs a new note unless that note
+    belongs to the new chord."""
+    g = ctx.grid
+    level = min(4, int(ctx.density(mb.bar) * 5))
+    onsets = {mb.bar0 + o for o in _bar_onsets(g, mb.draws, level, half if mb.role == "close" else len(g.pulses))}
+    onsets = {t for t in onsets if t < mb.stop}
+    changes = set(ctx.starts[bisect.bisect_right(ctx.starts, mb.bar0):bisect.bisect_left(ctx.starts, mb.stop)])
+    return onsets, changes - onsets
+
+
+def _sing(ctx: _Ctx, line: _Line, mb: _MelodyBar, onsets: set[int], changes: set[int]) -> None:
+    """Write the bar's notes: each takes the motif's next step (turned back toward the register when the line
+    strays; by step after a passing note), counted in chord tones where the beat is strong, at a chord change,
+    or on a closing bar's last onset, else in scale tones; downbeats and strong beats are accented."""
+    g, bar0 = ctx.grid, mb.bar0
+    last_onset, k = max(onsets), 0
+    for t in sorted(onsets | changes):
+        tones = ctx.chord_tones(t)
+        if t in changes and line.notes[-1][2] % 12 in tones:
+            continue
+        s = mb.steps[k % len(mb.steps)]
+        k += 1
+        if line.prev > mb.center + 5 and s > 0 or line.prev < mb.center - 5 and s < 0:
+            s = -s  # drift back toward the section's register
+        if line.nct:  # a passing or neighbour note moves on by step
+            s = 1 if s >= 0 else -1
+        strong = (t - bar0) in g.strong or t in ctx.start_set or (mb.role == "close" and t == last_onset)
+        pitch = _pitch(line.prev, s, strong, tones, ctx.scale_at(t))
+        line.nct = pitch % 12 not in tones
+        if line.notes and line.notes[-1][1] > t:
+            line.notes[-1][1] = t
+        accent = 6 if t == bar0 else 3 if (t - bar0) in g.strong else 0
+        line.notes.append([t, mb.stop, pitch, ctx.velocity(mb.bar, 6 + accent)])
+        line.prev = pitch
+
+
 def _melody(ctx: _Ctx) -> list[Note]:
-    g, plan = ctx.grid, ctx.plan
-    roles, phrase_starts, phrase_no = _phrasing(plan)
+    """Bar by bar until the last chord: the section's motif, varied for the bar's role in its phrase and sung in
+    the section's register (a phrase starts back there, so a repeat is heard as one); then the cadence, and
+    repeated attacks detached a little so each is heard."""
+    g = ctx.grid
+    roles, phrase_starts, phrase_no = _phrasing(ctx.plan)
     motifs: dict[int, _Motif] = {}
-    notes: list[list[int]] = []  # [start, end, pitch, velocity]; an end is cut when the next note starts
-    n, half = len(g.pulses), max(1, len(g.pulses) // 2)
-    prev, nct = MELODY_CENTER, False  # nct: the last note was a passing or neighbour note
+    half = max(1, len(g.pulses) // 2)
+    line = _Line()
     for b in range(ctx.n_bars):
         bar0 = b * g.tpb
         if bar0 >= ctx.final:
             break
         var, role = ctx.variant[ctx.section[b]], roles[b]
-        if var not in motifs:  # sections with the same label share their motif
-            seed = [plan.seed, zlib.crc32(plan.sections[ctx.section[b]].label.encode())]
-            motifs[var] = _motif(np.random.default_rng(seed), n, ctx.valence(b))
-        m = motifs[var]
-        center = MELODY_CENTER + _REGISTER[var % len(_REGISTER)] + round(2 * ctx.valence(b))
-        center += 5 * (phrase_no[b] % 2)  # every other phrase restates the material a fourth higher
-        if b in phrase_starts:  # back to the section's register, so that a repeat is heard as one
-            prev, nct = center, False
-        draws, steps = m.rhythm, m.steps
-        if role == "answer":  # same opening rhythm, mirrored opening contour, new continuation
-            draws = m.rhythm[:half] + m.answer[half:]
-            steps = tuple(-s for s in m.steps[:3]) + m.answer_steps[3:]
-        elif role == "call2":
-            draws = m.rhythm[:-1] + m.answer[-1:]
-            if phrase_no[b] % 2:
-                steps = m.steps[:4] + m.answer_steps[4:]
-        level = min(4, int(ctx.density(b) * 5))
-        stop = bar0 + g.tpb
-        if role == "close":  # breathe: rest on the last pulse (the last half pulse in 2/4 and 6/8)
-            last_len = g.pulses[-1][1]
-            stop -= last_len if n >= 3 else (g.sub if g.ternary(n - 1) else last_len // 2)
-        stop = min(stop, ctx.final)
-        onsets = {bar0 + o for o in _bar_onsets(g, draws, level, half if role == "close" else n)}
-        onsets = {t for t in onsets if t < stop}
-        # a chord change under a sounding note needs a new note unless that note belongs to the new chord
-        changes = set(ctx.starts[bisect.bisect_right(ctx.starts, bar0):bisect.bisect_left(ctx.starts, stop)])
-        changes -= onsets
-        last_onset, k = max(onsets), 0
-        for t in sorted(onsets | changes):
-            tones = ctx.chord_tones(t)
-            if t in changes and notes[-1][2] % 12 in tones:
-                continue
-            s = steps[k % len(steps)]
-            k += 1
-            if prev > center + 5 and s > 0 or prev < center - 5 and s < 0:
-                s = -s  # drift back toward the section's register
-            if nct:  # a passing or neighbour note moves on by step
-                s = 1 if s >= 0 else -1
-            strong = (t - bar0) in g.strong or t in ctx.start_set or (role == "close" and t == last_onset)
-            pitch = _pitch(prev, s, strong, tones, ctx.scale_at(t))
-            nct = pitch % 12 not in tones
-            if notes and notes[-1][1] > t:
-                notes[-1][1] = t
-            accent = 6 if t == bar0 else 3 if (t - bar0) in g.strong else 0
-            notes.append([t, stop, pitch, ctx.velocity(b, 6 + accent)])
-            prev = pitch
-    _cadence(ctx, notes, prev)
-    for a, z in zip(notes, notes[1:]):  # detach repeated attacks a little, so each is heard
+        if var not in motifs:
+            motifs[var] = _section_motif(ctx, b)
+        center = _register(ctx, b, var, phrase_no[b])
+        if b in phrase_starts:
+            line.prev, line.nct = center, False
+        draws, steps = _material(motifs[var], role, phrase_no[b], half)
+        mb = _MelodyBar(b, bar0, role, draws, steps, center, _stop(ctx, bar0, role))
+        _sing(ctx, line, mb, *_onsets(ctx, mb, half))
+    _cadence(ctx, line.notes, line.prev)
+    for a, z in zip(line.notes, line.notes[1:]):
         if a[1] == z[0]:
             a[1] -= min((a[1] - a[0]) // 10, 24)
-    return [_note(s, e, p, v) for s, e, p, v in notes]
+    return [_note(s, e, p, v) for s, e, p, v in line.notes]
 
 
 def _cadence(ctx: _Ctx, notes: list[list[int]], prev: int) -> None:
@@ -455,41 +521,58 @@ def _positions(ctx: _Ctx, sp: _Span, kind: str) -> list[int]:
     return sorted({sp.start} | {bar0 + o for o in offs if sp.start <= bar0 + o < sp.end})
 
 
+def _broken_chord(ctx: _Ctx, sp: _Span, v: tuple[int, ...], vel: int, d: float) -> list[Note]:
+    """Middle density: the voicing broken, Alberti-like in simple time (on the pulses when sparser), up and down
+    in compound time; each note rings, pedal-like, until its pitch comes again or the chord changes."""
+    g, bar0 = ctx.grid, sp.bar * ctx.grid.tpb
+    ext = v + (v[0] + 12,) if len(v) == 3 else v
+    tern = g.ternary(0)
+    pos = _positions(ctx, sp, "pulse" if d < 0.5 and not tern else "sub")
+    order = (0, 1, 2, 3, 2, 1) if tern else (0, 2, 1, 3)
+    pitches = [ext[order[i % len(order)]] for i in range(len(pos))]
+    out = []
+    for i, (t, p) in enumerate(zip(pos, pitches)):
+        end = next((u for u, q in zip(pos[i + 1:], pitches[i + 1:]) if q == p), sp.end)
+        out.append(_note(t, end, p, vel + (4 if (t - bar0) in g.strong else 0)))
+    return out
+
+
+def _comping(ctx: _Ctx, sp: _Span, v: tuple[int, ...], vel: int, ar: float) -> list[Note]:
+    """High density: short block chords on the subdivisions, accented on the pulses; compound time plays
+    "x . x" per pulse, and aroused music skips beats 2 and 4 to push the off-beats."""
+    g, bar0 = ctx.grid, sp.bar * ctx.grid.tpb
+    pos = []
+    for t in _positions(ctx, sp, "sub"):
+        i = next(j for j in range(len(g.pulses) - 1, -1, -1) if g.pulses[j][0] <= t - bar0)
+        u = (t - bar0 - g.pulses[i][0]) // g.sub
+        if g.ternary(i) and u == 1 and ar <= 0.3 and t != sp.start:
+            continue
+        if ar > 0.3 and not g.ternary(i) and u == 0 and i % 2 == 1 and t != sp.start:
+            continue
+        pos.append(t)
+    out = []
+    for t, nxt in zip(pos, pos[1:] + [sp.end]):
+        dur = max(1, min(nxt - t, g.sub) * 4 // 5)
+        accent = 6 if any(t - bar0 == p[0] for p in g.pulses) else 0
+        out += [_note(t, t + dur, p, vel + accent) for p in v]
+    return out
+
+
 def _harmony(ctx: _Ctx) -> list[Note]:
-    g, out, prev = ctx.grid, [], None
+    """Each chord voiced with the least motion from the last voicing, played as density asks: a held pad when
+    sparse (and for the last chord), a broken chord in the middle, comping when busy."""
+    out, prev = [], None
     for sp in ctx.spans:
         if sp.chord.is_none:
             continue
         v = prev = _voicing(_voicing_pcs(sp.chord), prev)
-        d, ar = ctx.density(sp.bar), ctx.arousal(sp.bar)
-        vel = ctx.velocity(sp.bar, -12)
-        bar0 = sp.bar * g.tpb
-        if sp.start >= ctx.final or d < 0.35:  # pad / block chord, held
+        d, vel = ctx.density(sp.bar), ctx.velocity(sp.bar, -12)
+        if sp.start >= ctx.final or d < 0.35:
             out += [_note(sp.start, sp.end, p, vel - 4) for p in v]
-        elif d < 0.7:  # broken chord: Alberti-like in simple time, up and down in compound time
-            ext = v + (v[0] + 12,) if len(v) == 3 else v
-            tern = g.ternary(0)
-            pos = _positions(ctx, sp, "pulse" if d < 0.5 and not tern else "sub")
-            order = (0, 1, 2, 3, 2, 1) if tern else (0, 2, 1, 3)
-            pitches = [ext[order[i % len(order)]] for i in range(len(pos))]
-            for i, (t, p) in enumerate(zip(pos, pitches)):
-                # let it ring, pedal-like, until the same pitch comes again or the chord changes
-                end = next((u for u, q in zip(pos[i + 1:], pitches[i + 1:]) if q == p), sp.end)
-                out.append(_note(t, end, p, vel + (4 if (t - bar0) in g.strong else 0)))
-        else:  # comping: short block chords on the subdivisions
-            pos = []
-            for t in _positions(ctx, sp, "sub"):
-                i = next(j for j in range(len(g.pulses) - 1, -1, -1) if g.pulses[j][0] <= t - bar0)
-                u = (t - bar0 - g.pulses[i][0]) // g.sub
-                if g.ternary(i) and u == 1 and ar <= 0.3 and t != sp.start:
-                    continue  # compound: "x . x" per pulse
-                if ar > 0.3 and not g.ternary(i) and u == 0 and i % 2 == 1 and t != sp.start:
-                    continue  # aroused: skip beats 2 and 4, pushing the off-beats
-                pos.append(t)
-            for t, nxt in zip(pos, pos[1:] + [sp.end]):
-                dur = max(1, min(nxt - t, g.sub) * 4 // 5)
-                accent = 6 if any(t - bar0 == p[0] for p in g.pulses) else 0
-                out += [_note(t, t + dur, p, vel + accent) for p in v]
+        elif d < 0.7:
+            out += _broken_chord(ctx, sp, v, vel, d)
+        else:
+            out += _comping(ctx, sp, v, vel, ctx.arousal(sp.bar))
     return out
 
 
