@@ -140,6 +140,16 @@ def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody:
     return roll[:, :n_steps].numpy().astype(np.float32), spec, shift
 
 
+def _sounding(plan: MusicPlan, bar: int, off: int, beat_ticks: int):
+    """The chord sounding ``off`` ticks into ``bar``: the bar's last slot at or before it, else the chord carried over
+    from an earlier bar (a bar may open with its first chord after the downbeat); None before the first chord."""
+    for b in range(bar, -1, -1):
+        slots = [c for bt, c in plan.chords_at(b) if b < bar or bt * beat_ticks <= off]
+        if slots:
+            return slots[-1]
+    return None
+
+
 def _post_filter(notes: list[Note], plan: MusicPlan) -> list[Note]:
     """Drop notes that start on a beat and are not tones of the chord sounding there."""
     num, den = plan.meter_tuple
@@ -149,8 +159,8 @@ def _post_filter(notes: list[Note], plan: MusicPlan) -> list[Note]:
     for n in notes:
         bar, off = divmod(n.start, tpb)
         if off % beat == 0 and bar < plan.n_bars:
-            chord = [c for b, c in plan.chords_at(bar) if b * beat <= off][-1]
-            if not chord.is_none and n.pitch % 12 not in chord.pitch_classes:
+            chord = _sounding(plan, bar, off, beat)
+            if chord is not None and not chord.is_none and n.pitch % 12 not in chord.pitch_classes:
                 continue
         out.append(n)
     return out

@@ -236,3 +236,26 @@ def test_a_plan_shorter_than_a_window(engine):
     plan = simple_plan(1.5, tempo_bpm=120, key="Bb major", chords="I", engine="diffusion")
     piece = engine.compose(plan, steps=2)
     assert plan.n_bars == 1 and all(n.end <= piece.end_tick for t in piece.tracks for n in t.notes)
+
+
+def test_the_post_filter_reads_the_chord_carried_over_a_barline():
+    """A bar whose first chord comes after the downbeat opens on the previous bar's chord (the filter once found
+    no chord there and raised IndexError)."""
+    from framescore.symbolic.engines import compose
+    from framescore.symbolic.plan import simple_plan
+
+    plan = simple_plan(8.0, 100, "D major", "4/4", "I vi IV V", seed=17)
+    for bar in plan.bars[1:]:
+        bar.chords[0].beat = 1.5
+    plan.validate()
+    debug = checkpoint_dir("diffusion-debug")
+    piece = compose(plan, "diffusion", checkpoint=debug, steps=2, post_filter=True)
+    beat, bar_ticks = 480, 4 * 480
+    for track in piece.tracks:
+        if track.name not in ("melody", "harmony"):
+            continue
+        for n in track.notes:
+            bar, off = divmod(n.start, bar_ticks)
+            if 0 < bar < plan.n_bars and off % beat == 0 and off < 1.5 * beat:  # before the bar's own chord
+                carried = plan.chords_at(bar - 1)[-1][1]
+                assert n.pitch % 12 in carried.pitch_classes, (bar, off, n)

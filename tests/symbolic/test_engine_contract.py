@@ -39,6 +39,13 @@ def _sections(plan: MusicPlan, tempos: list[float]) -> MusicPlan:
     return plan.validate()
 
 
+def _anticipated(plan: MusicPlan) -> MusicPlan:
+    """Every bar after the first opens on the previous bar's chord: its own comes on beat 1.5 (a push)."""
+    for bar in plan.bars[1:]:
+        bar.chords[0].beat = 1.5
+    return plan.validate()
+
+
 def _roles(plan: MusicPlan, instrumentation: dict[str, int]) -> MusicPlan:
     plan.instrumentation = instrumentation
     return plan.validate()
@@ -61,6 +68,8 @@ CASES = {
     "100 bars": lambda: simple_plan(200.0, 120, "C minor", "4/4", "i VI III VII", seed=12, arousal=0.8),
     "4/4 chords twice a bar": lambda: simple_plan(8.0, 100, "C major", "4/4", "I V | vi IV | ii V | I", seed=10),
     "3/4 chords twice a bar (beat 1.5)": lambda: simple_plan(6.0, 120, "A major", "3/4", "I V | IV I", seed=16),
+    "chords pushed past the downbeat": lambda: _anticipated(simple_plan(8.0, 100, "D major", "4/4", "I vi IV V",
+                                                                        seed=17)),
     "drums off, other programs": lambda: _roles(simple_plan(8.0, 100, "A major", "4/4", "I IV V IV", seed=13),
                                                 {"melody": 73, "harmony": 4, "bass": 32}),
     "melody and bass only": lambda: _roles(simple_plan(6.0, 100, "E major", "6/8", "I V", seed=14),
