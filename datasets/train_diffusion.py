@@ -231,7 +231,7 @@ def measure(checkpoint: Path, n_songs: int = 10, n_bars: int = 32, guidances: tu
     piece after the engine's post-filter applied to the same sample; seconds per compose (model loaded). For
     context: the same for the songs' real music and for the rule engine.
     """
-    from ..symbolic.engines import diffusion, rule
+    from ..symbolic.engines import compose, diffusion
     from ..symbolic.metrics import chord_accuracy
     from ..symbolic.piece import Piece
     from .paths import dataset_root
@@ -262,17 +262,17 @@ def measure(checkpoint: Path, n_songs: int = 10, n_bars: int = 32, guidances: tu
         return round(hits / total, 4) if total else float("nan")
 
     out: dict[str, Any] = {"checkpoint": str(checkpoint), "songs": [s for s, _ in plans], "bars": n_bars,
-                           "real_music": pooled(real), "rule_engine": pooled([rule.compose(p) for _, p in plans])}
+                           "real_music": pooled(real), "rule_engine": pooled([compose(p, "rule") for _, p in plans])}
     diffusion._load(str(checkpoint))  # load once, outside the timings
     for w, s in ((w, s) for w in guidances for s in tone_guidances):
         pieces, secs = [], []
         for sid, plan in plans:
             t0 = time.perf_counter()
-            pieces.append(diffusion.compose(plan, checkpoint=checkpoint, guidance=w, steps=steps, tone_guidance=s))
+            pieces.append(compose(plan, "diffusion", checkpoint=checkpoint, guidance=w, steps=steps, tone_guidance=s))
             secs.append(time.perf_counter() - t0)
         filtered = []
         for piece, (_, plan) in zip(pieces, plans):
-            tracks = [dataclasses.replace(t, notes=diffusion._post_filter(t.notes, plan))
+            tracks = [dataclasses.replace(t, notes=diffusion.drop_off_chord_onsets(t.notes, plan))
                       if t.name in ("melody", "harmony") else t for t in piece.tracks]
             filtered.append(dataclasses.replace(piece, tracks=tracks))
         row = {"chord_accuracy": pooled(pieces), "model_parts_only": pooled(pieces, own=True),

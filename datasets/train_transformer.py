@@ -286,6 +286,7 @@ def measure(checkpoint: str | Path | None = None, n_songs: int = 8, n_bars: int 
     ``key_finders`` also judges each song's key by music21's Aarden–Essen, Temperley–Kostka–Payne and
     Bellman–Budge key finders, which neither the metric nor the engine's key guide uses: a check that a better key
     agreement is the music's and not one template's."""
+    from ..symbolic.engines import compose
     from ..symbolic.engines import transformer as engine
     from ..symbolic.metrics import plan_metrics
     from ..symbolic.plan import simple_plan
@@ -295,14 +296,14 @@ def measure(checkpoint: str | Path | None = None, n_songs: int = 8, n_bars: int 
     out: dict = {"sampling": {**engine.DEFAULTS, **sampling}}
     plan = simple_plan(32 * 2.4, tempo_bpm=100, key="D major", chords="I vi IV V", seed=0)
     t0 = time.perf_counter()
-    engine.compose(plan, checkpoint=directory, **sampling)  # loads the checkpoint once
+    compose(plan, "transformer", checkpoint=directory, **sampling)  # loads the checkpoint once
     out["first_compose_sec"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     opts = {k: v for k, v in {**engine.DEFAULTS, **sampling}.items() if k != "trim_at_chord_changes"}
     ids = engine.generate_tokens(plan, directory, **opts)
     gen_sec = time.perf_counter() - t0
     t0 = time.perf_counter()
-    engine.compose(plan, checkpoint=directory, **sampling)
+    compose(plan, "transformer", checkpoint=directory, **sampling)
     out.update(bars=plan.n_bars, tokens=len(ids), generate_sec=gen_sec, tokens_per_sec=len(ids) / gen_sec,
                compose_32_bars_sec=time.perf_counter() - t0)
     rows = []
@@ -312,7 +313,7 @@ def measure(checkpoint: str | Path | None = None, n_songs: int = 8, n_bars: int 
         ex = crop(ex, 0, min(n_bars, ex.plan.n_bars))  # the key annotated for these bars, as evaluate does
         p, real_piece = ex.plan, ex.piece
         p.seed = i
-        piece = engine.compose(p, checkpoint=directory, **sampling)
+        piece = compose(p, "transformer", checkpoint=directory, **sampling)
         m = plan_metrics(piece, p)
         real = plan_metrics(real_piece, p)
         rows.append({"song": ex.song_id, "key": p.key, "chord_accuracy": m["chord_accuracy"],
@@ -334,7 +335,7 @@ def measure(checkpoint: str | Path | None = None, n_songs: int = 8, n_bars: int 
     synth = []
     for i, (key, chords, meter) in enumerate(SYNTHETIC_PLANS):
         p = simple_plan(16 * 2.4, tempo_bpm=100, key=key, meter=meter, chords=chords, seed=i)
-        m = plan_metrics(engine.compose(p, checkpoint=directory, **sampling), p)
+        m = plan_metrics(compose(p, "transformer", checkpoint=directory, **sampling), p)
         synth.append({"key": key, "chords": chords, "meter": meter, "chord_accuracy": m["chord_accuracy"],
                       "key_agreement": m["key_agreement"], "key_agreement_relative": m["key_agreement_relative"],
                       "key_estimated": m["key_estimated"]})
@@ -375,7 +376,7 @@ def measure_va(checkpoint: str | Path | None = None, seeds: int = 2, **sampling)
     mean valence and arousal of what the model writes (melody and piano, without the rule engine's parts)."""
     import dataclasses
 
-    from ..symbolic.engines import transformer as engine
+    from ..symbolic.engines import compose
     from ..symbolic.models.va_classifier import VAClassifier
     from ..symbolic.plan import simple_plan
 
@@ -388,7 +389,7 @@ def measure_va(checkpoint: str | Path | None = None, seeds: int = 2, **sampling)
             for seed in range(seeds):
                 plan = simple_plan(16 * 2.4, tempo_bpm=100, key=key, chords=chords, seed=seed)
                 plan.valence, plan.arousal = v, a
-                piece = engine.compose(plan, checkpoint=directory, **sampling)
+                piece = compose(plan, "transformer", checkpoint=directory, **sampling)
                 own = dataclasses.replace(piece, tracks=[t for t in piece.tracks if t.name in ("melody", "harmony")])
                 got.append(clf.valence_arousal(own))
         mean = np.mean(got, axis=0)

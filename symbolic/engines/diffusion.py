@@ -150,7 +150,7 @@ def _sounding(plan: MusicPlan, bar: int, off: int, beat_ticks: int):
     return None
 
 
-def _post_filter(notes: list[Note], plan: MusicPlan) -> list[Note]:
+def drop_off_chord_onsets(notes: list[Note], plan: MusicPlan) -> list[Note]:
     """Drop notes that start on a beat and are not tones of the chord sounding there."""
     num, den = plan.meter_tuple
     beat = TICKS_PER_QUARTER * 4 // den
@@ -194,7 +194,7 @@ def compose(plan: MusicPlan, melody: Piece | None = None, *, checkpoint: str | P
                                  TICKS_PER_QUARTER),
     }
     if post_filter:
-        parts = {k: (v if k == "melody" and user is not None else _post_filter(v, plan))
+        parts = {k: (v if k == "melody" and user is not None else drop_off_chord_onsets(v, plan))
                  for k, v in parts.items()}
     return with_backing(plan, parts)  # cut at the end of the music, over the rule engine's bass and drums
 
