@@ -20,15 +20,15 @@ from __future__ import annotations
 import bisect
 import zlib
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
-from ..chords import QUALITIES, Chord, Key
+from ..chords import QUALITIES, Chord
 from ..piece import Note, Piece, Track, piece_from_plan_grid
 from ..plan import MusicPlan, velocity_of
 from . import EngineInfo
 from .assembly import clip_to_end
+from .rule_pitches import chord_scale, fold, nearest, scale_step, voicing, voicing_pcs
 
 __all__ = ["ENGINE", "compose"]
 
@@ -41,8 +41,6 @@ TOMS = (50, 48, 47, 45)  # high to low, for fills
 
 MELODY_RANGE = (60, 84)  # C4-C6: singable
 MELODY_CENTER = 70  # B flat 4: above the accompaniment, room both ways
-HARMONY_LOWEST = (48, 57)  # the voicing's lowest note lies in C3-A3: chords sit in C3-A4, under the melody
-HARMONY_CENTER = 58  # where a voicing's mean pitch is pulled, so voice leading does not drift
 BASS_RANGE = (28, 48)  # E1-C3
 BASS_HOME = (31, 45)  # where roots sit by preference
 
@@ -108,51 +106,6 @@ class _Span:
     bar: int
 
 
-@lru_cache(maxsize=512)
-def _chord_scale(key: Key, chord: Chord) -> frozenset[int]:
-    """The key's scale bent to the chord: a chord tone outside the key (G# over E in A minor) replaces its
-    neighbours, so passing notes never rub a semitone against the harmony's own altered note."""
-    scale = set(key.scale)
-    for pc in chord.pitch_classes:
-        if pc not in scale:
-            scale -= {(pc - 1) % 12, (pc + 1) % 12}
-            scale.add(pc)
-    return frozenset(scale)
-
-
-def _step(pitch: int, steps: int, scale: frozenset[int]) -> int:
-    """Move ``steps`` scale steps from ``pitch`` (which need not be in the scale)."""
-    d = 1 if steps > 0 else -1
-    for _ in range(abs(steps)):
-        pitch += d
-        while pitch % 12 not in scale:
-            pitch += d
-    return pitch
-
-
-def _nearest(target: int, pcs, direction: int = 0) -> int:
-    """A pitch whose class is in ``pcs``: the first within a minor third of ``target`` in ``direction`` (so
-    a line keeps moving the way it was going), else the nearest one either side."""
-    if direction:
-        d = 1 if direction > 0 else -1
-        for k in range(4):
-            if (target + d * k) % 12 in pcs:
-                return target + d * k
-    for k in range(12):
-        for p in (target + k, target - k):
-            if p % 12 in pcs:
-                return p
-    return target
-
-
-def _fold(pitch: int, lo: int, hi: int) -> int:
-    while pitch > hi:
-        pitch -= 12
-    while pitch < lo:
-        pitch += 12
-    return pitch
-
-
 # ----- the shared context --------------------------------------------------------------------------------------
 class _Ctx:
     """What every part needs to know: the plan, the grid, the chords in ticks, sections and where the end is."""
@@ -188,7 +141,7 @@ class _Ctx:
 
     def scale_at(self, tick: int) -> frozenset[int]:
         c = self.span_at(tick).chord
-        return frozenset(self.key.scale) if c.is_none else _chord_scale(self.key, c)
+        return frozenset(self.key.scale) if c.is_none else chord_scale(self.key, c)
 
     def density(self, bar: int) -> float:
         return self.plan.bars[min(bar, self.plan.n_bars - 1)].density
@@ -307,17 +260,17 @@ def _pitch(prev: int, s: int, strong: bool, tones: frozenset[int], scale: frozen
     tones; on a weak beat they count scale tones, which makes passing and neighbour notes."""
     lo, hi = MELODY_RANGE
     if s == 0:
-        pitch = prev if prev % 12 in tones else _nearest(prev, tones)
+        pitch = prev if prev % 12 in tones else nearest(prev, tones)
     else:
         pcs = tones if strong or abs(s) > 1 else scale
         if not strong and abs(s) > 1:  # a leap on a weak beat arpeggiates the chord
             s -= 1 if s > 0 else -1
-        pitch = _step(prev, s, pcs)
+        pitch = scale_step(prev, s, pcs)
         if not lo <= pitch <= hi:
-            pitch = _step(prev, -s, pcs)
-    pitch = _fold(pitch, lo, hi)
+            pitch = scale_step(prev, -s, pcs)
+    pitch = fold(pitch, lo, hi)
     if abs(pitch - prev) == 6 or abs(pitch - prev) > 9:  # unsingable leap: take the nearer chord tone
-        pitch = _fold(_nearest(prev + (1 if pitch > prev else -1), tones, pitch - prev), lo, hi)
+        pitch = fold(nearest(prev + (1 if pitch > prev else -1), tones, pitch - prev), lo, hi)
     return pitch
 
 
@@ -464,7 +417,7 @@ def _cadence(ctx: _Ctx, notes: list[list[int]], prev: int) -> None:
         t0 = notes[-1][0]
         if (t0 % g.tpb) not in g.strong and t0 not in ctx.start_set and ctx.span_at(t0) is ctx.span_at(ctx.final - 1):
             before = notes[-2][2] if len(notes) > 1 and notes[-2][1] >= t0 - g.sub else notes[-1][2]
-            lead = min((p for p in (_step(last, d, ctx.scale_at(t0)) for d in (1, -1)) if lo <= p <= hi),
+            lead = min((p for p in (scale_step(last, d, ctx.scale_at(t0)) for d in (1, -1)) if lo <= p <= hi),
                        key=lambda p: abs(p - before))
             if abs(lead - before) != 6 and abs(lead - before) <= 9:
                 notes[-1][2] = lead
@@ -472,43 +425,6 @@ def _cadence(ctx: _Ctx, notes: list[list[int]], prev: int) -> None:
 
 
 # ----- harmony -------------------------------------------------------------------------------------------------
-def _voicing_pcs(chord: Chord) -> tuple[int, ...]:
-    """Chord tones to voice, root upward; five-note chords drop their fifth."""
-    ivs = QUALITIES[chord.quality]
-    if len(ivs) > 4:
-        ivs = tuple(i for i in ivs if i != 7)[:4]
-    return tuple((chord.root + i) % 12 for i in sorted(i % 12 for i in ivs))  # 9ths fold into close position
-
-
-@lru_cache(maxsize=256)
-def _candidates(pcs: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
-    """Close-position voicings of every inversion with the lowest note in :data:`HARMONY_LOWEST`."""
-    out = []
-    for inv in range(len(pcs)):
-        order = pcs[inv:] + pcs[:inv]
-        low = HARMONY_LOWEST[0] + (order[0] - HARMONY_LOWEST[0]) % 12
-        while low <= HARMONY_LOWEST[1]:
-            v = [low]
-            for pc in order[1:]:
-                v.append(v[-1] + ((pc - v[-1]) % 12 or 12))
-            out.append(tuple(v))
-            low += 12
-    return tuple(out)
-
-
-def _voicing(pcs: tuple[int, ...], prev: tuple[int, ...] | None) -> tuple[int, ...]:
-    """The voicing that moves least from ``prev`` (each voice to its nearest), pulled gently to the middle."""
-
-    def cost(v: tuple[int, ...]) -> float:
-        centre = 0.5 * abs(sum(v) / len(v) - HARMONY_CENTER)
-        if prev is None:
-            return centre
-        return (sum(min(abs(a - p) for p in prev) for a in v) + sum(min(abs(a - p) for a in v) for p in prev)
-                + centre)
-
-    return min(_candidates(pcs), key=cost)
-
-
 def _positions(ctx: _Ctx, sp: _Span, kind: str) -> list[int]:
     """Onset ticks within a span on one level of the bar's grid; the span's start always counts."""
     g, bar0 = ctx.grid, sp.bar * ctx.grid.tpb
@@ -565,7 +481,7 @@ def _harmony(ctx: _Ctx) -> list[Note]:
     for sp in ctx.spans:
         if sp.chord.is_none:
             continue
-        v = prev = _voicing(_voicing_pcs(sp.chord), prev)
+        v = prev = voicing(voicing_pcs(sp.chord), prev)
         d, vel = ctx.density(sp.bar), ctx.velocity(sp.bar, -12)
         if sp.start >= ctx.final or d < 0.35:
             out += [_note(sp.start, sp.end, p, vel - 4) for p in v]

@@ -1,0 +1,98 @@
+"""The rule engine's pitch helpers: scale steps, the nearest chord tone, octave folding and close-position
+voicings led from the last. Pure functions of pitches, keys and chords (no plan, no time), kept apart from
+:mod:`.rule` so that the arranger reads as rules about time and parts."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from ..chords import QUALITIES, Chord, Key
+
+__all__ = ["HARMONY_CENTER", "HARMONY_LOWEST", "chord_scale", "fold", "nearest", "scale_step", "voicing",
+           "voicing_pcs"]
+
+HARMONY_LOWEST = (48, 57)  # the voicing's lowest note lies in C3-A3: chords sit in C3-A4, under the melody
+HARMONY_CENTER = 58  # where a voicing's mean pitch is pulled, so voice leading does not drift
+
+
+@lru_cache(maxsize=512)
+def chord_scale(key: Key, chord: Chord) -> frozenset[int]:
+    """The key's scale bent to the chord: a chord tone outside the key (G# over E in A minor) replaces its
+    neighbours, so passing notes never rub a semitone against the harmony's own altered note."""
+    scale = set(key.scale)
+    for pc in chord.pitch_classes:
+        if pc not in scale:
+            scale -= {(pc - 1) % 12, (pc + 1) % 12}
+            scale.add(pc)
+    return frozenset(scale)
+
+
+def scale_step(pitch: int, steps: int, scale: frozenset[int]) -> int:
+    """Move ``steps`` scale steps from ``pitch`` (which need not be in the scale)."""
+    d = 1 if steps > 0 else -1
+    for _ in range(abs(steps)):
+        pitch += d
+        while pitch % 12 not in scale:
+            pitch += d
+    return pitch
+
+
+def nearest(target: int, pcs, direction: int = 0) -> int:
+    """A pitch whose class is in ``pcs``: the first within a minor third of ``target`` in ``direction`` (so
+    a line keeps moving the way it was going), else the nearest one either side."""
+    if direction:
+        d = 1 if direction > 0 else -1
+        for k in range(4):
+            if (target + d * k) % 12 in pcs:
+                return target + d * k
+    for k in range(12):
+        for p in (target + k, target - k):
+            if p % 12 in pcs:
+                return p
+    return target
+
+
+def fold(pitch: int, lo: int, hi: int) -> int:
+    """``pitch`` moved by octaves into [lo, hi] (when the range spans an octave)."""
+    while pitch > hi:
+        pitch -= 12
+    while pitch < lo:
+        pitch += 12
+    return pitch
+
+
+def voicing_pcs(chord: Chord) -> tuple[int, ...]:
+    """Chord tones to voice, root upward; five-note chords drop their fifth."""
+    ivs = QUALITIES[chord.quality]
+    if len(ivs) > 4:
+        ivs = tuple(i for i in ivs if i != 7)[:4]
+    return tuple((chord.root + i) % 12 for i in sorted(i % 12 for i in ivs))  # 9ths fold into close position
+
+
+@lru_cache(maxsize=256)
+def _candidates(pcs: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    """Close-position voicings of every inversion with the lowest note in :data:`HARMONY_LOWEST`."""
+    out = []
+    for inv in range(len(pcs)):
+        order = pcs[inv:] + pcs[:inv]
+        low = HARMONY_LOWEST[0] + (order[0] - HARMONY_LOWEST[0]) % 12
+        while low <= HARMONY_LOWEST[1]:
+            v = [low]
+            for pc in order[1:]:
+                v.append(v[-1] + ((pc - v[-1]) % 12 or 12))
+            out.append(tuple(v))
+            low += 12
+    return tuple(out)
+
+
+def voicing(pcs: tuple[int, ...], prev: tuple[int, ...] | None) -> tuple[int, ...]:
+    """The voicing that moves least from ``prev`` (each voice to its nearest), pulled gently to the middle."""
+
+    def cost(v: tuple[int, ...]) -> float:
+        centre = 0.5 * abs(sum(v) / len(v) - HARMONY_CENTER)
+        if prev is None:
+            return centre
+        return (sum(min(abs(a - p) for p in prev) for a in v) + sum(min(abs(a - p) for a in v) for p in prev)
+                + centre)
+
+    return min(_candidates(pcs), key=cost)
