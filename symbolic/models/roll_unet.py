@@ -12,9 +12,10 @@ replacement): wherever ``known_mask`` is set, the sample is replaced at every st
 step, ``scheduler.add_noise(known, noise, t)``, and by the known roll itself at the end, so it is kept exactly.
 
 A checkpoint folder holds diffusers' ``config.json`` (UNet2DModel's config, plus our roll layout and sampler
-defaults under the key ``"_framescore"``, which diffusers ignores), ``model.safetensors`` (the UNet's weights; the
-project's name rather than diffusers' ``diffusion_pytorch_model.safetensors``), ``scheduler_config.json`` (the
-DDPMScheduler it was trained with; sampling uses a DDIMScheduler built from it) and ``card.md``.
+defaults under the key ``"_framescore"``, which diffusers ignores), ``diffusion_pytorch_model.safetensors`` (the
+UNet's weights, by diffusers' own name), ``scheduler_config.json`` (the DDPMScheduler it was trained with; sampling
+uses a DDIMScheduler built from it) and ``card.md``. So diffusers reads the folder as it is:
+``UNet2DModel.from_pretrained(folder)`` and ``DDPMScheduler.from_pretrained(folder)``.
 
 torch and diffusers are imported inside the functions, so importing this module is cheap.
 """
@@ -47,7 +48,8 @@ __all__ = [
 ]
 
 CONFIG = "config.json"
-WEIGHTS = "model.safetensors"
+WEIGHTS = "diffusion_pytorch_model.safetensors"  # diffusers' name: its from_pretrained reads the folder
+OLD_WEIGHTS = "model.safetensors"  # what folders written before 2026-12 call it
 SCHEDULER = "scheduler_config.json"
 N_CHORD_CHANNELS = 2  # the first condition channels, the ones guidance drops
 
@@ -290,7 +292,9 @@ def _jsonable(d: Any) -> Any:
 def load_model(directory: str | Path) -> RollModel:
     """Load a checkpoint folder written by :func:`save_model`; raises :class:`CheckpointError` naming what is wrong."""
     directory = Path(directory)
-    missing = [n for n in (CONFIG, WEIGHTS, SCHEDULER) if not (directory / n).is_file()]
+    weights = directory / (WEIGHTS if (directory / WEIGHTS).is_file() or not (directory / OLD_WEIGHTS).is_file()
+                           else OLD_WEIGHTS)
+    missing = [n for n in (CONFIG, weights.name, SCHEDULER) if not (directory / n).is_file()]
     if missing:
         raise CheckpointError(f"diffusion checkpoint {directory} is missing {', '.join(missing)} "
                               "(train one with: framescore train diffusion)")
@@ -304,9 +308,9 @@ def load_model(directory: str | Path) -> RollModel:
     config = ModelConfig.from_dict(ours["model"])
     unet = UNet2DModel.from_config({k: v for k, v in cfg.items() if not k.startswith("_")})
     try:
-        unet.load_state_dict(load_file(str(directory / WEIGHTS)), strict=True)
+        unet.load_state_dict(load_file(str(weights)), strict=True)
     except RuntimeError as e:
-        raise CheckpointError(f"{directory / WEIGHTS} does not fit its config.json: {str(e).splitlines()[0]}") from None
+        raise CheckpointError(f"{weights} does not fit its config.json: {str(e).splitlines()[0]}") from None
     unet.eval().requires_grad_(False)
     sched_cfg = json.loads((directory / SCHEDULER).read_text(encoding="utf-8"))
     return RollModel(unet, config, sched_cfg, ours.get("info", {}))

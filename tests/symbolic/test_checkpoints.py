@@ -40,3 +40,27 @@ def test_every_shipped_checkpoint_loads(monkeypatch):
 
     for name in ("diffusion", "diffusion-debug"):
         assert load_model(checkpoint_dir(name)).n_parameters > 0
+
+
+@pytest.mark.parametrize("name", ["transformer-debug", "diffusion-debug"])
+def test_a_checkpoint_folder_is_read_by_its_own_library(name):
+    """The folders are what transformers' and diffusers' ``save_pretrained`` write, so their ``from_pretrained``
+    reads them as they are, with the same weights as ours."""
+    import torch
+
+    folder = CHECKPOINTS / name
+    if name.startswith("transformer"):
+        transformers = pytest.importorskip("transformers")
+        from framescore.symbolic.models.remi_gpt import Decoder
+
+        theirs = transformers.GPT2LMHeadModel.from_pretrained(folder)
+        assert torch.equal(theirs.transformer.wte.weight.detach(), torch.as_tensor(Decoder.load(folder).wte))
+    else:
+        diffusers = pytest.importorskip("diffusers")
+        from framescore.symbolic.models.roll_unet import load_model
+
+        theirs = diffusers.UNet2DModel.from_pretrained(folder)
+        ours = load_model(folder).unet.state_dict()
+        assert theirs.state_dict().keys() == ours.keys()
+        assert all(torch.equal(v, ours[k]) for k, v in theirs.state_dict().items())
+        assert diffusers.DDPMScheduler.from_pretrained(folder).config.num_train_timesteps > 0

@@ -51,7 +51,7 @@ def _cond(b: int = 1, t: int = 64) -> torch.Tensor:
 
 def test_save_and_load_give_the_same_network(tiny, tmp_path):
     save_model(tiny, tmp_path / "ck", info={"steps": 0})
-    assert {p.name for p in (tmp_path / "ck").iterdir()} >= {"config.json", "model.safetensors",
+    assert {p.name for p in (tmp_path / "ck").iterdir()} >= {"config.json", "diffusion_pytorch_model.safetensors",
                                                               "scheduler_config.json"}
     back = load_model(tmp_path / "ck")
     assert back.config == TINY and back.info == {"steps": 0}
