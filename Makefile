@@ -13,8 +13,9 @@ setup: $(STAMP)
 demo: setup
 	$(VENV)/bin/framescore video examples/bikes.mp4 -o out/demo --seed 0
 
+# one worker per core (pytest-xdist): the end-to-end tests are single-threaded, so two cores halve the wait
 test: setup
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n auto
 
 bench: setup
 	$(VENV)/bin/python bench/bench_pipeline.py
