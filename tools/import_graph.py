@@ -14,68 +14,32 @@ modules instead of packages; ``--dot`` writes Graphviz instead of text.
 from __future__ import annotations
 
 import argparse
-import ast
 import collections
+import importlib.util
+import sys
 from pathlib import Path
 
 PACKAGE = "framescore"
 
 
-def package_modules(root: Path) -> dict[str, Path]:
-    """Dotted name → file of every module of the package: top-level ``*.py`` and the sub-packages (folders with an
-    ``__init__.py``, recursively). Tests, benchmarks and tools are not part of it."""
-    mods = {PACKAGE: root / "__init__.py"}
-    for f in sorted(root.glob("*.py")):
-        if f.name != "__init__.py":
-            mods[f"{PACKAGE}.{f.stem}"] = f
-
-    def walk(folder: Path, dotted: str) -> None:
-        mods[dotted] = folder / "__init__.py"
-        for f in sorted(folder.iterdir()):
-            if f.is_dir() and (f / "__init__.py").is_file():
-                walk(f, f"{dotted}.{f.name}")
-            elif f.suffix == ".py" and f.name != "__init__.py":
-                mods[f"{dotted}.{f.stem}"] = f
-
-    for d in sorted(root.iterdir()):
-        if d.is_dir() and (d / "__init__.py").is_file() and not d.name.startswith("."):
-            walk(d, f"{PACKAGE}.{d.name}")
-    return mods
+def _scanner():
+    """The import scanner the layering test checks with (tests/test_architecture.py), so tool and test read
+    imports the same way."""
+    path = Path(__file__).resolve().parents[1] / "tests" / "test_architecture.py"
+    spec = importlib.util.spec_from_file_location("_framescore_architecture", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(module)
+    return module
 
 
 def imports(root: Path) -> list[tuple[str, str, str, int]]:
     """``(importing module, imported module, file, line)`` for every project import."""
-    modules = package_modules(root)
-    out = []
-    for module, path in modules.items():
-        here = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
-        rel = str(path.relative_to(root))
-
-        def add(node: ast.AST, dotted: str, names: list[str] | None) -> None:
-            if dotted != PACKAGE and not dotted.startswith(PACKAGE + "."):
-                return
-            targets = [dotted] if names is None else [f"{dotted}.{n}" if f"{dotted}.{n}" in modules else dotted
-                                                      for n in names]
-            for t in dict.fromkeys(targets):
-                out.append((module, t, rel, node.lineno))
-
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    add(node, alias.name, None)
-            elif isinstance(node, ast.ImportFrom):
-                if node.level:
-                    base = here[: len(here) - (node.level - 1)]
-                    dotted = ".".join(base + (node.module.split(".") if node.module else []))
-                else:
-                    dotted = node.module or ""
-                add(node, dotted, [a.name for a in node.names])
-            elif (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
-                  and isinstance(node.args[0].value, str)
-                  and (getattr(node.func, "attr", None) == "import_module"
-                       or getattr(node.func, "id", None) in ("import_module", "__import__"))):
-                add(node, node.args[0].value, None)
-    return out
+    scan = _scanner()
+    modules = scan.package_modules(root)
+    found = [(i.source, i.target, i.file, i.line)
+             for module, path in modules.items() for i in scan.imports_of(module, path, modules, root)]
+    return list(dict.fromkeys(found))
 
 
 def node(module: str, modules: bool) -> str:
