@@ -77,14 +77,13 @@ def write(piece: Piece, out: str | Path, *, audio: bool = True, soundfont: str |
     stems and the mix. Returns the folder. Files of an earlier framescore run there are replaced; anything else
     is never touched (the run refuses instead)."""
     from .outputs import OutputFolder
-    from .pipeline import output_names, write_outputs
+    from .pipeline import load_reference_set, output_names, write_outputs
     from .render.synth import find_soundfont
-    from .symbolic.metrics import load_reference
 
     inputs: list = []
     if audio:
         inputs.append(find_soundfont(soundfont))
-    ref = None if reference is None else load_reference(reference)
+    ref = load_reference_set(reference)
     names = output_names("compose", piece) if audio else [n for n in output_names("compose")
                                                           if n != "mix.wav"]
     folder = OutputFolder(out, inputs=inputs)

@@ -186,8 +186,7 @@ def compose(plan: MusicPlan, stages: Stages, melody: str | Path | None = None) -
     kept and accompanied, by an engine that can (``keeps_melody`` in the registry)."""
     from .symbolic.engines import compose as engine_compose
 
-    if melody is not None:  # the file itself was read by check_melody already
-        _check_melody_engine(plan.engine)
+    # the melody and its engine were checked before the work (check_melody); the gate checks the engine again
     with stages("compose", f"composing {plan.n_bars} bars with the {plan.engine} engine"):
         if melody is not None:
             return engine_compose(plan, melody=melody)
