@@ -11,7 +11,9 @@ picture end together.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -84,9 +86,14 @@ def find_soundfont(explicit: str | Path | None = None) -> Path:
 
 
 def _fluidsynth():
-    """Import pyfluidsynth, which loads libfluidsynth at import and fails there when it is missing."""
+    """Import pyfluidsynth, which loads libfluidsynth at import and fails there when it is missing.
+
+    pyfluidsynth 1.4 prints where it found the library to stdout when $CI is set; stdout is the user's (a
+    pipeline's, a test's) and the line says nothing a user needs, so it is dropped.
+    """
     try:
-        import fluidsynth
+        with contextlib.redirect_stdout(io.StringIO()):
+            import fluidsynth
     except (ImportError, OSError) as e:
         raise RenderError(f"the FluidSynth library cannot be loaded ({e}): install it with "
                           "`apt-get install libfluidsynth3` (macOS: `brew install fluid-synth`)") from None

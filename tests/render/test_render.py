@@ -113,6 +113,14 @@ def test_missing_or_bad_soundfont_is_a_one_line_error(tmp_path, monkeypatch):
     assert not (tmp_path / "stems").exists()
 
 
+def test_loading_fluidsynth_writes_nothing_to_stdout(monkeypatch, capsys):
+    # pyfluidsynth 1.4 prints "'fluidsynth' was found at ..." on import when $CI is set, as CI machines do
+    monkeypatch.setenv("CI", "1")
+    monkeypatch.delitem(sys.modules, "fluidsynth", raising=False)
+    synth._fluidsynth()
+    assert capsys.readouterr().out == ""
+
+
 def test_missing_libfluidsynth_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "fluidsynth", None)  # makes `import fluidsynth` raise ImportError
     with pytest.raises(RenderError, match="apt-get install libfluidsynth3"):
