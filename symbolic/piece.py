@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from .plan import TICKS_PER_QUARTER, MusicPlan
 
 __all__ = ["TICKS_PER_QUARTER", "Note", "ControlChange", "PitchBend", "ProgramChange", "Track", "TempoChange", "Marker",
-           "Piece", "piece_from_plan_grid"]
+           "MeterChange", "Piece", "piece_from_plan_grid"]
 
 
 @dataclass(frozen=True, order=True)
@@ -94,6 +94,15 @@ class TempoChange:
 
 
 @dataclass(frozen=True)
+class MeterChange:
+    """A time signature taking effect at a tick after the start (a bar line): ``numerator/denominator``."""
+
+    tick: int
+    numerator: int
+    denominator: int
+
+
+@dataclass(frozen=True)
 class Marker:
     """A text event at a tick: chord symbols (``kind="chord"``) and section labels (``kind="section"``)."""
 
@@ -104,11 +113,17 @@ class Marker:
 
 @dataclass
 class Piece:
-    """A score: tracks, tempo map, one meter, key, chord and section markers, and the plan it realizes."""
+    """A score: tracks, tempo map, meter (and its changes), key, chord and section markers, and the plan it
+    realizes.
+
+    ``meter`` is the time signature at tick 0; ``meter_changes`` the later ones, each on a bar line of the meter
+    before it. :meth:`bar_starts` is where the bars fall; ``ticks_per_bar`` is a bar of the first meter.
+    """
 
     tracks: list[Track]
     tempos: list[TempoChange] = field(default_factory=lambda: [TempoChange(0, 120.0)])
     meter: tuple[int, int] = (4, 4)
+    meter_changes: list[MeterChange] = field(default_factory=list)
     key: str | None = None
     markers: list[Marker] = field(default_factory=list)
     end_tick: int = 0
@@ -119,14 +134,48 @@ class Piece:
         if not self.end_tick:
             self.end_tick = max((t.end for t in self.tracks), default=0)
         self.tempos.sort(key=lambda t: t.tick)
+        self.meter_changes.sort(key=lambda m: m.tick)
         if not self.tempos or self.tempos[0].tick != 0:
             self.tempos.insert(0, TempoChange(0, self.tempos[0].bpm if self.tempos else 120.0))
 
     # ----- time ----------------------------------------------------------------------------------------------
     @property
     def ticks_per_bar(self) -> int:
+        """Ticks in a bar of the first meter (:meth:`bar_starts` where the meter changes)."""
         num, den = self.meter
         return self.resolution * 4 * num // den
+
+    def meter_at(self, tick: int) -> tuple[int, int]:
+        """The time signature in force at ``tick``."""
+        m = self.meter
+        for c in self.meter_changes:
+            if c.tick > tick:
+                break
+            m = (c.numerator, c.denominator)
+        return m
+
+    def bar_starts(self, until: int | None = None) -> list[int]:
+        """Tick of every bar line from 0 through the first at or after ``until`` (default: the end tick), each
+        bar the length of the meter in force at its start; a bar cut short by a meter change ends there."""
+        until = self.end_tick if until is None else until
+        changes = [(c.tick, (c.numerator, c.denominator)) for c in self.meter_changes]
+        out, tick, meter, i = [0], 0, self.meter, 0
+        while tick < until:
+            while i < len(changes) and changes[i][0] <= tick:
+                meter = changes[i][1]
+                i += 1
+            nxt = tick + self.resolution * 4 * meter[0] // meter[1]
+            if i < len(changes) and changes[i][0] < nxt:
+                nxt = changes[i][0]
+            out.append(nxt)
+            tick = nxt
+        return out
+
+    def bar_of(self, ticks: Iterable[int]) -> list[int]:
+        """The bar (0-based, :meth:`bar_starts`) each tick falls in."""
+        ticks = list(ticks)
+        starts = self.bar_starts(max(ticks, default=0) + 1)
+        return [max(bisect.bisect_right(starts, t) - 1, 0) for t in ticks]
 
     def _tempo_seconds(self) -> list[float]:
         """Seconds at each tempo change."""
@@ -162,7 +211,7 @@ class Piece:
 
     @property
     def n_bars(self) -> int:
-        return -(-self.end_tick // self.ticks_per_bar) if self.end_tick else 0
+        return len(self.bar_starts()) - 1 if self.end_tick else 0
 
     # ----- access --------------------------------------------------------------------------------------------
     def track(self, name: str) -> Track | None:
@@ -182,18 +231,20 @@ class Piece:
 def piece_from_plan_grid(plan: MusicPlan, resolution: int = TICKS_PER_QUARTER) -> Piece:
     """An empty piece with the plan's tempo map, meter, key, chord and section markers and exact end tick.
 
-    Every engine starts from this, so all of them agree on where bars, chords and the end fall. Bars are equal
-    in ticks; tempo changes at section starts make the cuts land on bar lines in seconds.
+    Every engine starts from this, so all of them agree on where bars, chords and the end fall. Each bar is its
+    meter's length in ticks (a meter change where a bar of another length starts and where it ends); the
+    plan's tempo map (:meth:`MusicPlan.tempo_changes`) makes the cuts land on bar lines in seconds.
     """
-    num, den = plan.meter_tuple
-    tpb = resolution * 4 * num // den
-    tempos: list[TempoChange] = []
-    markers: list[Marker] = []
-    for s in plan.sections:
-        bpm = plan.tempo_bpm if s.tempo_bpm is None else s.tempo_bpm
-        if not tempos or abs(tempos[-1].bpm - bpm) > 1e-9:
-            tempos.append(TempoChange(s.start_bar * tpb, bpm))
-        markers.append(Marker(s.start_bar * tpb, s.label, "section"))
+    lines = plan.bar_start_ticks(resolution)
+    tempos = [TempoChange(tick, bpm) for tick, bpm in plan.tempo_changes(resolution)]
+    meter_changes: list[MeterChange] = []
+    current = plan.bar_meter(0)
+    for b in range(1, plan.n_bars):
+        m = plan.bar_meter(b)
+        if m != current:
+            meter_changes.append(MeterChange(lines[b], *m))
+            current = m
+    markers = [Marker(lines[s.start_bar], s.label, "section") for s in plan.sections]
     flats = plan.key_obj.uses_flats
     prev = None
     for span in plan.chord_spans(resolution):
@@ -201,8 +252,8 @@ def piece_from_plan_grid(plan: MusicPlan, resolution: int = TICKS_PER_QUARTER) -
         if sym != prev:
             markers.append(Marker(span.start_tick, sym, "chord"))
             prev = sym
-    piece = Piece(tracks=[], tempos=tempos, meter=(num, den), key=plan.key, markers=markers, end_tick=1,
-                  resolution=resolution, plan=plan)
-    piece.end_tick = min(piece.sec_to_tick(plan.duration_sec), plan.n_bars * tpb)
+    piece = Piece(tracks=[], tempos=tempos, meter=plan.bar_meter(0), meter_changes=meter_changes, key=plan.key,
+                  markers=markers, end_tick=1, resolution=resolution, plan=plan)
+    piece.end_tick = min(piece.sec_to_tick(plan.duration_sec), lines[-1])
     piece.markers.sort(key=lambda m: (m.tick, m.kind))
     return piece

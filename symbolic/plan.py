@@ -4,9 +4,18 @@ A plan is a small versioned JSON document. Everything an engine is conditioned o
 it, edit it and feed it back (``framescore compose plan.json``). Chords are stored in the canonical POP909 form
 (``C:maj``) after parsing; the parser accepts other spellings when a plan is built or loaded.
 
-Time: bars are the unit. Each section may carry its own tempo (so that scene cuts land on bar lines); bars
-without one use the global ``tempo_bpm``. The bars must cover ``duration_sec``; the last bar may be cut short
-by the end of the music.
+Time: bars are the unit. ``tempo_bpm`` is the piece's base tempo; a section may nudge it (``Section.tempo_bpm``)
+and may reach its tempo gradually over its first bar (``Section.ramp``: an accelerando or ritardando beat by
+beat). ``meter`` is the piece's meter; a bar may have another length (``BarPlan.meter``: a 2/4 or 3/4 bar inside
+4/4 that lets a cut land on a downbeat). The bars must cover ``duration_sec``; the last bar may be cut short by
+the end of the music. Every reader of time goes through :meth:`MusicPlan.bar_start_ticks`,
+:meth:`MusicPlan.bar_meter` and :meth:`MusicPlan.tempo_changes`, so a bar of another length or a ramp is one
+fact every engine, writer and metric sees alike.
+
+Form (schema version 2): each section carries a ``theme`` (sections sharing one share material: a later one
+returns to the first's) and a ``role`` (:data:`FORM_ROLES`); a bar says whether the melody plays (``melody``)
+and whether it closes a phrase with a cadence (``cadence``: :data:`CADENCES`). :mod:`.form` reads these for
+every engine. Version-1 plans load, migrated (:func:`migrate`).
 """
 
 from __future__ import annotations
@@ -23,8 +32,10 @@ from .chords import Chord, ChordError, Key, KeyError_, parse_chord, parse_key
 
 __all__ = [
     "BarPlan",
+    "CADENCES",
     "ChordSlot",
     "ChordSpan",
+    "FORM_ROLES",
     "GM_DEFAULTS",
     "MusicPlan",
     "PlanError",
@@ -36,12 +47,18 @@ __all__ = [
     "check_engine",
     "dynamics_of",
     "load_plan",
+    "migrate",
     "parse_meter",
     "simple_plan",
     "velocity_of",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: What a section does in the form: an opening before the first theme, a theme's first statement, contrasting
+#: material, a return of an earlier theme, the close.
+FORM_ROLES = ("intro", "theme", "contrast", "return", "ending")
+#: How a phrase closes: on the dominant (half) or dominant → tonic (authentic).
+CADENCES = ("half", "authentic")
 #: Ticks per quarter note inside every score (:mod:`.piece` keeps time in these).
 TICKS_PER_QUARTER = 480
 ROLES = ("melody", "harmony", "bass", "drums")
@@ -134,16 +151,30 @@ class ChordSpan:
 @dataclass
 class BarPlan:
     """What one bar must do: its chords, how busy (density) and how loud (dynamics) it is, both in [0, 1]
-    (dynamics: the mean velocity :func:`velocity_of` gives, 40-110)."""
+    (dynamics: the mean velocity :func:`velocity_of` gives, 40-110).
+
+    ``meter``: this bar's length when it differs from the plan's (``"2/4"`` inside 4/4); ``melody``: whether the
+    melody plays in it (an intro or a breath has none); ``cadence``: the phrase ends in this bar, on a half or an
+    authentic cadence (:data:`CADENCES`).
+    """
 
     chords: list[ChordSlot]
     density: float = 0.5
     dynamics: float = 0.5
+    meter: str | None = None
+    melody: bool = True
+    cadence: str | None = None
 
 
 @dataclass
 class Section:
-    """A span of bars opened by a scene cut (``cut_sec``) or by the start of the piece."""
+    """A span of bars opened by a scene cut (``cut_sec``) or by the start of the piece.
+
+    ``label`` names the section (a marker in the MIDI); ``theme`` is its material: sections with the same theme
+    play the same music, the later ones fitted to their own chords and length (None: material of its own).
+    ``role`` is its place in the form (:data:`FORM_ROLES`). ``ramp``: the section reaches its tempo gradually,
+    beat by beat over its first bar, from the previous section's.
+    """
 
     label: str
     start_bar: int
@@ -152,6 +183,9 @@ class Section:
     tempo_bpm: float | None = None
     valence: float | None = None
     arousal: float | None = None
+    theme: str | None = None
+    role: str = "theme"
+    ramp: bool = False
 
 
 @dataclass
@@ -179,17 +213,42 @@ class MusicPlan:
 
     @property
     def meter_tuple(self) -> tuple[int, int]:
+        """The piece's meter; a bar may have another (:meth:`bar_meter`)."""
         return parse_meter(self.meter)
 
     @property
     def beats_per_bar(self) -> int:
+        """Beats in a bar of the piece's meter (:meth:`bar_meter` for one bar)."""
         return self.meter_tuple[0]
 
     @property
     def quarters_per_bar(self) -> float:
-        """Bar length in quarter notes (3/8 → 1.5); tempo is in quarter notes per minute."""
+        """Length in quarter notes of a bar in the piece's meter (3/8 → 1.5); tempo is in quarters per minute."""
         num, den = self.meter_tuple
         return num * 4 / den
+
+    @property
+    def uniform(self) -> bool:
+        """Every bar in the piece's meter (no bar of another length)."""
+        return all(b.meter is None or parse_meter(b.meter) == self.meter_tuple for b in self.bars)
+
+    def bar_meter(self, bar: int) -> tuple[int, int]:
+        """``(numerator, denominator)`` of ``bar``: its own meter, else the piece's."""
+        m = self.bars[bar].meter
+        return self.meter_tuple if m is None else parse_meter(m)
+
+    def bar_quarters(self, bar: int) -> float:
+        num, den = self.bar_meter(bar)
+        return num * 4 / den
+
+    def bar_start_ticks(self, resolution: int = TICKS_PER_QUARTER) -> list[int]:
+        """Tick of each bar line at ``resolution`` ticks a quarter: ``n_bars + 1`` values, the last the end of
+        the last bar. A bar is ``resolution * 4 * num // den`` ticks of its own meter."""
+        out = [0]
+        for b in range(self.n_bars):
+            num, den = self.bar_meter(b)
+            out.append(out[-1] + resolution * 4 * num // den)
+        return out
 
     @property
     def key_obj(self) -> Key:
@@ -202,16 +261,47 @@ class MusicPlan:
         raise PlanError(f"bar {bar} is in no section")
 
     def bar_tempo(self, bar: int) -> float:
-        """Tempo in quarter notes per minute for ``bar``."""
+        """The tempo (quarter notes per minute) ``bar`` reaches: its section's, else the base tempo."""
         t = self.section_of_bar(bar).tempo_bpm
         return self.tempo_bpm if t is None else t
 
+    def beat_tempos(self, bar: int) -> list[float]:
+        """The tempo of each beat of ``bar`` (its meter's numerator of them). Steady but in the first bar of a
+        section with ``ramp``: there beat ``i`` of ``n`` plays at ``prev * (new / prev) ** ((i + 1) / n)``, so
+        the tempo moves geometrically from the previous section's and reaches the new one on the last beat."""
+        num, _ = self.bar_meter(bar)
+        new = self.bar_tempo(bar)
+        sec = self.section_of_bar(bar)
+        if sec.ramp and bar == sec.start_bar and bar > 0:
+            prev = self.bar_tempo(bar - 1)
+            return [prev * (new / prev) ** ((i + 1) / num) for i in range(num)]
+        return [new] * num
+
     def bar_seconds(self, bar: int) -> float:
-        return self.quarters_per_bar * 60.0 / self.bar_tempo(bar)
+        _, den = self.bar_meter(bar)
+        return sum(4 / den * 60.0 / t for t in self.beat_tempos(bar))
 
     def bar_start_sec(self, bar: int) -> float:
         """Start time of ``bar`` (``bar == n_bars`` gives the end of the last full bar)."""
         return sum(self.bar_seconds(b) for b in range(bar))
+
+    def bar_start_secs(self) -> list[float]:
+        """:meth:`bar_start_sec` of every bar line, ``n_bars + 1`` values, in one pass."""
+        out = [0.0]
+        for b in range(self.n_bars):
+            out.append(out[-1] + self.bar_seconds(b))
+        return out
+
+    def tempo_changes(self, resolution: int = TICKS_PER_QUARTER) -> list[tuple[int, float]]:
+        """The tempo map, ``(tick, bpm)`` where the tempo changes, the first at tick 0: what MIDI writes."""
+        starts = self.bar_start_ticks(resolution)
+        out: list[tuple[int, float]] = []
+        for b in range(self.n_bars):
+            _, den = self.bar_meter(b)
+            for i, bpm in enumerate(self.beat_tempos(b)):
+                if not out or abs(out[-1][1] - bpm) > 1e-9:
+                    out.append((starts[b] + i * resolution * 4 // den, bpm))
+        return out
 
     def chords_at(self, bar: int) -> list[tuple[float, Chord]]:
         """Parsed ``(beat, chord)`` pairs of one bar, in order."""
@@ -222,13 +312,14 @@ class MusicPlan:
         slot, in order (``bar``: only that bar's slots; its last still ends where the next chord starts).
 
         The one place a slot's beat becomes a tick: bars of ``resolution * 4 * num // den`` ticks, beats of
-        ``resolution * 4 // den``. Any grid is a resolution: a roll of 4 steps a quarter is ``resolution=4``.
+        ``resolution * 4 // den`` (each bar in its own meter, :meth:`bar_meter`). Any grid is a resolution: a
+        roll of 4 steps a quarter is ``resolution=4``.
         """
-        num, den = self.meter_tuple
-        tpb, beat_ticks = resolution * 4 * num // den, resolution * 4 // den
+        lines = self.bar_start_ticks(resolution)
         first, last = (0, self.n_bars) if bar is None else (bar, min(bar + 2, self.n_bars))
         slots = [(b, beat, chord) for b in range(first, last) for beat, chord in self.chords_at(b)]
-        starts = [b * tpb + round(beat * beat_ticks) for b, beat, _ in slots] + [self.n_bars * tpb]
+        starts = [lines[b] + round(beat * (resolution * 4 // self.bar_meter(b)[1])) for b, beat, _ in slots]
+        starts.append(lines[self.n_bars])
         spans = [ChordSpan(b, beat, start, end, chord)
                  for (b, beat, chord), start, end in zip(slots, starts, starts[1:])]
         return spans if bar is None else [s for s in spans if s.bar == bar]
@@ -263,7 +354,7 @@ class MusicPlan:
         if not (DURATION_RANGE[0] <= self.duration_sec <= DURATION_RANGE[1]):
             raise PlanError(f"duration {self.duration_sec} s out of range ({DURATION_RANGE[0]}-{DURATION_RANGE[1]} s)")
         _check_tempo(self.tempo_bpm)
-        num, _ = parse_meter(self.meter)
+        parse_meter(self.meter)
         try:
             self.key = parse_key(self.key).name
         except KeyError_ as e:
@@ -283,6 +374,14 @@ class MusicPlan:
                 v = getattr(bar, name)
                 if not 0.0 <= v <= 1.0:
                     raise PlanError(f"bar {i}: {name} {v} out of range [0, 1]")
+            if bar.meter is not None:
+                try:
+                    bar.meter = "{}/{}".format(*parse_meter(bar.meter))
+                except PlanError as e:
+                    raise PlanError(f"bar {i}: {e}") from None
+            if bar.cadence is not None and bar.cadence not in CADENCES:
+                raise PlanError(f"bar {i}: cadence {bar.cadence!r} is not one of {', '.join(CADENCES)} (or null)")
+            num = self.bar_meter(i)[0]
             if not bar.chords:
                 raise PlanError(f"bar {i} has no chord (use 'N' for none)")
             last = -1.0
@@ -303,6 +402,10 @@ class MusicPlan:
                 raise PlanError(f"section {s.label!r} must start at bar {expect} and hold at least one bar")
             if s.tempo_bpm is not None:
                 _check_tempo(s.tempo_bpm, f"section {s.label!r}: ")
+            if s.role not in FORM_ROLES:
+                raise PlanError(f"section {s.label!r}: role {s.role!r} is not one of {', '.join(FORM_ROLES)}")
+            if s.theme is not None and not s.theme.strip():
+                raise PlanError(f"section {s.label!r}: theme must be a name or null, not empty")
             if s.cut_sec is not None and not (math.isfinite(s.cut_sec) and s.cut_sec >= 0):
                 raise PlanError(f"section {s.label!r}: cut_sec {s.cut_sec} must be a time in seconds, 0 or more")
             for name in ("valence", "arousal"):
@@ -332,8 +435,9 @@ class MusicPlan:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> MusicPlan:
-        """Build and validate a plan from parsed JSON; unknown or missing fields are errors."""
-        d = dict(_typed_fields(d, cls, "plan"))
+        """Build and validate a plan from parsed JSON (a version-1 plan migrated first); unknown or missing
+        fields are errors."""
+        d = dict(_typed_fields(migrate(d) if isinstance(d, dict) else d, cls, "plan"))
         try:
             bars = []
             for i, b in enumerate(_typed_list(d.pop("bars", None), "bars")):
@@ -419,6 +523,29 @@ def _typed_list(value: Any, where: str) -> list:
     return value
 
 
+def migrate(d: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 plan dict as version 2 (a new dict; others are returned as they are).
+
+    Version 1 had no form: every section was its own material, every bar played the melody, no bar held a
+    cadence or another meter. So each section gets its label as its theme (labels were distinct: A, B, C...),
+    role "theme", no ramp; the bar fields take their defaults. Nothing of the music changes.
+    """
+    v = d.get("schema_version")
+    if type(v) is not int or v != 1:  # not True, which equals 1
+        return d
+    out = dict(d, schema_version=2)
+    if isinstance(d.get("sections"), list):
+        out["sections"] = [_migrated_section(s) for s in d["sections"]]
+    return out
+
+
+def _migrated_section(s: Any) -> Any:
+    if not isinstance(s, dict) or "theme" in s:
+        return s  # malformed (validation names it) or already carrying a theme
+    label = s.get("label")
+    return dict(s, theme=label if isinstance(label, str) and label.strip() else None)
+
+
 def load_plan(path: str | Path) -> MusicPlan:
     """Read and validate ``plan.json``."""
     p = Path(path)
@@ -476,5 +603,5 @@ def simple_plan(
         bars.append(BarPlan([ChordSlot(round(i * step, 3), c.symbol(k.uses_flats)) for i, c in enumerate(bar_chords)],
                             density, dynamics))
     return MusicPlan(duration_sec=duration_sec, tempo_bpm=tempo_bpm, meter=f"{num}/{den}", key=k.name, bars=bars,
-                     sections=[Section("A", 0, n_bars)], valence=valence, arousal=arousal, seed=seed,
+                     sections=[Section("A", 0, n_bars, theme="A")], valence=valence, arousal=arousal, seed=seed,
                      engine=engine).validate()

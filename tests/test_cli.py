@@ -76,7 +76,7 @@ def test_text_and_plan_only(two_shot_clip, tmp_path):
     assert main(["text", "a calm morning by the sea", "-o", str(tmp_path / "t"), "--duration", "2", "-q"]) == 0
     assert (tmp_path / "t" / "score.mid").is_file()
     assert main(["plan", str(two_shot_clip), "-o", str(tmp_path / "p" / "plan.json"), "-q"]) == 0
-    assert json.loads((tmp_path / "p" / "plan.json").read_text())["schema_version"] == 1
+    assert json.loads((tmp_path / "p" / "plan.json").read_text())["schema_version"] == 2
 
 
 def _fails(argv: list[str], capsys, needle: str) -> None:

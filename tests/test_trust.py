@@ -104,7 +104,7 @@ def test_plan_file_output(two_shot_clip, tmp_path, capsys, no_analysis):
 def test_plan_file_force_and_permissions(two_shot_clip, tmp_path):
     out = tmp_path / "p" / "plan.json"
     assert main(["plan", str(two_shot_clip), "-o", str(out), "-q"]) == 0
-    assert json.loads(out.read_text())["schema_version"] == 1
+    assert json.loads(out.read_text())["schema_version"] == 2
     assert out.stat().st_mode & 0o777 == 0o666 & ~_umask()
     out.write_text("old")
     assert main(["plan", str(two_shot_clip), "-o", str(out), "-q", "--force"]) == 0

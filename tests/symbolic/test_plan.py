@@ -168,9 +168,10 @@ def test_plan_json_keeps_types_and_order():
     d = json.loads(plan.to_json())
     assert list(d) == ["schema_version", "duration_sec", "tempo_bpm", "meter", "key", "bars", "sections", "valence",
                        "arousal", "instrumentation", "seed", "engine", "source"]
-    assert list(d["bars"][0]) == ["chords", "density", "dynamics"] and list(d["bars"][0]["chords"][0]) == ["beat",
-                                                                                                          "chord"]
-    assert list(d["sections"][0]) == ["label", "start_bar", "n_bars", "cut_sec", "tempo_bpm", "valence", "arousal"]
+    assert list(d["bars"][0]) == ["chords", "density", "dynamics", "meter", "melody", "cadence"]
+    assert list(d["bars"][0]["chords"][0]) == ["beat", "chord"]
+    assert list(d["sections"][0]) == ["label", "start_bar", "n_bars", "cut_sec", "tempo_bpm", "valence", "arousal",
+                                      "theme", "role", "ramp"]
     assert d["tempo_bpm"] == 90 and isinstance(d["tempo_bpm"], int)  # an int stays an int: same text again
     assert [s["chord"] for s in d["bars"][1]["chords"]] == ["Eb:maj", "F:maj"] and d["instrumentation"] == GM_DEFAULTS
     assert "ü" in MusicPlan.from_dict({**d, "source": {"input": "Müller.mp4"}}).to_json()  # UTF-8, not \u escapes
@@ -231,7 +232,7 @@ def test_the_good_plan_is_good():
 
 # (path to the field, invalid value, what the message must say): out of range or unreadable values
 OUT_OF_RANGE = [
-    (("schema_version",), 2, r"schema_version"),
+    (("schema_version",), 3, r"schema_version"),
     (("schema_version",), 0, r"schema_version"),
     (("duration_sec",), 0.0, r"duration"),
     (("duration_sec",), -3.0, r"duration"),
