@@ -119,3 +119,35 @@ def test_a_version_1_plan_with_a_bad_field_is_still_refused_by_name():
     d["sections"][0] = "A"
     with pytest.raises(PlanError, match=r"section 0 must be a JSON object"):
         MusicPlan.from_dict(d)
+
+
+# ----- symbolic.form: what every engine reads of the form -------------------------------------------------------
+def form_plan() -> MusicPlan:
+    """Sections A (4 bars, a half cadence at bar 1), B (2 bars), A again (6 bars: longer than its statement)."""
+    from framescore.symbolic.plan import simple_plan
+
+    plan = simple_plan(24.0, tempo_bpm=120, chords="I vi IV V")  # 12 bars of 2 s
+    plan.sections = [Section("A", 0, 4, theme="A"), Section("B", 4, 2, cut_sec=8.0, theme="B", role="contrast"),
+                     Section("A'", 6, 6, cut_sec=12.0, theme="A", role="return")]
+    plan.bars[1].cadence = "half"
+    plan.bars[11].cadence = "authentic"
+    plan.bars[6].melody = False
+    return plan.validate()
+
+
+def test_phrases_end_at_cadences_and_section_ends():
+    from framescore.symbolic.form import Phrase, phrases
+
+    assert phrases(form_plan()) == [Phrase(0, 2, "half", 0), Phrase(2, 2, None, 0), Phrase(4, 2, None, 1),
+                                    Phrase(6, 6, "authentic", 2)]
+
+
+def test_a_return_restates_its_first_statement_bar_by_bar():
+    from framescore.symbolic.form import first_statements, melody_bars, restated_bars
+
+    plan = form_plan()
+    assert first_statements(plan) == {2: 0}
+    assert restated_bars(plan) == {6: 0, 7: 1, 8: 2, 9: 3, 10: 0, 11: 1}
+    assert melody_bars(plan)[5:8] == [True, False, True]
+    plan.sections[2].theme = None  # material of its own: nothing restated
+    assert restated_bars(plan) == {}
