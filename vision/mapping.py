@@ -48,7 +48,7 @@ import difflib
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
 import numpy as np
@@ -384,12 +384,20 @@ def _section_label(i: int) -> str:
 
 @dataclass
 class _Span:
+    """One section's timing: where it starts, its bars (``meters``: each bar's meter when not the piece's), its
+    tempo and whether it ramps to it over its first bar, the cut that opens it; then its affect."""
+
     start_sec: float
     n_bars: int
     tempo_bpm: float | None
     cut_sec: float | None
     valence: float = 0.0
     arousal: float = 0.0
+    meters: list[str | None] = field(default_factory=list)
+    ramp: bool = False
+
+    def meter_of(self, k: int) -> str | None:
+        return self.meters[k] if k < len(self.meters) else None
 
 
 def _assemble(
@@ -413,7 +421,8 @@ def _assemble(
     flats = key.uses_flats
     sections = [Section(_section_label(i), sum(s.n_bars for s in spans[:i]), s.n_bars,
                         None if s.cut_sec is None else round(s.cut_sec, 6), s.tempo_bpm,
-                        round(s.valence, 3), round(s.arousal, 3)) for i, s in enumerate(spans)]
+                        round(s.valence, 3), round(s.arousal, 3), theme=_section_label(i), ramp=s.ramp)
+                for i, s in enumerate(spans)]
     n_total = sum(s.n_bars for s in spans)
     if ov.chords is not None:
         prog = parse_progression(ov.chords, key)
@@ -428,21 +437,25 @@ def _assemble(
     plan = MusicPlan(duration_sec=duration, tempo_bpm=tempo_bpm, meter=meter, key=key.name, bars=[],
                      sections=sections, valence=round(valence, 3), arousal=round(arousal, 3),
                      instrumentation={}, seed=seed, engine=ov.engine or "rule", source=source)
+    for i, s in enumerate(spans):
+        for k in range(s.n_bars):
+            meter = s.meter_of(k)  # a bar of another length spreads its chords over its own beats
+            b = sections[i].start_bar + k
+            plan.bars.append(BarPlan(_bar_chords(chords[b], parse_meter(meter)[0] if meter else num, flats),
+                                     meter=meter))
+    lines = plan.bar_start_secs()
     bars = []
-    t = 0.0
     for b in range(n_total):
         span = spans[next(i for i, s in enumerate(sections) if s.start_bar <= b < s.start_bar + s.n_bars)]
-        t1 = t + plan.quarters_per_bar * 60.0 / (span.tempo_bpm or tempo_bpm)
+        t, t1 = lines[b], lines[b + 1]
         lift = (span.arousal + 1.0) / 2.0
         if motion is not None:
             m = _level(motion(t, max(t + 1e-6, min(t1, duration))), 0.12)
             density, dynamics = 0.15 + 0.45 * lift + 0.4 * m, 0.2 + 0.5 * lift + 0.3 * m
         else:
             density, dynamics = 0.15 + 0.7 * lift, 0.2 + 0.6 * lift
-        bars.append(BarPlan(_bar_chords(chords[b], num, flats), round(_clip(density, 0.05, 1.0), 3),
-                            round(_clip(dynamics, 0.1, 1.0), 3)))
-        t = t1
-    plan.bars = bars
+        bar = plan.bars[b]
+        bar.density, bar.dynamics = round(_clip(density, 0.05, 1.0), 3), round(_clip(dynamics, 0.1, 1.0), 3)
     inst: dict[str, int | None] = dict(instrumentation_for(valence, arousal))
     if ov.instruments:
         inst.update(parse_instruments(ov.instruments))
