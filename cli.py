@@ -53,6 +53,12 @@ def _add_overrides(p: argparse.ArgumentParser, duration_required: bool = False) 
                    help="length of the music in seconds" + (" (required)" if duration_required else ""))
     g.add_argument("--seed", type=int, help="random seed (same input and seed give the same MIDI bytes)")
     g.add_argument("--engine", choices=_engines(), help="composition engine (default: rule)")
+    g.add_argument("--form", help='the sections\' themes in order, e.g. "A A B A" or "intro A B A ending" '
+                                  '(a video: one name per section; a picture or text: the bars are shared out)')
+    g.add_argument("--no-themes", dest="themes", action="store_false",
+                   help="every section its own theme: no scene returns to an earlier one's music")
+    g.add_argument("--follow-audio", action="store_true",
+                   help="take the tempo and beats from the video's own music, when it has some")
 
 
 def _add_output(p: argparse.ArgumentParser) -> None:
@@ -70,7 +76,7 @@ def _overrides(args: argparse.Namespace):
     return Overrides(
         tempo_bpm=args.tempo, key=args.key, meter=args.meter, chords=args.chords, mood=args.mood,
         valence=args.valence, arousal=args.arousal, instruments=args.instruments, duration_sec=args.duration,
-        seed=args.seed, engine=args.engine,
+        seed=args.seed, engine=args.engine, form=args.form, themes=args.themes, follow_audio=args.follow_audio,
     )
 
 

@@ -66,6 +66,7 @@ from ..symbolic.plan import (
     check_engine,
     parse_meter,
 )
+from .form import parse_form
 from .mood import mood_to_va
 
 __all__ = [
@@ -153,6 +154,9 @@ class Overrides:
     duration_sec: float | None = None
     seed: int | None = None
     engine: str | None = None
+    form: str | None = None  # "A A B A", "intro A B A ending": the sections' themes in order (vision/form.py)
+    themes: bool = True  # False (--no-themes): every section its own theme, none returns
+    follow_audio: bool = False  # --follow-audio: take the tempo and beats from the video's own music
 
     def validate(self) -> Overrides:
         """Check each given field; raise :class:`PlanError` (or a chord/key error) naming the first bad one."""
@@ -182,11 +186,21 @@ class Overrides:
                 raise PlanError("empty chord progression")
             # letters read alike in every key and Roman numerals in any key, so C major checks the spelling
             parse_progression(self.chords, parse_key(self.key) if self.key else parse_key("C major"))
+        for name in ("themes", "follow_audio"):
+            if not isinstance(getattr(self, name), bool):
+                raise PlanError(f"{name} must be true or false, not {getattr(self, name)!r}")
+        if self.form is not None:
+            if not isinstance(self.form, str):
+                raise PlanError(f"form must be text such as \"A A B A\", not {self.form!r}")
+            parts = parse_form(self.form)
+            again = next((p.theme for p in parts if p.role == "return"), None)
+            if again is not None and not self.themes:
+                raise PlanError(f"--form returns to theme {again} but --no-themes asks that no theme return")
         return self
 
     def given(self) -> dict[str, Any]:
-        """The fields the user set, for ``plan.source``."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+        """The fields the user set (not left at their defaults), for ``plan.source``."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != f.default}
 
 
 def _finite(x: Any) -> bool:
