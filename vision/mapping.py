@@ -478,41 +478,34 @@ def _assemble(
 
 
 def _timing(duration: float, cuts: list[float], target: float, meter: str, ov: Overrides,
-            info: dict[str, Any]) -> tuple[float, list[_Span]]:
-    """Tempo and sections: fitted so kept cuts fall on bar lines, or at a fixed ``--tempo``."""
+            info: dict[str, Any], follow_tempo: float | None = None) -> tuple[float, list[_Span]]:
+    """Base tempo and sections (:mod:`.timing`): one steady tempo, each kept cut on a downbeat, or ``--tempo``."""
+    from .timing import fit_timing
+
     num, den = parse_meter(meter)
     qpb = num * 4 / den
     if ov.tempo_bpm is not None:
-        bar = qpb * 60.0 / ov.tempo_bpm
-        n_total = max(1, math.ceil(duration / bar - 1e-9))
-        starts, offsets, dropped = [0], [], []
-        spans = [_Span(0.0, 0, None, None)]
-        for c in sorted(cuts):
-            b = round(c / bar)
-            if b <= starts[-1] or b >= n_total:
-                dropped.append(round(c, 3))
-                continue
-            starts.append(b)
-            offsets.append(round(b * bar - c, 4))
-            spans.append(_Span(b * bar, 0, None, c))
-        for i, s in enumerate(spans):
-            s.n_bars = (starts[i + 1] if i + 1 < len(starts) else n_total) - starts[i]
-        info.update({"tempo": "fixed by --tempo; cuts rounded to the nearest bar line", "dropped_cuts": dropped,
-                     "cut_offsets_sec": offsets})
-        return float(ov.tempo_bpm), spans
-    min_gap = _clip(qpb * 60.0 / target, *MIN_GAP_SEC)
-    min_gap = max(min_gap, qpb * 60.0 / TEMPO_RANGE[1] * 1.001)
-    kept, dropped = _merge_cuts(cuts, duration, min_gap)
-    base, lay = fit_sections([0.0, *kept, duration], target, qpb)
-    spans = []
-    t = 0.0
-    for i, (n, tempo) in enumerate(lay):
-        spans.append(_Span(t, n, tempo, kept[i - 1] if i else None))
-        t = kept[i] if i < len(kept) else duration
-    info.update({"target_tempo_bpm": round(target, 3), "base_tempo_bpm": round(base, 3),
-                 "min_cut_gap_sec": round(min_gap, 3), "kept_cuts": [round(c, 3) for c in kept],
-                 "dropped_cuts": [round(c, 3) for c in dropped]})
-    return spans[0].tempo_bpm or base, spans
+        kept, dropped = sorted(cuts), []
+    else:
+        min_gap = _clip(qpb * 60.0 / target, *MIN_GAP_SEC)
+        min_gap = max(min_gap, qpb * 60.0 / TEMPO_RANGE[1] * 1.001)
+        kept, dropped = _merge_cuts(cuts, duration, min_gap)
+        info["min_cut_gap_sec"] = round(min_gap, 3)
+    timing = fit_timing(duration, kept, target, meter, fixed_tempo=ov.tempo_bpm, follow_tempo=follow_tempo)
+    spans = [_Span(sec.start_sec, sec.n_bars, None if sec.tempo_bpm == timing.base_tempo_bpm else sec.tempo_bpm,
+                   sec.cut_sec, meters=sec.meters) for sec in timing.sections]
+    info.update({"target_tempo_bpm": round(target, 3), "base_tempo_bpm": round(timing.base_tempo_bpm, 3),
+                 "kept_cuts": [round(c, 3) for c in timing.kept_cuts],
+                 "dropped_cuts": [round(c, 3) for c in dropped],
+                 "unhit_cuts": [round(c, 3) for c in timing.unhit_cuts],
+                 "cut_offsets_sec": [round(e, 4) for e in timing.hit_errors_sec]})
+    if ov.tempo_bpm is not None:
+        info["tempo"] = "fixed by --tempo; each cut opens its section at the nearest beat"
+    elif follow_tempo is not None:
+        info["tempo"] = f"the soundtrack's tempo ({follow_tempo:.1f} bpm, --follow-audio), nudged at most 3% a section"
+    else:
+        info["tempo"] = "one base tempo, each section nudged at most 3% so its cut lands on a downbeat"
+    return timing.base_tempo_bpm, spans
 
 
 def _apply_affect_overrides(valence: float, arousal: float, ov: Overrides,

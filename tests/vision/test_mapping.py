@@ -49,14 +49,12 @@ def chord_names(plan: MusicPlan) -> list[list[str]]:
 def test_sections_open_at_cuts_and_the_music_lasts_exactly_the_video():
     plan = checked(plan_from_features(fake_features(), source={"input": "clip.mp4"}))
     assert [s.cut_sec for s in plan.sections] == [None, 3.1, 7.4]
-    for s in plan.sections[1:]:
-        assert plan.bar_start_sec(s.start_bar) == pytest.approx(s.cut_sec, abs=1e-3)
-    assert abs(plan.bar_start_sec(plan.n_bars) - 10.0) < 1e-6
-    base = plan.source["mapping"]["base_tempo_bpm"]
-    for s in plan.sections:
-        assert TEMPO_RANGE[0] <= s.tempo_bpm <= TEMPO_RANGE[1]
-        assert 0.7 < s.tempo_bpm / base < 1.4, "section tempos stay near the base tempo"
-    assert plan.tempo_bpm == plan.sections[0].tempo_bpm
+    for s in plan.sections[1:]:  # on a downbeat, within the 40 ms a hit is heard as together
+        assert plan.bar_start_sec(s.start_bar) == pytest.approx(s.cut_sec, abs=0.040)
+    assert 10.0 - 1e-6 <= plan.bar_start_sec(plan.n_bars) <= 10.040
+    tempos = [plan.bar_tempo(b) for b in range(plan.n_bars)]
+    assert max(tempos) / min(tempos) <= 1.06 + 1e-9, "one steady tempo: no two bars more than 6% apart"
+    assert plan.tempo_bpm == pytest.approx(plan.source["mapping"]["base_tempo_bpm"], abs=1e-3)
     assert plan.source["input"] == "clip.mp4" and plan.source["features"]["kind"] == "video"
 
 
@@ -86,16 +84,17 @@ def test_fixed_tempo_rounds_cuts_to_bar_lines():
     plan = checked(plan_from_features(fake_features(), Overrides(tempo_bpm=100.0)))
     bar = 2.4
     assert plan.tempo_bpm == 100.0 and all(s.tempo_bpm is None for s in plan.sections)
-    assert plan.n_bars == math.ceil(10.0 / bar)  # the last bar is cut short by the end
+    beat = bar / 4
+    assert sum(plan.bar_quarters(b) for b in range(plan.n_bars)) == math.ceil(10.0 / beat)  # last bar cut short
     assert [s.cut_sec for s in plan.sections] == [None, 3.1, 7.4]
-    for s in plan.sections[1:]:
-        assert abs(plan.bar_start_sec(s.start_bar) - s.cut_sec) <= bar / 2
+    for s in plan.sections[1:]:  # each cut opens its section at the nearest beat, a shorter bar before it
+        assert abs(plan.bar_start_sec(s.start_bar) - s.cut_sec) <= beat / 2
 
 
 def test_meter_three_four():
     plan = checked(plan_from_features(fake_features(), Overrides(meter="3/4")))
     assert plan.meter == "3/4" and plan.quarters_per_bar == 3
-    assert abs(plan.bar_start_sec(plan.n_bars) - 10.0) < 1e-6
+    assert 10.0 - 1e-6 <= plan.bar_start_sec(plan.n_bars) <= 10.040
     assert all(slot.beat < 3 for b in plan.bars for slot in b.chords)
 
 
