@@ -1,14 +1,16 @@
 """MIDI in and out of a :class:`Piece`, through mido: what a file holds, read and written event by event.
 
 What a written file holds: one named track per role (General MIDI program, drums on channel 10), the tempo map,
-the meter, the key signature, and markers for chord changes (``C:maj``) and sections (``Section: A``), so a DAW
+a time signature at tick 0 and at every meter change (a 2/4 bar inside 4/4 is two events: 2/4, then 4/4 again),
+the key signature, and markers for chord changes (``C:maj``) and sections (``Section: A``), so a DAW
 shows the plan on its timeline; a track's control changes, pitch bends and program changes go with its notes.
 The layout is the one symusic writes (the project wrote with it before), so a piece of notes alone gives the
 same bytes as then.
 
 What a read file gives (any Standard MIDI File): a track per MIDI track and channel that has notes, holding that
 channel's notes, control changes (sustain pedal, volume, pan, expression, RPNs, ...), pitch bends and program
-changes. Channel events in a track without notes on that channel (a set-up track of programs and volumes) go to
+changes; every time signature, as the meter at tick 0 and the changes after it (a repeated one dropped).
+Channel events in a track without notes on that channel (a set-up track of programs and volumes) go to
 every track playing that channel. A note-on without its note-off lasts until the end of its track. Format 2
 plays its patterns one after another. A file timed in SMPTE frames (negative division) is read at 120 bpm, its
 tempo events ignored, as the standard says. Ticks are rescaled to :data:`TICKS_PER_QUARTER`, rounding half up,
@@ -23,8 +25,8 @@ from pathlib import Path
 
 from ..errors import FramescoreError
 from .chords import ChordError, Key, parse_chord, parse_key
-from .piece import (TICKS_PER_QUARTER, ControlChange, Marker, Note, Piece, PitchBend, ProgramChange, TempoChange,
-                    Track)
+from .piece import (TICKS_PER_QUARTER, ControlChange, Marker, MeterChange, Note, Piece, PitchBend, ProgramChange,
+                    TempoChange, Track)
 
 __all__ = ["MidiError", "read_midi", "write_midi", "to_symusic", "from_symusic", "midi_channels"]
 
@@ -57,8 +59,8 @@ def _to_mido(piece: Piece, tracks: list[Track] | None = None):
     import mido
 
     tracks = piece.tracks if tracks is None else tracks
-    meta: list[tuple[int, object]] = [(0, mido.MetaMessage("time_signature", numerator=piece.meter[0],
-                                                           denominator=piece.meter[1]))]
+    meta: list[tuple[int, object]] = [(tick, mido.MetaMessage("time_signature", numerator=num, denominator=den))
+                                      for tick, num, den in _time_signatures(piece)]
     if piece.key:
         k = parse_key(piece.key)
         meta.append((0, mido.MetaMessage.from_bytes([0xFF, 0x59, 2, k.fifths & 0xFF, int(k.mode == "minor")])))
@@ -88,6 +90,16 @@ def _to_mido(piece: Piece, tracks: list[Track] | None = None):
     return f
 
 
+def _time_signatures(piece: Piece) -> list[tuple[int, int, int]]:
+    """``(tick, numerator, denominator)`` of every time signature a file holds: the meter at tick 0, then each
+    change to another meter (a change to the meter already in force is left out)."""
+    out = [(0, *piece.meter_at(0))]
+    for c in piece.meter_changes:
+        if c.tick > 0 and (c.numerator, c.denominator) != out[-1][1:]:
+            out.append((c.tick, c.numerator, c.denominator))
+    return out
+
+
 def _track(events: list[tuple[int, int, object]]):
     import mido
 
@@ -115,7 +127,8 @@ def to_symusic(piece: Piece, tracks: list[Track] | None = None):
     score = symusic.Score(piece.resolution)
     for t in piece.tempos:
         score.tempos.append(symusic.Tempo(t.tick, qpm=float(t.bpm)))
-    score.time_signatures.append(symusic.TimeSignature(0, piece.meter[0], piece.meter[1]))
+    for tick, num, den in _time_signatures(piece):
+        score.time_signatures.append(symusic.TimeSignature(tick, num, den))
     if piece.key:
         k = parse_key(piece.key)
         score.key_signatures.append(symusic.KeySignature(0, k.fifths, 1 if k.mode == "minor" else 0))
@@ -141,10 +154,8 @@ def from_symusic(score) -> Piece:
         score = score.resample(TICKS_PER_QUARTER, min_dur=1)
     tempos = [TempoChange(int(t.time), float(t.qpm)) for t in score.tempos] or [TempoChange(0, 120.0)]
     dedup: dict[int, TempoChange] = {t.tick: t for t in tempos}  # one tempo per tick (files repeat them)
-    meter = (4, 4)
-    if len(score.time_signatures):
-        ts = score.time_signatures[0]
-        meter = (int(ts.numerator), int(ts.denominator))
+    meter, meter_changes = _meters([(int(ts.time), (int(ts.numerator), int(ts.denominator)))
+                                    for ts in score.time_signatures])
     key = None
     if len(score.key_signatures):
         ks = score.key_signatures[0]
@@ -160,8 +171,28 @@ def from_symusic(score) -> Piece:
                             [ControlChange(int(c.time), int(c.number), int(c.value)) for c in st.controls],
                             [PitchBend(int(b.time), int(b.value)) for b in st.pitch_bends]))
     end = max([t.end for t in tracks] + [int(score.end())], default=0)
-    return Piece(tracks=tracks, tempos=sorted(dedup.values(), key=lambda t: t.tick), meter=meter, key=key,
-                 markers=markers, end_tick=end)
+    return Piece(tracks=tracks, tempos=sorted(dedup.values(), key=lambda t: t.tick), meter=meter,
+                 meter_changes=meter_changes, key=key, markers=markers, end_tick=end)
+
+
+def _meters(signatures: list[tuple[int, tuple[int, int]]]) -> tuple[tuple[int, int], list[MeterChange]]:
+    """The meter at tick 0 and the changes after it, from a file's time signatures ``(tick, (num, den))`` in
+    our ticks: the first at each tick counts (a file may repeat one in every track), a signature equal to the
+    meter in force is dropped, and the earliest holds from tick 0 (4/4 when there is none, as the standard
+    says)."""
+    first: dict[int, tuple[int, int]] = {}
+    for tick, m in sorted(signatures, key=lambda e: e[0]):  # stable: file order within a tick
+        first.setdefault(tick, m)
+    ticks = sorted(first)
+    if not ticks:
+        return (4, 4), []
+    meter = current = first[ticks[0]]
+    changes = []
+    for tick in ticks[1:]:
+        if first[tick] != current:
+            changes.append(MeterChange(tick, *first[tick]))
+            current = first[tick]
+    return meter, changes
 
 
 def _marker(tick: int, text: str) -> Marker:
@@ -312,12 +343,12 @@ def _from_mido(mf) -> Piece:
     if smpte:
         tempo_map = {}
     tempo_map.setdefault(0, TempoChange(0, SMPTE_BPM if smpte else 120.0))  # the standard's tempo until one is set
-    meter = min(meters, key=lambda e: e[0])[1] if meters else (4, 4)
+    meter, meter_changes = _meters([(scale(t), m) for t, m in meters])
     key = _key_from_signature(*min(keys, key=lambda e: e[0])[1]) if keys else None
     marks = [_marker(scale(t), text) for t, text in sorted(markers, key=lambda e: e[0])]
     end = max([t.end for t in tracks] + [scale(metas_end)])
-    return Piece(tracks=tracks, tempos=sorted(tempo_map.values(), key=lambda t: t.tick), meter=meter, key=key,
-                 markers=marks, end_tick=end)
+    return Piece(tracks=tracks, tempos=sorted(tempo_map.values(), key=lambda t: t.tick), meter=meter,
+                 meter_changes=meter_changes, key=key, markers=marks, end_tick=end)
 
 
 def read_midi(path: str | Path) -> Piece:

@@ -31,6 +31,7 @@ same bytes: part and instrument ids are fixed and the encoding date is left out.
 
 from __future__ import annotations
 
+import bisect
 import copy
 import functools
 import math
@@ -369,7 +370,33 @@ def _held_under(g: _Group, groups: list[_Group], i: int) -> bool:
     return False
 
 
-def _close_gaps(voice: list[_Group], beat: Fraction, bar_ql: Fraction) -> None:
+@dataclass(frozen=True)
+class _Bars:
+    """The measures' grid in quarter lengths: ``lines`` (every bar line, the last past every note) and each
+    bar's meter, from :meth:`Piece.bar_starts`, so a 2/4 bar inside 4/4 is a measure of two beats."""
+
+    lines: tuple[Fraction, ...]
+    meters: tuple[tuple[int, int], ...]
+
+    @classmethod
+    def of(cls, piece: Piece, until: Fraction) -> _Bars:
+        """The bars of ``piece`` through the end tick and at least to ``until`` (quarter lengths)."""
+        res = piece.resolution
+        ticks = piece.bar_starts(max(piece.end_tick, math.ceil(until * res), 1))
+        return cls(tuple(Fraction(t, res) for t in ticks), tuple(piece.meter_at(t) for t in ticks[:-1]))
+
+    def index(self, q: Fraction) -> int:
+        """The bar that quarter length ``q`` falls in."""
+        return max(bisect.bisect_right(self.lines, q) - 1, 0)
+
+    def length(self, bar: int) -> Fraction:
+        return self.lines[bar + 1] - self.lines[bar]
+
+    def beat(self, bar: int) -> Fraction:
+        return _beat_length(self.meters[bar])
+
+
+def _close_gaps(voice: list[_Group], bars: _Bars) -> None:
     """Write a short note followed by a short silence as one longer note marked staccato, as a player reads it:
     a 16th and a 16th rest become a staccato eighth, a dotted eighth and a 16th rest a quarter. Only where the
     silence is a 16th at most, no longer than the note, and the longer note is one plain value that neither
@@ -378,9 +405,11 @@ def _close_gaps(voice: list[_Group], beat: Fraction, bar_ql: Fraction) -> None:
         gap, length = nxt.start - (g.start + g.dur), nxt.start - g.start
         if not (0 < gap <= Fraction(1, 4) and gap <= g.dur and length in _PLAIN_SET):
             continue
-        if g.start // bar_ql != (nxt.start - Fraction(1, 64)) // bar_ql:
+        bar, last = bars.index(g.start), nxt.start - Fraction(1, 64)
+        if bar != bars.index(last):
             continue
-        if g.start % beat and g.start // beat != (nxt.start - Fraction(1, 64)) // beat:
+        origin, beat = bars.lines[bar], bars.beat(bar)
+        if (g.start - origin) % beat and (g.start - origin) // beat != (last - origin) // beat:
             continue
         g.staccato = 2 * g.dur <= length
         g.dur = length
@@ -392,12 +421,14 @@ _PLAIN_SET = frozenset(_PLAIN)
 _WITH_TRIPLETS = sorted(set(_PLAIN) | {Fraction(2, 3) / 2**j for j in range(5)}, reverse=True)
 
 
-def _note_values(start: Fraction, end: Fraction, beat: Fraction = Fraction(1)) -> list[tuple[Fraction, Fraction]]:
+def _note_values(start: Fraction, end: Fraction, beat: Fraction = Fraction(1),
+                 origin: Fraction = Fraction(0)) -> list[tuple[Fraction, Fraction]]:
     """Split a span (in quarter notes from the start of the piece) into (start, length) pieces that one note
     head each can show: 5/4 → 1 + 1/4. A piece that starts off the beat stops at the next beat, unless it starts
     half-way through a plain beat and lasts a beat and a half at most (the eighth-quarter-eighth syncopation).
-    A span that starts or ends off the 16th grid is first cut at its first and last beat, so that triplets stay
-    in complete groups within their beat (music21 need not regroup them)."""
+    Beats count from ``origin``, the start of the span's bar. A span that starts or ends off the 16th grid is
+    first cut at its first and last quarter, so that triplets stay in complete groups within their beat (music21
+    need not regroup them)."""
     def dyadic(q: Fraction) -> bool:
         return q.denominator & (q.denominator - 1) == 0
 
@@ -411,11 +442,12 @@ def _note_values(start: Fraction, end: Fraction, beat: Fraction = Fraction(1)) -
     for a, b in spans:
         while a < b:
             limit = b - a
-            if values is _PLAIN and a % beat:
-                if beat.numerator == 1 and (2 * a / beat).denominator == 1:
+            into = a - origin  # from the bar line
+            if values is _PLAIN and into % beat:
+                if beat.numerator == 1 and (2 * into / beat).denominator == 1:
                     limit = min(limit, beat * 3 / 2)
                 else:
-                    limit = min(limit, (a // beat + 1) * beat - a)
+                    limit = min(limit, (into // beat + 1) * beat - into)
             v = next((v for v in values if v <= limit), None)
             if v is None:  # finer than any grid we quantize to: drop the sliver
                 break
@@ -424,18 +456,18 @@ def _note_values(start: Fraction, end: Fraction, beat: Fraction = Fraction(1)) -
     return out
 
 
-def _split_at_bars(groups: list[_Group], bar_ql: Fraction,
-                   beat: Fraction = Fraction(1)) -> dict[int, list[tuple[_Group, str | None]]]:
-    """Cut groups at bar lines and into note values: bar index → [(piece of a group, tie type or None)], the
-    pieces' starts counted from their bar."""
+def _split_at_bars(groups: list[_Group], bars: _Bars) -> dict[int, list[tuple[_Group, str | None]]]:
+    """Cut groups at bar lines (each bar its own length) and into note values: bar index → [(piece of a group,
+    tie type or None)], the pieces' starts counted from their bar."""
     out: dict[int, list[tuple[_Group, str | None]]] = {}
     for g in groups:
         start, end = g.start, g.start + g.dur
         pieces: list[tuple[int, Fraction, Fraction]] = []
         while start < end:
-            bar = int(start // bar_ql)
-            stop = min(end, (bar + 1) * bar_ql)
-            pieces += [(bar, a - bar * bar_ql, v) for a, v in _note_values(start, stop, beat)]
+            bar = bars.index(start)
+            origin = bars.lines[bar]
+            stop = min(end, bars.lines[bar + 1])
+            pieces += [(bar, a - origin, v) for a, v in _note_values(start, stop, bars.beat(bar), origin)]
             start = stop
         for i, (bar, pos, v) in enumerate(pieces):
             tied_in, tied_out = i > 0, i < len(pieces) - 1
@@ -491,7 +523,8 @@ def _rest_spans(a: Fraction, b: Fraction, bar_start: Fraction, bar_ql: Fraction,
             step = None
         if step is None:  # a triplet edge within a beat, or an odd length: as note values
             lo, hi = max(a, start), min(b, stop)
-            out.extend((s - bar_start, v) for s, v in _note_values(bar_start + lo, bar_start + hi, beat))
+            out.extend((s - bar_start, v)
+                       for s, v in _note_values(bar_start + lo, bar_start + hi, beat, bar_start))
             return
         for k in range(int(length / step)):
             node(start + k * step, step)
@@ -641,47 +674,47 @@ def to_music21(piece: Piece, title: str | None = None):
     a ``StaffGroup`` with a brace (exported as one part of two staves)."""
     from music21 import bar as m21bar, expressions, harmony, key, layout, metadata, meter, stream, tempo
 
-    num, den = piece.meter
     res = piece.resolution
-    bar_ql = Fraction(4 * num, den)
-    beat = _beat_length(piece.meter)
     tracks = [t for t in piece.tracks if t.notes]
     if not tracks:
         raise MusicXmlError("piece has no notes to write as MusicXML")
     spell = _spelling(piece.key)
-    layouts = []  # per track, its staves: (clef, per voice: bar → pieces)
+    voiced = []  # per track, its staves: (clef, voices)
     for t in tracks:
-        staves = []
-        for st in _staves(t, _layout(t, res)):
-            voices = _voices(st.groups)
-            if not t.is_drum:
+        voiced.append([(st.clef, _voices(st.groups)) for st in _staves(t, _layout(t, res))])
+    last_end = max((g.start + g.dur for staves in voiced for _, vs in staves for v in vs for g in v), default=0)
+    bars = _Bars.of(piece, Fraction(last_end))  # measures follow the piece's bar lines, each in its own meter
+    layouts = []  # per track, its staves: (clef, per voice: bar → pieces)
+    for t, staves in zip(tracks, voiced):
+        if not t.is_drum:
+            for _, voices in staves:
                 for v in voices:
-                    _close_gaps(v, beat, bar_ql)
-            staves.append((st.clef, [_split_at_bars(v, bar_ql, beat) for v in voices]))
-        layouts.append(staves)
+                    _close_gaps(v, bars)
+        layouts.append([(clef_name, [_split_at_bars(v, bars) for v in voices]) for clef_name, voices in staves])
     last_bar = max((max(v) for staves in layouts for _, vs in staves for v in vs if v), default=0)
-    n_bars = max(last_bar + 1, -(-piece.end_tick // piece.ticks_per_bar), 1)
+    n_bars = max(last_bar + 1, sum(line < Fraction(piece.end_tick, res) for line in bars.lines[:-1]), 1)
 
     # tempo, section and chord marks, by bar, for the first pitched part
     marks: dict[int, list[tuple[Fraction, Any]]] = {}
 
     def mark(tick: int, obj) -> None:
         ql = _snap(Fraction(tick, res), 4)
-        bar = int(ql // bar_ql)
+        bar = bars.index(ql)
         if bar < n_bars:  # a marker at (or past) the very end has nothing to stand over
-            marks.setdefault(bar, []).append((ql - bar * bar_ql, obj))
+            marks.setdefault(bar, []).append((ql - bars.lines[bar], obj))
 
     shown = None
-    per_beat = beat if beat.numerator == 3 else Fraction(1)  # 6/8, 9/8, 12/8: dotted quarters a minute
     for t in piece.tempos:
+        beat = bars.beat(min(bars.index(_snap(Fraction(t.tick, res), 4)), len(bars.meters) - 1))
+        per_beat = beat if beat.numerator == 3 else Fraction(1)  # 6/8, 9/8, 12/8: dotted quarters a minute
         bpm = round(t.bpm / per_beat)
-        if bpm != shown:  # MIDI files often repeat the tempo they are already at
+        if (bpm, per_beat) != shown:  # MIDI files often repeat the tempo they are already at
             mm = tempo.MetronomeMark(number=bpm, referent=float(per_beat))
             if t.bpm != bpm * per_beat:  # the written mark is an integer; playback stays exact
                 mm.numberSounding = round(t.bpm / per_beat, 2)
             mm.placement = "above"
             mark(t.tick, mm)
-            shown = bpm
+            shown = (bpm, per_beat)
     for m in piece.section_markers():
         rm = expressions.RehearsalMark(m.text)
         rm.placement = "above"
@@ -711,25 +744,27 @@ def to_music21(piece: Piece, title: str | None = None):
             staff = stream.PartStaff(id=f"P{i + 1}-Staff{s + 1}") if grand else stream.Part(id=f"P{i + 1}")
             staff.insert(0, inst if s == 0 else copy.deepcopy(inst))
             triplet_bars = []
-            time_sig = meter.TimeSignature(f"{num}/{den}")
+            time_sigs = []  # per measure, its meter's TimeSignature (for the beams)
             for b in range(n_bars):
                 m = stream.Measure(number=b + 1)
                 if b == 0:
                     m.clef = _clef(clef_name)
                     if key_sig is not None and not track.is_drum:
                         m.keySignature = key.Key(key_sig.tonic, key_sig.mode)
-                    m.timeSignature = time_sig
+                if b == 0 or bars.meters[b] != bars.meters[b - 1]:  # a <time> where the meter changes
+                    m.timeSignature = meter.TimeSignature("{}/{}".format(*bars.meters[b]))
+                time_sigs.append(m.timeSignature if m.timeSignature is not None else time_sigs[-1])
                 if i == marks_part and s == 0:
                     for off, obj in marks.get(b, []):
                         m.insert(off, obj)
                 filled = [(vi, v[b]) for vi, v in enumerate(voices) if b in v]
-                _fill_measure(m, filled, b * bar_ql, bar_ql, beat, spell, track.is_drum,
+                _fill_measure(m, filled, bars.lines[b], bars.length(b), bars.beat(b), spell, track.is_drum,
                               (4 * s + 1, 4 * s + 2) if grand else None)
                 staff.append(m)
                 if any(g.start.denominator % 3 == 0 or g.dur.denominator % 3 == 0 for _, v in filled for g, _ in v):
                     triplet_bars.append(m)
             m.rightBarline = m21bar.Barline("final")
-            _make_notation(staff, time_sig, triplet_bars, None if track.is_drum else key_sig, track.is_drum)
+            _make_notation(staff, time_sigs, triplet_bars, None if track.is_drum else key_sig, track.is_drum)
             score.insert(0, staff)
             staffs.append(staff)
         if grand:
@@ -804,21 +839,22 @@ def _make_accidentals(staff, key_sig) -> None:
         before = {where: alter for where, alter in shown.items() if alter != in_key.get(where[0], 0)}
 
 
-def _make_notation(part, time_sig, triplet_bars: list, key_sig=None, drums: bool = False) -> None:
+def _make_notation(part, time_sigs: list, triplet_bars: list, key_sig=None, drums: bool = False) -> None:
     """What ``makeNotation`` does for a part already in measures, tied and split into note values (triplets
     grouped by beat), less the steps that have nothing left to do: accidentals, beams, tuplet brackets (only
     where there are triplets).
 
     Beams are set here rather than by ``makeBeams``, which searches for the meter again in every measure (a
-    context search that took most of the time on a three-minute song); we know the meter. Stem directions are
-    left to the notation program, which sets them by voice and pitch anyway.
+    context search that took most of the time on a three-minute song); we know each measure's meter
+    (``time_sigs``, one a measure). Stem directions are left to the notation program, which sets them by voice
+    and pitch anyway.
     """
     from music21 import beam
     from music21.stream import makeNotation as mn
 
     if not drums:
         _make_accidentals(part, key_sig)
-    for m in part.getElementsByClass("Measure"):
+    for m, time_sig in zip(part.getElementsByClass("Measure"), time_sigs):
         for s in m.voices if m.hasVoices() else [m]:
             notes = s.notesAndRests.stream()
             if len(notes) > 1:

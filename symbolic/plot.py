@@ -2,7 +2,9 @@
 
 Notes are bars coloured per track (shaded by velocity), drums in a lane of their own under the pitched roll,
 with the bar lines, the sections (labelled, bold lines at their starts) and the chord symbols along the top;
-the x axis counts bars, with seconds along the top edge. Matplotlib's object API and Agg canvas are used
+the x axis counts bars, with seconds along the top edge. Time runs evenly in ticks; where the meter changes (a 2/4
+bar inside 4/4) the bar lines follow :meth:`Piece.bar_starts`, the new time signature is written at its bar line
+and the bar numbers stand where their bars start. Matplotlib's object API and Agg canvas are used
 directly, so drawing never touches pyplot's global state or the user's backend. Same piece, same bytes.
 """
 
@@ -118,10 +120,11 @@ def write_pianoroll(piece: Piece, path: str | Path, title: str | None = None) ->
         a.set_xlim(1, x_end)
         a.xaxis.set_major_locator(NullLocator())
 
-    # bar lines and sections
-    n_bars = int(np.ceil(end_tick / tpb))
+    # bar lines (each bar its own meter's length) and sections
+    lines = piece.bar_starts(end_tick)
+    n_bars = len(lines) - 1
     every = next(k for k in (1, 2, 4, 8, 16, 32, 10**9) if k * 1100 / max(n_bars, 1) >= 8)  # lines 8 px apart
-    bar_x = np.arange(1, n_bars + 2, every)
+    bar_x = np.array([lines[k] / tpb + 1 for k in range(0, n_bars + 1, every)])
     sections = piece.section_markers()
     section_x = {m.tick / tpb + 1 for m in sections}
     for a in lanes[1:]:
@@ -134,6 +137,9 @@ def write_pianoroll(piece: Piece, path: str | Path, title: str | None = None) ->
         for a in lanes[1:]:
             a.axvline(end_x, color="#444444", linestyle=":", linewidth=1.2, zorder=3)
         ax.text(end_x, 0.98, " end", transform=ax.get_xaxis_transform(), fontsize=8, va="top", color="#444444")
+    for c in _meter_marks(piece, end_tick):  # a bar of another meter: its time signature at its bar line
+        ax.text(c.tick / tpb + 1, 0.98, f" {c.numerator}/{c.denominator}", transform=ax.get_xaxis_transform(),
+                fontsize=8, fontweight="bold", va="top", ha="left", color="#7a4f00", zorder=4)
     for i, m in enumerate(sections):
         x0 = m.tick / tpb + 1
         x1 = sections[i + 1].tick / tpb + 1 if i + 1 < len(sections) else x_end
@@ -194,7 +200,13 @@ def write_pianoroll(piece: Piece, path: str | Path, title: str | None = None) ->
         ax_drum.set_ylabel("drums", fontsize=9)
 
     bottom = lanes[-1]
-    bottom.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(n_bars + 1, 24)))
+    if piece.meter_changes:  # bar numbers where the bars start (x counts bars of the first meter)
+        numbers = [int(v) for v in MaxNLocator(integer=True, nbins=min(n_bars + 1, 24)).tick_values(1, n_bars + 1)
+                   if 1 <= v <= n_bars + 1]
+        bottom.xaxis.set_major_locator(FixedLocator([lines[k - 1] / tpb + 1 for k in numbers]))
+        bottom.set_xticklabels([str(k) for k in numbers])
+    else:
+        bottom.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(n_bars + 1, 24)))
     bottom.set_xlabel("bar", fontsize=9)
     for a in lanes:
         a.tick_params(labelsize=8)
@@ -216,6 +228,16 @@ def write_pianoroll(piece: Piece, path: str | Path, title: str | None = None) ->
     if title:
         fig.text(0.055, 0.975, title, fontsize=11, fontweight="bold", va="top", ha="left")
     save_png(fig, path)
+
+
+def _meter_marks(piece: Piece, end_tick: int) -> list:
+    """The meter changes to label: each change to another meter before the end (none for one meter)."""
+    out, current = [], piece.meter_at(0)
+    for c in piece.meter_changes:
+        if 0 < c.tick < end_tick and (c.numerator, c.denominator) != current:
+            out.append(c)
+        current = (c.numerator, c.denominator)
+    return out
 
 
 def _note_boxes(arr: np.ndarray, tpb: int, colour: str, poly_cls, outline: bool = False):
