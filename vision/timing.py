@@ -47,6 +47,8 @@ BASE_TEMPO_STEPS = 61
 TARGET_WEIGHT = 0.1  # the arousal target is a soft wish: steady sections matter more
 MISS_COST = 1e3  # a cut not kept costs more than any tempo deviation
 BEAM = 6
+ERR_COST = 0.001  # a bar line off its cut by the whole tolerance costs about a 1.6% nudge of a bar: exact wins
+END_COST = 1.0  # a last bar cut short by the end (the end missed) costs more than any nudge, less than a cut
 ODD_BAR_COST = 0.002  # what a section ending in a bar of another length costs, against Σ bars · ln(T_s / T)²
 
 
@@ -109,17 +111,18 @@ def _options(length: float, base: float, lo: float, hi: float, q: float, last: b
     out = []
     x = length * base / (60.0 * q)  # beats at the base tempo
     for n in sorted({max(1, math.floor(x)), max(1, math.ceil(x)), max(1, round(x) - 1), round(x) + 1}):
-        tempos = {min(hi, max(lo, n * q * 60.0 / (length + e))) for e in (0.0, -HIT_TOLERANCE_SEC, HIT_TOLERANCE_SEC)}
+        near = HIT_TOLERANCE_SEC - 0.001  # just inside the tolerance, so rounding never leaves it
+        tempos = {min(hi, max(lo, n * q * 60.0 / (length + e))) for e in (0.0, -near, near)}
         for tempo in sorted(tempos):
             err = n * q * 60.0 / tempo - length
             if abs(err) > HIT_TOLERANCE_SEC + 1e-9 or (last and err < -1e-9):  # the music may not stop early
                 continue
             cost = n / per_bar * math.log(tempo / base) ** 2 + (ODD_BAR_COST if n % per_bar else 0.0)
-            out.append((cost + 1e-6 * abs(err), n, tempo, err))
+            out.append((cost + ERR_COST * (err / HIT_TOLERANCE_SEC) ** 2, n, tempo, err))
     if not out and last:  # the end cannot be hit: steady tempo, the last bar cut short by the end
         tempo = min(hi, max(lo, base))
         n = max(1, math.ceil(length * tempo / (60.0 * q) - 1e-9))
-        out.append((n / per_bar * math.log(tempo / base) ** 2, n, tempo, n * q * 60.0 / tempo - length))
+        out.append((END_COST + n / per_bar * math.log(tempo / base) ** 2, n, tempo, n * q * 60.0 / tempo - length))
     return out
 
 
