@@ -1,9 +1,12 @@
 """A timeline picture of what was seen and what was planned, on one time axis in seconds.
 
-From the top: a strip of frames, the sections (coloured spans, labelled), the chords of each bar, the per-bar
-density and dynamics as step plots, and the motion over time; scene cuts are red dashed lines through every
-lane. For a still image the picture sits at the left and the plan's lanes fill the rest. This is the picture
-that shows a user why the plan is what it is (sections open at cuts, busy bars where things move).
+From the top: a strip of frames, the sections (spans coloured by theme, so a return has the colour of the
+section it returns to; each labelled with its name and its role in the form), the chords of each bar, the tempo
+beat by beat (with the bars of another meter shaded and labelled, "2/4", and the tempo ramps, "accel." or
+"rit."), the per-bar density and dynamics as step plots, and the motion over time; scene cuts are red dashed
+lines through every lane. For a still image the picture sits at the left and the plan's lanes fill the rest.
+This is the picture that shows a user why the plan is what it is (sections open at cuts, a theme returns where
+a scene does, busy bars where things move). Bar lines come from :meth:`MusicPlan.bar_start_secs`.
 
 ``features`` is read through these attributes only: ``times``, ``motion``, ``brightness`` (arrays),
 ``cuts`` (seconds), ``duration_sec``, ``thumbnails`` (``(time_sec, HxWx3 uint8)`` pairs) and ``kind``
@@ -18,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..symbolic.chords import chord_label
-from ..symbolic.plan import MusicPlan
+from ..symbolic.plan import MusicPlan, parse_meter
 from ..symbolic.plot import (
     DPI,
     SECTION_COLOURS,
@@ -35,6 +38,8 @@ TIMELINE_SIZE_IN = (12.0, 6.0)
 IMAGE_TIMELINE_SIZE_IN = (12.0, 3.5)
 _CUT = dict(color="#d62728", linestyle="--", linewidth=1.0, zorder=5)
 _REQUIRED = ("times", "motion", "brightness", "cuts", "duration_sec", "thumbnails", "kind")
+_METER_BAND = "#fbd38d"  # a bar of another meter
+_RAMP_BAND = "#d9c8f0"  # a bar whose tempo moves beat by beat
 
 
 def write_timeline(features: Any, plan: MusicPlan, path: str | Path) -> None:
@@ -51,14 +56,14 @@ def write_timeline(features: Any, plan: MusicPlan, path: str | Path) -> None:
     duration = float(plan.duration_sec) if plan_only else max(float(features.duration_sec or 0.0),
                                                               float(plan.duration_sec))
     cuts = [] if plan_only else [float(c) for c in features.cuts]
-    bar_starts = np.array([plan.bar_start_sec(b) for b in range(plan.n_bars + 1)])
+    bar_starts = np.array(plan.bar_start_secs())
 
     fig = new_figure(IMAGE_TIMELINE_SIZE_IN if image else TIMELINE_SIZE_IN, DPI)
     left = 0.075 if plan_only or not image else 0.3
-    names = ["frames", "sections", "chords", "plan", "motion"]
-    ratios = [2.0, 0.4, 0.45, 1.3, 1.3]
+    names = ["frames", "sections", "chords", "tempo", "plan", "motion"]
+    ratios = [2.0, 0.55, 0.45, 0.5, 1.2, 1.1]
     if image:  # the picture sits at the left; a still image has no motion to show
-        names, ratios = names[1:4], [0.45, 0.5, 1.6]
+        names, ratios = names[1:5], [0.6, 0.5, 0.55, 1.3]
     gs = fig.add_gridspec(len(names), 1, height_ratios=ratios, hspace=0.12, left=left, right=0.985,
                           top=0.95 if image else 0.97, bottom=0.14 if image else 0.08)
     axes: dict[str, Any] = {}
@@ -76,6 +81,7 @@ def write_timeline(features: Any, plan: MusicPlan, path: str | Path) -> None:
 
     _draw_sections(axes["sections"], plan, bar_starts, duration)
     _draw_chords(axes["chords"], plan, bar_starts, duration)
+    _draw_tempo(axes["tempo"], plan, bar_starts, duration)
     _draw_plan(axes["plan"], plan, bar_starts, duration)
     if plan_only:
         pass
@@ -126,15 +132,47 @@ def _draw_picture(fig, thumbnails: list, left: float) -> None:
         ax.text(0.5, 0.5, "no picture", ha="center", va="center", color="#777777")
 
 
+def theme_colours(plan: MusicPlan) -> list[str]:
+    """Each section's colour: one per theme, in the order the themes first appear (a return has its first
+    statement's colour); a section without a theme has a colour of its own."""
+    index: dict[object, int] = {}
+    out = []
+    for i, s in enumerate(plan.sections):
+        k = index.setdefault(s.theme if s.theme is not None else ("own", i), len(index))
+        out.append(SECTION_COLOURS[k % len(SECTION_COLOURS)])
+    return out
+
+
+def _section_text(s) -> tuple[str, str]:
+    """(name, second line) of a section: its label (and the theme it plays, when that is another name), then
+    its role in the form."""
+    name = s.label if s.theme is None or s.theme == s.label else f"{s.label} = {s.theme}"
+    return name, s.role
+
+
 def _draw_sections(ax, plan: MusicPlan, bar_starts: np.ndarray, duration: float) -> None:
     ax.set_ylim(0, 1)
     _bare(ax)
-    for i, s in enumerate(plan.sections):
+    for s, colour in zip(plan.sections, theme_colours(plan)):
         x0 = bar_starts[s.start_bar]
         x1 = min(bar_starts[s.start_bar + s.n_bars], duration)
-        ax.axvspan(x0, x1, color=SECTION_COLOURS[i % len(SECTION_COLOURS)], lw=0)
+        ax.axvspan(x0, x1, color=colour, lw=0)
         ax.axvline(x0, color="#444444", linewidth=1.2)
-        ax.text(x0 + duration * 0.004, 0.5, s.label, fontsize=9, fontweight="bold", va="center", clip_on=True)
+        name, role = _section_text(s)
+        ax.text(x0 + duration * 0.004, 0.68, name, fontsize=9, fontweight="bold", va="center", clip_on=True)
+        ax.text(x0 + duration * 0.004, 0.24, role, fontsize=7, style="italic", color="#444444", va="center",
+                clip_on=True)
+
+
+def _beat_edges(plan: MusicPlan, bar_starts: np.ndarray) -> list[np.ndarray]:
+    """Per bar, the time of each beat line from its start to its end (numerator + 1 values), through the
+    bar's own meter and its beats' tempos (a ramp's beats lengthen or shorten one by one)."""
+    out = []
+    for b in range(plan.n_bars):
+        _, den = plan.bar_meter(b)
+        lengths = [4.0 / den * 60.0 / t for t in plan.beat_tempos(b)]
+        out.append(bar_starts[b] + np.concatenate([[0.0], np.cumsum(lengths)]))
+    return out
 
 
 def _draw_chords(ax, plan: MusicPlan, bar_starts: np.ndarray, duration: float) -> None:
@@ -142,18 +180,58 @@ def _draw_chords(ax, plan: MusicPlan, bar_starts: np.ndarray, duration: float) -
     ax.set_ylim(0, 1)
     _bare(ax)
     ax.vlines(bar_starts[bar_starts < duration], 0, 1, colors="#cccccc", linewidth=0.6, zorder=0)
-    beat_q = 4.0 / plan.meter_tuple[1]  # quarter notes per beat
     items = []
     prev = None
-    for b, bar in enumerate(plan.bars):
-        sec_per_beat = beat_q * 60.0 / plan.bar_tempo(b)
+    for b, (bar, edges) in enumerate(zip(plan.bars, _beat_edges(plan, bar_starts))):
+        beats = np.arange(len(edges))
         for slot in bar.chords:
             label = chord_label(slot.chord)
             if label != prev or slot.beat == 0:
-                items.append((bar_starts[b] + slot.beat * sec_per_beat + duration * 0.002, label))
+                items.append((float(np.interp(slot.beat, beats, edges)) + duration * 0.002, label))
             prev = label
     items = [(x, text) for x, text in items if x < duration]
     lane_label(ax, "chords", place_labels(ax, items, rows=(0.68, 0.27), fontsize=8), len(items))
+
+
+def _draw_tempo(ax, plan: MusicPlan, bar_starts: np.ndarray, duration: float) -> None:
+    """The tempo of every beat as a step line; a bar of another meter shaded and labelled with its meter, a bar
+    whose tempo moves (a section's ramp) shaded and labelled accel. or rit."""
+    edges = _beat_edges(plan, bar_starts)
+    xs = np.concatenate([e[:-1] for e in edges] + [edges[-1][-1:]])
+    bpm = np.concatenate([plan.beat_tempos(b) for b in range(plan.n_bars)])
+    lo, hi = float(bpm.min()), float(bpm.max())
+    pad = max((hi - lo) * 0.25, 3.0)
+    ax.set_ylim(lo - pad, hi + 2.2 * pad)  # room above the line for the labels
+    ax.set_yticks(sorted({round(lo), round(hi)}))
+    ax.set_yticklabels([f"{v:g}" for v in sorted({round(lo), round(hi)})], fontsize=7)
+    for side in ("right", "top"):
+        ax.spines[side].set_visible(False)
+    base = plan.meter_tuple
+    for b in range(plan.n_bars):
+        x0, x1 = float(bar_starts[b]), float(bar_starts[b + 1])
+        if x0 >= duration:
+            break
+        meter = plan.bars[b].meter
+        other = meter is not None and parse_meter(meter) != base
+        sec = plan.section_of_bar(b)
+        before, after = (plan.bar_tempo(b - 1), plan.bar_tempo(b)) if b else (0.0, 0.0)
+        ramp = sec.ramp and b == sec.start_bar and b > 0 and before != after
+        if other:
+            ax.axvspan(x0, x1, color=_METER_BAND, lw=0, zorder=0)
+            ax.text(x0 + duration * 0.002, hi + 1.5 * pad, "{}/{}".format(*parse_meter(meter)), fontsize=7,
+                    fontweight="bold", color="#7a4f00", va="center", ha="left", clip_on=True)
+        if ramp:
+            word = "accel." if after > before else "rit."
+            ax.axvspan(x0, x1, ymin=0, ymax=0.55 if other else 1, color=_RAMP_BAND, lw=0, zorder=0)
+            ax.text((x0 + x1) / 2, hi + 1.5 * pad if not other else lo, word, fontsize=7, style="italic",
+                    color="#4b2a7a", va="center", ha="center", clip_on=True)
+    ax.stairs(bpm, xs, color="#333333", linewidth=1.2, baseline=None, zorder=2)
+    for s in plan.sections:  # the tempo a section reaches, where it differs from the one before
+        t = plan.bar_tempo(s.start_bar)
+        if (s.start_bar == 0 or t != plan.bar_tempo(s.start_bar - 1)) and bar_starts[s.start_bar] < duration:
+            x = float(edges[s.start_bar][-1] if s.ramp and s.start_bar else bar_starts[s.start_bar])
+            ax.text(x + duration * 0.003, t + 0.3 * pad, f"{round(t, 1):g}", fontsize=7, color="#333333", va="bottom",
+                    ha="left", clip_on=True)
 
 
 def _draw_plan(ax, plan: MusicPlan, bar_starts: np.ndarray, duration: float) -> None:
