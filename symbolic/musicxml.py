@@ -4,7 +4,9 @@ What a written file holds: one part per track, named as a musician names it (the
 instrument, "Melody — Alto Sax", or the instrument alone where the role says no more: "Electric Bass"; drums as
 a "Drum Kit" part of unpitched notes on a five-line drum staff, MIDI channel 10), the meter, the key signature,
 tempo marks at tempo changes (the number rounded to an integer, a dotted quarter's in 6/8, 9/8 and 12/8; the
-playback tempo in ``<sound>`` stays exact),
+playback tempo in ``<sound>`` stays exact; a tempo set beat by beat, a plan's ramp, is written "rit." or "accel."
+and the tempo it reaches, each beat's tempo sounding unprinted), measures in each bar's own meter (a ``<time>``
+where it changes),
 chord symbols from the chord markers and rehearsal marks for the sections.
 
 Staves: keyboard parts (General MIDI 0-23, and the harp) go on a grand staff, treble and bass staves in one part
@@ -704,11 +706,24 @@ def to_music21(piece: Piece, title: str | None = None):
             marks.setdefault(bar, []).append((ql - bars.lines[bar], obj))
 
     shown = None
-    for t in piece.tempos:
+    gradual = _gradual_tempos(piece)
+    for i, t in enumerate(piece.tempos):
+        if i in gradual:  # a step of a ritardando or accelerando: its word at the first, the sound at each
+            word, last = gradual[i]
+            if word:
+                text = expressions.TextExpression(word)
+                text.style.fontStyle = "italic"
+                text.placement = "above"
+                mark(t.tick, text)
+            if not last:
+                mm = tempo.MetronomeMark()  # no number shown: the playback tempo alone
+                mm.numberSounding = round(t.bpm, 2)
+                mark(t.tick, mm)
+                continue
         beat = bars.beat(min(bars.index(_snap(Fraction(t.tick, res), 4)), len(bars.meters) - 1))
         per_beat = beat if beat.numerator == 3 else Fraction(1)  # 6/8, 9/8, 12/8: dotted quarters a minute
         bpm = round(t.bpm / per_beat)
-        if (bpm, per_beat) != shown:  # MIDI files often repeat the tempo they are already at
+        if (bpm, per_beat) != shown or i in gradual:  # MIDI files often repeat the tempo they are already at
             mm = tempo.MetronomeMark(number=bpm, referent=float(per_beat))
             if t.bpm != bpm * per_beat:  # the written mark is an integer; playback stays exact
                 mm.numberSounding = round(t.bpm / per_beat, 2)
@@ -772,6 +787,30 @@ def to_music21(piece: Piece, title: str | None = None):
                                       symbol="brace", barTogether=True)
             score.insert(0, group)
     return score
+
+
+def _gradual_tempos(piece: Piece) -> dict[int, tuple[str | None, bool]]:
+    """The tempo changes that make up a gradual change (a plan's ramp: the tempo set beat by beat): runs of two
+    or more changes, each one beat (the meter's unit) after the last and all moving the same way. Index in
+    ``piece.tempos`` → (``"rit."`` or ``"accel."`` at the run's first change, else None; whether it is the last,
+    which gets the tempo mark). A score writes the word and the tempo reached, not a mark every beat."""
+    ts, res = piece.tempos, piece.resolution
+    out: dict[int, tuple[str | None, bool]] = {}
+
+    def way(a: float, b: float) -> int:
+        return (b > a) - (b < a)
+
+    i = 1
+    while i < len(ts):
+        sign, j = way(ts[i - 1].bpm, ts[i].bpm), i
+        while (sign and j + 1 < len(ts) and way(ts[j].bpm, ts[j + 1].bpm) == sign
+               and ts[j + 1].tick - ts[j].tick == res * 4 // piece.meter_at(ts[j].tick)[1]):
+            j += 1
+        if j > i:
+            out[i] = ("accel." if sign > 0 else "rit.", False)
+            out.update({k: (None, k == j) for k in range(i + 1, j + 1)})
+        i = j + 1
+    return out
 
 
 def _fill_measure(m, filled: list, bar_start: Fraction, bar_ql: Fraction, beat: Fraction,

@@ -278,3 +278,41 @@ def test_piano_roll_bar_lines_follow_the_meter(monkeypatch, tmp_path):
     piece.markers = []  # no sections or chords: only bar lines
     write_pianoroll(piece, tmp_path / "l.png")
     assert drawn[0] == [t / 1920 + 1 for t in LINES]
+
+
+# ----- MusicXML: a ramp is a word and the tempo reached ------------------------------------------------------------
+def tempo_marks(path: Path) -> tuple[list[str], list[str], list[str]]:
+    """(printed tempo numbers, playback tempos, words) in the order the file has them."""
+    import re
+
+    data = path.read_text()
+    return (re.findall(r"<per-minute>([^<]*)</per-minute>", data), re.findall(r'<sound tempo="([^"]*)"', data),
+            re.findall(r"<words[^>]*>([^<]+)</words>", data))
+
+
+def test_a_ritardando_is_written_rit_and_the_tempo_it_reaches(tmp_path):
+    from music21 import converter, expressions, tempo
+
+    write_musicxml(meter_piece(), tmp_path / "r.musicxml")
+    printed, sounding, words = tempo_marks(tmp_path / "r.musicxml")
+    assert printed == ["100", "92"]  # not a mark every beat of the ramp
+    assert sounding == ["100", "97.94", "95.92", "93.94", "92"]  # 100 * 0.92 ** (k / 4), k = 1..4: exact playback
+    assert words == ["rit."]
+    score = converter.parse(str(tmp_path / "r.musicxml"))
+    (rit,) = [e for e in score.recurse().getElementsByClass(expressions.TextExpression) if e.content == "rit."]
+    assert rit.getOffsetInHierarchy(score.parts[0]) == 10080 / Q  # the ramp's bar line (bar 7)
+    quarter_bpm = [round(m.getQuarterBPM(), 2) for m in score.recurse().getElementsByClass(tempo.MetronomeMark)]
+    assert quarter_bpm == [100.0, 97.94, 95.92, 93.94, 92.0]
+
+
+def test_an_accelerando_and_changes_that_are_no_ramp(tmp_path):
+    melody = Track("melody", 73, notes=[Note(i * Q, Q, 60 + i % 5) for i in range(16)])
+    accel = [TempoChange(0, 90.0), TempoChange(4 * Q, 92.0), TempoChange(5 * Q, 94.0), TempoChange(6 * Q, 96.0)]
+    write_musicxml(Piece([melody], tempos=accel), tmp_path / "a.musicxml")
+    assert tempo_marks(tmp_path / "a.musicxml") == (["90", "96"], ["90", "92", "94", "96"], ["accel."])
+    # up then down a beat apart, and two steps two beats apart: plain tempo marks, each printed
+    jumps = [TempoChange(0, 90.0), TempoChange(4 * Q, 100.0), TempoChange(5 * Q, 95.0), TempoChange(8 * Q, 96.0),
+             TempoChange(10 * Q, 97.0)]
+    write_musicxml(Piece([melody], tempos=jumps), tmp_path / "j.musicxml")
+    assert tempo_marks(tmp_path / "j.musicxml") == (["90", "100", "95", "96", "97"],
+                                                    ["90", "100", "95", "96", "97"], [])
