@@ -91,12 +91,14 @@ def _to_mido(piece: Piece, tracks: list[Track] | None = None):
 
 
 def _time_signatures(piece: Piece) -> list[tuple[int, int, int]]:
-    """``(tick, numerator, denominator)`` of every time signature a file holds: the meter at tick 0, then each
-    change to another meter (a change to the meter already in force is left out)."""
+    """``(tick, numerator, denominator)`` of every time signature a file holds: the meter at tick 0, then the
+    meter in force at each later change tick (:meth:`Piece.meter_at`: the last given at a tick), where it differs
+    from the one before."""
     out = [(0, *piece.meter_at(0))]
-    for c in piece.meter_changes:
-        if c.tick > 0 and (c.numerator, c.denominator) != out[-1][1:]:
-            out.append((c.tick, c.numerator, c.denominator))
+    for tick in sorted({c.tick for c in piece.meter_changes if c.tick > 0}):
+        meter = piece.meter_at(tick)
+        if meter != out[-1][1:]:
+            out.append((tick, *meter))
     return out
 
 

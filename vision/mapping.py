@@ -66,7 +66,22 @@ from ..symbolic.plan import (
     check_engine,
     parse_meter,
 )
-from .form import parse_form
+from .form import (
+    RETURN_THRESHOLD,
+    RETURN_THRESHOLD_FEATURES,
+    FormPart,
+    cadence_chords,
+    cadences,
+    distinct_themes,
+    label_parts,
+    length_form,
+    parse_form,
+    scene_of,
+    share_bars,
+    spread_chords,
+    theme_letter,
+    themes_for_scenes,
+)
 from .mood import mood_to_va
 
 __all__ = [
@@ -387,13 +402,8 @@ def fit_sections(bounds: list[float], target_bpm: float,
 
 
 # ----- chords and bars --------------------------------------------------------------------------------------
-def _bar_chords(chords: list[Chord], num: int, flats: bool) -> list[ChordSlot]:
-    step = num / len(chords)
-    return [ChordSlot(round(i * step, 3), c.symbol(flats)) for i, c in enumerate(chords)]
-
-
 def _section_label(i: int) -> str:
-    return chr(ord("A") + i % 26) + (str(i // 26) if i >= 26 else "")
+    return theme_letter(i)
 
 
 @dataclass
@@ -425,40 +435,49 @@ def _assemble(
     motion: Callable[[float, float], float] | None,
     ov: Overrides,
     source: dict[str, Any],
+    parts: list[FormPart] | None = None,
 ) -> MusicPlan:
-    """Sections, chords, per-bar density and dynamics, instrumentation → a validated plan."""
+    """Sections (with their themes and roles, ``parts``; default: each its own theme), chords with the phrases'
+    cadences, per-bar melody flags, density and dynamics, instrumentation → a validated plan."""
+    from ..symbolic.form import restated_bars
     from ..symbolic.progression import ChordModel
 
+    if parts is None:
+        parts = label_parts([_section_label(i) for i in range(len(spans))])
     num, _ = parse_meter(meter)
     seed = ov.seed if ov.seed is not None else 0
     rng = np.random.default_rng(seed)
     flats = key.uses_flats
-    sections = [Section(_section_label(i), sum(s.n_bars for s in spans[:i]), s.n_bars,
+    sections = [Section(part.label, sum(s.n_bars for s in spans[:i]), s.n_bars,
                         None if s.cut_sec is None else round(s.cut_sec, 6), s.tempo_bpm,
-                        round(s.valence, 3), round(s.arousal, 3), theme=_section_label(i), ramp=s.ramp)
-                for i, s in enumerate(spans)]
+                        round(s.valence, 3), round(s.arousal, 3), theme=part.theme, role=part.role, ramp=s.ramp)
+                for i, (s, part) in enumerate(zip(spans, parts, strict=True))]
     n_total = sum(s.n_bars for s in spans)
-    if ov.chords is not None:
-        prog = parse_progression(ov.chords, key)
-        chords = [prog[b % len(prog)] for b in range(n_total)]
-    else:
-        model = ChordModel.load()
-        chords = []
-        for i, s in enumerate(spans):
-            seq = model.sample_progression(key, s.n_bars, rng, valence=s.valence,
-                                           end_with_cadence=i == len(spans) - 1)
-            chords += [[c] for c in seq]
     plan = MusicPlan(duration_sec=duration, tempo_bpm=tempo_bpm, meter=meter, key=key.name, bars=[],
                      sections=sections, valence=round(valence, 3), arousal=round(arousal, 3),
                      instrumentation={}, seed=seed, engine=ov.engine or "rule", source=source)
-    for i, s in enumerate(spans):
-        for k in range(s.n_bars):
-            meter = s.meter_of(k)  # a bar of another length spreads its chords over its own beats
-            b = sections[i].start_bar + k
-            plan.bars.append(BarPlan(_bar_chords(chords[b], parse_meter(meter)[0] if meter else num, flats),
-                                     meter=meter))
+    bar_meters = [s.meter_of(k) for s in spans for k in range(s.n_bars)]
+    beats = [parse_meter(m)[0] if m else num for m in bar_meters]  # a bar of another length: its own beats
+    bar_cadences = cadences([(sec.role, sec.n_bars) for sec in sections])
+    if ov.chords is not None:  # the user's progression exactly as given, cycled: no cadence chords added
+        prog = parse_progression(ov.chords, key)
+        slots = [spread_chords(prog[b % len(prog)], beats[b]) for b in range(n_total)]
+    else:
+        model = ChordModel.load()
+        restates = restated_bars(plan)  # a return takes its first statement's chords bar by bar
+        chords: list[list[Chord]] = []
+        for s, sec in zip(spans, sections):
+            if sec.start_bar in restates:
+                chords += [list(chords[restates[b]]) for b in range(sec.start_bar, sec.start_bar + sec.n_bars)]
+            else:
+                chords += [[c] for c in model.sample_progression(key, s.n_bars, rng, valence=s.valence,
+                                                                 end_with_cadence=False)]
+        starts = {sec.start_bar for sec in sections} | {b + 1 for b, c in enumerate(bar_cadences) if c}
+        slots = cadence_chords(chords, beats, bar_cadences, starts, key)
+    for b in range(n_total):
+        plan.bars.append(BarPlan([ChordSlot(beat, c.symbol(flats)) for beat, c in slots[b]], meter=bar_meters[b],
+                                 melody=plan.section_of_bar(b).role != "intro", cadence=bar_cadences[b]))
     lines = plan.bar_start_secs()
-    bars = []
     for b in range(n_total):
         span = spans[next(i for i, s in enumerate(sections) if s.start_bar <= b < s.start_bar + s.n_bars)]
         t, t1 = lines[b], lines[b + 1]
@@ -475,6 +494,62 @@ def _assemble(
         inst.update(parse_instruments(ov.instruments))
     plan.instrumentation = {r: p for r, p in sorted(inst.items(), key=lambda rp: ROLES.index(rp[0])) if p is not None}
     return plan.validate()
+
+
+def _split_span(span: _Span, sizes: list[int], tempo_bpm: float, base_quarters: float) -> list[_Span]:
+    """One span (a picture's, a text's) as consecutive spans of ``sizes`` bars: the same tempo, its bars' meters
+    shared out, its ramp kept by the first; each start second from the bars before it."""
+    out = []
+    k, t = 0, span.start_sec
+    bpm = span.tempo_bpm or tempo_bpm
+    for i, n in enumerate(sizes):
+        meters = [span.meter_of(j) for j in range(k, k + n)]
+        out.append(_Span(t, n, span.tempo_bpm, span.cut_sec if i == 0 else None, span.valence, span.arousal,
+                         meters if any(meters) else [], span.ramp if i == 0 else False))
+        for m in meters:
+            q = base_quarters if m is None else parse_meter(m)[0] * 4 / parse_meter(m)[1]
+            t += q * 60.0 / bpm
+        k += n
+    return out
+
+
+def _form(spans: list[_Span], tempo_bpm: float, meter: str, ov: Overrides, info: dict[str, Any],
+          features: Features | None = None, duration: float = 0.0) -> tuple[list[_Span], list[FormPart]]:
+    """The sections' themes and roles (vision/form.py). A video: one theme per span, from its scene (or
+    ``--form``'s names, one per span). A picture or a text (no features, one span): a form sized to its bars,
+    or the bars shared among ``--form``'s sections."""
+    given = ov.form
+    record: dict[str, Any] = {"given": given, "themes": ov.themes}
+    if features is None and len(spans) == 1:
+        n = spans[0].n_bars
+        parts = parse_form(given) if given is not None else length_form(n)
+        if not ov.themes:
+            parts = distinct_themes(parts)
+        sizes = share_bars(n, parts)
+        num, den = parse_meter(meter)
+        spans = _split_span(spans[0], sizes, tempo_bpm, num * 4 / den)
+        record["rule"] = "--form, the bars shared out" if given is not None else f"the form of a {n}-bar piece"
+    elif given is not None:
+        parts = parse_form(given)
+        if len(parts) != len(spans):
+            raise PlanError(f"--form names {len(parts)} sections but the video has {len(spans)} "
+                            f"(one per kept cut, and the opening)")
+        record["rule"] = "--form"
+    elif features is not None:
+        bounds = [s.cut_sec if s.cut_sec is not None else s.start_sec for s in spans] + [duration]
+        scenes = [scene_of(features, a, max(b, a + 1e-6)) for a, b in zip(bounds, bounds[1:])]
+        parts, measured = themes_for_scenes(scenes, ov.themes)
+        record["rule"] = ("each scene its own theme (--no-themes)" if not ov.themes else
+                          f"a scene within {RETURN_THRESHOLD} (colour histogram and features) or "
+                          f"{RETURN_THRESHOLD_FEATURES} (features alone) of a theme's first statement returns to it")
+        record["threshold"] = {"with_histogram": RETURN_THRESHOLD, "features_only": RETURN_THRESHOLD_FEATURES}
+        record["scenes"] = measured
+    else:
+        parts = label_parts([_section_label(i) for i in range(len(spans))])
+        record["rule"] = "each section its own theme"
+    record["sections"] = [p.label for p in parts]
+    info["form"] = record
+    return spans, parts
 
 
 def _timing(duration: float, cuts: list[float], target: float, meter: str, ov: Overrides,
@@ -557,17 +632,19 @@ def plan_from_features(features: Features, overrides: Overrides | None = None,
         else:
             local = _affect(features, s.start_sec, t1, cuts_per_min)
             s.valence, s.arousal = _clip(local["valence"] + dv), _clip(local["arousal"] + da)
+    spans, parts = _form(spans, tempo, meter, ov, info, None if is_image else features, duration)
     src = dict(source or {})
     src["features"] = features.summary()
     src["mapping"] = info
     if ov.given():
         src["overrides"] = ov.given()
     motion = None if is_image else features.motion_at
-    return _assemble(duration, spans, tempo, meter, key, valence, arousal, motion, ov, src)
+    return _assemble(duration, spans, tempo, meter, key, valence, arousal, motion, ov, src, parts)
 
 
 def plan_from_text(text: str, duration_sec: float | None, overrides: Overrides | None = None) -> MusicPlan:
-    """A mood description (``"a calm morning by the sea"``) → a one-section plan of ``duration_sec`` seconds."""
+    """A mood description (``"a calm morning by the sea"``) → a plan of ``duration_sec`` seconds, in a form sized
+    to its bars (intro, A, A', B, A'', ending for 16 or more: vision/form.py)."""
     ov = (overrides or Overrides()).validate()
     duration = duration_sec if duration_sec is not None else ov.duration_sec
     if duration is None:
@@ -584,7 +661,8 @@ def plan_from_text(text: str, duration_sec: float | None, overrides: Overrides |
     tempo, spans = _timing(float(duration), [], target, meter, ov, info)
     for s in spans:
         s.valence, s.arousal = valence, arousal
+    spans, parts = _form(spans, tempo, meter, ov, info)
     src = {"text": text, "mapping": info}
     if ov.given():
         src["overrides"] = ov.given()
-    return _assemble(float(duration), spans, tempo, meter, key, valence, arousal, None, ov, src)
+    return _assemble(float(duration), spans, tempo, meter, key, valence, arousal, None, ov, src, parts)

@@ -1,12 +1,13 @@
 """Piece -> MIDI -> Piece (symbolic/midi_io.py), over many pieces: what write_midi says a file holds reads back.
 
 The writer's promise (its module docstring): one named track per part with its General MIDI program (drums on
-channel 10), its control changes, pitch bends and program changes; the tempo map; the meter; the key signature;
-markers for chords and sections ("Section: A"). The reader's: ticks at TICKS_PER_QUARTER (other resolutions
-rescaled, rounding half up, starts and lengths apart), a track per MIDI track and channel with notes, the
-program the first note sounds with. What MIDI itself cannot say is left out of the pieces drawn here and said
-where: a note of one pitch that starts and ends inside another of that pitch on its channel (note-offs pair
-first in, first out), a track without notes, a name with blanks around it, an empty marker.
+channel 10), its control changes, pitch bends and program changes; the tempo map; the meter and its changes;
+the key signature; markers for chords and sections ("Section: A"). The reader's: ticks at TICKS_PER_QUARTER
+(other resolutions rescaled, rounding half up, starts and lengths apart), a track per MIDI track and channel
+with notes, the program the first note sounds with, the meter at each change tick. What MIDI itself cannot say
+is left out of the pieces drawn here and said where: a note of one pitch that starts and ends inside another of
+that pitch on its channel (note-offs pair first in, first out), a track without notes, a name with blanks around
+it, an empty marker.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from hypothesis import strategies as st
 
 from framescore.symbolic.chords import ChordError, parse_chord, parse_key
 from framescore.symbolic.midi_io import SECTION_PREFIX, midi_channels, read_midi, write_midi
-from framescore.symbolic.piece import (TICKS_PER_QUARTER, ControlChange, Marker, Note, Piece, PitchBend,
-                                       ProgramChange, TempoChange, Track)
+from framescore.symbolic.piece import (TICKS_PER_QUARTER, ControlChange, Marker, MeterChange, Note, Piece,
+                                       PitchBend, ProgramChange, TempoChange, Track)
 
 Q = TICKS_PER_QUARTER
 SETTINGS = settings(max_examples=25, deadline=None, derandomize=True, database=None,
@@ -90,12 +91,15 @@ def pieces(draw) -> Piece:
     ticks = sorted(draw(st.sets(st.integers(0, 16 * Q), min_size=1, max_size=5)))
     tempo_map = [TempoChange(t, draw(st.one_of(st.floats(10.0, 400.0), st.integers(20, 300)))) for t in ticks]
     meter = (draw(st.integers(1, 16)), draw(st.sampled_from([1, 2, 4, 8, 16, 32])))
+    changes = draw(st.lists(st.builds(MeterChange, st.integers(0, 16 * Q), st.integers(1, 16),
+                                      st.sampled_from([1, 2, 4, 8, 16, 32])), max_size=4))
     key = draw(st.one_of(st.none(), st.builds(lambda t, m, form: form.format(t=t, m=m), st.sampled_from(TONICS),
                                               st.sampled_from(["major", "minor"]),
                                               st.sampled_from(["{t} {m}", "{t}:{m}"]))))
     if key is not None:
         key = key.replace(":major", ":maj").replace(":minor", ":min")
-    return Piece(tracks=parts, tempos=tempo_map, meter=meter, key=key, markers=draw(st.lists(markers(), max_size=6)))
+    return Piece(tracks=parts, tempos=tempo_map, meter=meter, meter_changes=changes, key=key,
+                 markers=draw(st.lists(markers(), max_size=6)))
 
 
 # ----- what a piece should read back as ------------------------------------------------------------------------
@@ -108,6 +112,18 @@ def expected_track(t: Track) -> Track:
     return Track(t.name, heard[-1] if heard else t.program, t.is_drum, sorted(t.notes),
                  sorted(t.controls, key=lambda c: c.tick), sorted(t.pitch_bends, key=lambda b: b.tick),
                  [p for p in changes if p.tick > first])
+
+
+def expected_meters(piece: Piece) -> tuple[tuple[int, int], list[MeterChange]]:
+    """The meter at tick 0 and the changes as read: at each change tick the meter the piece is in there (the
+    last given at a tick), where it differs from the meter before."""
+    meter = piece.meter_at(0)
+    out, current = [], meter
+    for tick in sorted({c.tick for c in piece.meter_changes if c.tick > 0}):
+        if piece.meter_at(tick) != current:
+            current = piece.meter_at(tick)
+            out.append(MeterChange(tick, *current))
+    return meter, out
 
 
 def quarter_us(bpm: float) -> float:
@@ -141,16 +157,17 @@ def test_a_piece_reads_back_as_written(scratch, piece):
     assert back.tracks == [expected_track(t) for t in piece.tracks]
     assert [t.is_drum for t in back.tracks] == [t.is_drum for t in piece.tracks]
     assert_same_tempo_map(back, piece)
-    assert back.meter == piece.meter
+    meter, changes = expected_meters(piece)
+    assert back.meter == meter and back.meter_changes == changes
     if piece.key is None:
         assert back.key is None
     else:
         assert parse_key(back.key) == parse_key(piece.key) and back.key == parse_key(piece.key).name
     assert back.markers == sorted(piece.markers, key=lambda m: m.tick)
     assert back.resolution == Q and back.plan is None
-    # the file ends with its last event: a note's end, a controller, or the last tempo or marker
+    # the file ends with its last event: a note's end, a controller, or the last tempo, meter change or marker
     assert back.end_tick == max([t.end for t in piece.tracks] + [t.tick for t in piece.tempos] +
-                                [m.tick for m in piece.markers])
+                                [m.tick for m in piece.markers] + [c.tick for c in changes])
     # the same times in seconds, to the microsecond per quarter note the file keeps
     ticks = sorted({n.start for t in piece.tracks for n in t.notes} | {back.end_tick})
     for tick, a, b in zip(ticks, piece.ticks_to_secs(ticks), back.ticks_to_secs(ticks)):
