@@ -553,7 +553,8 @@ def _form(spans: list[_Span], tempo_bpm: float, meter: str, ov: Overrides, info:
 
 
 def _timing(duration: float, cuts: list[float], target: float, meter: str, ov: Overrides,
-            info: dict[str, Any], follow_tempo: float | None = None) -> tuple[float, list[_Span]]:
+            info: dict[str, Any], follow_tempo: float | None = None,
+            pace: Callable[[float, float], float] | None = None) -> tuple[float, list[_Span]]:
     """Base tempo and sections (:mod:`.timing`): one steady tempo, each kept cut on a downbeat, or ``--tempo``."""
     from .timing import fit_timing
 
@@ -566,14 +567,17 @@ def _timing(duration: float, cuts: list[float], target: float, meter: str, ov: O
         min_gap = max(min_gap, qpb * 60.0 / TEMPO_RANGE[1] * 1.001)
         kept, dropped = _merge_cuts(cuts, duration, min_gap)
         info["min_cut_gap_sec"] = round(min_gap, 3)
-    timing = fit_timing(duration, kept, target, meter, fixed_tempo=ov.tempo_bpm, follow_tempo=follow_tempo)
-    spans = [_Span(sec.start_sec, sec.n_bars, None if sec.tempo_bpm == timing.base_tempo_bpm else sec.tempo_bpm,
-                   sec.cut_sec, meters=sec.meters) for sec in timing.sections]
+    timing = fit_timing(duration, kept, target, meter, fixed_tempo=ov.tempo_bpm, follow_tempo=follow_tempo,
+                        pace=pace)
+    spans = [_Span(sec.start_sec, sec.n_bars,
+                   None if abs(sec.tempo_bpm / timing.base_tempo_bpm - 1) < 1e-9 else sec.tempo_bpm,
+                   sec.cut_sec, meters=sec.meters, ramp=sec.ramp) for sec in timing.sections]
     info.update({"target_tempo_bpm": round(target, 3), "base_tempo_bpm": round(timing.base_tempo_bpm, 3),
                  "kept_cuts": [round(c, 3) for c in timing.kept_cuts],
                  "dropped_cuts": [round(c, 3) for c in dropped],
                  "unhit_cuts": [round(c, 3) for c in timing.unhit_cuts],
-                 "cut_offsets_sec": [round(e, 4) for e in timing.hit_errors_sec]})
+                 "cut_offsets_sec": [round(e, 4) for e in timing.hit_errors_sec],
+                 "tempo_changes": timing.tempo_changes})
     if ov.tempo_bpm is not None:
         info["tempo"] = "fixed by --tempo; each cut opens its section at the nearest beat"
     elif follow_tempo is not None:
@@ -623,7 +627,16 @@ def plan_from_features(features: Features, overrides: Overrides | None = None,
     key = parse_key(ov.key) if ov.key else key_for(valence, whole["warmth"], whole["brightness"])
     meter = "{}/{}".format(*parse_meter(ov.meter)) if ov.meter else "4/4"
     target = _clip(target_tempo(arousal) * tempo_factor, *TEMPO_RANGE)
-    tempo, spans = _timing(duration, cuts, target, meter, ov, info)
+    da = arousal - whole["arousal"]
+
+    def pace(t0: float, t1: float) -> float:  # the tempo this stretch of picture asks for, as the whole's does
+        local = _affect(features, t0, t1, cuts_per_min)["arousal"]
+        return _clip(target_tempo(_clip(local + da)) * tempo_factor, *TEMPO_RANGE)
+
+    soundtrack = getattr(features, "soundtrack", None) if getattr(ov, "follow_audio", False) else None
+    follow = getattr(soundtrack, "tempo_bpm", None)
+    tempo, spans = _timing(duration, cuts, target, meter, ov, info, follow_tempo=follow,
+                           pace=None if is_image else pace)
     dv, da = valence - whole["valence"], arousal - whole["arousal"]
     t_end = [s.start_sec for s in spans[1:]] + [duration]
     for s, t1 in zip(spans, t_end):

@@ -67,3 +67,28 @@ def test_every_kept_cut_is_on_a_downbeat_at_one_steady_tempo(duration, target, g
         assert quarters == pytest.approx(s.n_beats * beat_unit(meter)[1] * 4 / den)
         pos += quarters * 60.0 / s.tempo_bpm
     assert pos >= duration - 1e-6
+
+
+def test_a_strong_change_of_pace_ramps_to_a_new_tempo_over_a_bar():
+    # calm for 8 s (target 80), then a chase (target 130) for 8 s: two base tempos, the second reached by a ramp
+    from framescore.symbolic.plan import BarPlan, ChordSlot, MusicPlan, Section
+
+    fit = fit_timing(16.0, [8.0], 100.0, "4/4", pace=lambda a, b: 80.0 if b <= 8.0 else 130.0)
+    first, second = fit.sections
+    assert not first.ramp and second.ramp and second.cut_sec == 8.0
+    assert 80.0 * 0.8 <= first.tempo_bpm <= 80.0 * 1.25 and 130.0 * 0.8 <= second.tempo_bpm <= 130.0 * 1.25
+    assert second.tempo_bpm / first.tempo_bpm > 1.06
+    assert fit.tempo_changes[0]["at_sec"] == 8.0 and "pace" in fit.tempo_changes[0]["why"]
+    # the plan plays the ramp and still puts the cut and the end where they belong
+    bars = [BarPlan([ChordSlot(0, "C:maj")], meter=m) for s in fit.sections for m in s.meters]
+    secs, start = [], 0
+    for i, s in enumerate(fit.sections):
+        secs.append(Section("AB"[i], start, s.n_bars, cut_sec=s.cut_sec, tempo_bpm=s.tempo_bpm, ramp=s.ramp))
+        start += s.n_bars
+    plan = MusicPlan(16.0, fit.base_tempo_bpm, "4/4", "C major", bars, secs).validate()
+    assert plan.bar_start_sec(first.n_bars) == pytest.approx(8.0, abs=HIT_TOLERANCE_SEC)
+    assert plan.beat_tempos(first.n_bars)[-1] == pytest.approx(second.tempo_bpm)
+    assert plan.bar_start_sec(plan.n_bars - 1) < 16.0 <= plan.bar_start_sec(plan.n_bars) + 1e-9
+    # a small change of pace keeps one tempo
+    steady = fit_timing(16.0, [8.0], 100.0, "4/4", pace=lambda a, b: 95.0 if b <= 8.0 else 105.0)
+    assert not any(s.ramp for s in steady.sections) and steady.tempo_changes == []
