@@ -62,15 +62,15 @@ def test_close_cuts_are_merged_and_recorded():
     plan = checked(plan_from_features(fake_features(cuts=(0.3, 3.1, 3.5, 7.4, 9.9))))
     assert [s.cut_sec for s in plan.sections] == [None, 3.1, 7.4]
     assert plan.source["mapping"]["dropped_cuts"] == [0.3, 3.5, 9.9]
-    assert abs(plan.bar_start_sec(plan.n_bars) - 10.0) < 1e-6
+    assert plan.bar_start_sec(plan.n_bars - 1) < 10.0 <= plan.bar_start_sec(plan.n_bars) + 1e-9  # last bar may be cut short
 
 
 def test_a_long_shot_gets_many_bars_at_a_steady_tempo():
     plan = checked(plan_from_features(fake_features(duration=60.0, cuts=(20.0, 41.0))))
     assert plan.n_bars > 15
-    tempos = [s.tempo_bpm for s in plan.sections]
-    assert max(tempos) / min(tempos) < 1.1
-    assert abs(plan.bar_start_sec(plan.n_bars) - 60.0) < 1e-6
+    tempos = [plan.bar_tempo(b) for b in range(plan.n_bars)]
+    assert max(tempos) / min(tempos) <= 1.06 + 1e-9
+    assert plan.bar_start_sec(plan.n_bars - 1) < 60.0 <= plan.bar_start_sec(plan.n_bars) + 1e-9  # last bar may be cut short
 
 
 @pytest.mark.parametrize("duration", [0.3, 0.04])
@@ -191,7 +191,7 @@ def test_picture_needs_a_duration_and_gets_a_form_sized_to_it():
     with pytest.raises(PlanError, match="duration"):
         plan_from_features(f)
     plan = checked(plan_from_features(f, Overrides(duration_sec=8.0)))
-    assert abs(plan.bar_start_sec(plan.n_bars) - 8.0) < 1e-6
+    assert plan.bar_start_sec(plan.n_bars - 1) < 8.0 <= plan.bar_start_sec(plan.n_bars) + 1e-9  # last bar may be cut short
     assert plan.n_bars == 4 and [(s.label, s.n_bars) for s in plan.sections] == [("A", 2), ("A'", 2)]
     assert all(s.cut_sec is None for s in plan.sections)
     plan = checked(plan_from_features(f, Overrides(duration_sec=2.0)))
@@ -201,7 +201,7 @@ def test_picture_needs_a_duration_and_gets_a_form_sized_to_it():
 def test_text_calm_morning_by_the_sea():
     plan = checked(plan_from_text("a calm morning by the sea", 12.0))
     assert plan.valence > 0 and plan.arousal < 0 and plan.key_obj.mode == "major"
-    assert abs(plan.bar_start_sec(plan.n_bars) - 12.0) < 1e-6
+    assert plan.bar_start_sec(plan.n_bars - 1) < 12.0 <= plan.bar_start_sec(plan.n_bars) + 1e-9  # last bar may be cut short
     assert plan.source["text"] == "a calm morning by the sea"
     with pytest.raises(MoodError, match="calm"):  # the error suggests known words
         plan_from_text("qwzx blorf", 10.0)
