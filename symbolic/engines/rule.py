@@ -28,6 +28,7 @@ from ..piece import Note, Piece, Track, piece_from_plan_grid
 from ..plan import MusicPlan, velocity_of
 from . import EngineInfo
 from .assembly import clip_to_end
+from ..form import melody_bars, phrases, restated_bars
 from .rule_pitches import chord_scale, fold, nearest, scale_step, voicing, voicing_pcs
 
 __all__ = ["ENGINE", "compose"]
@@ -107,6 +108,22 @@ class _Span:
 
 
 # ----- the shared context --------------------------------------------------------------------------------------
+def _material_keys(plan: MusicPlan) -> list[str]:
+    """Per section, the name its motif is seeded by: its ``theme``; a section without one has material of its
+    own, named by its label (so a plan of one unnamed section sounds as before) unless that name is taken, then
+    by label and index."""
+    taken = {s.theme for s in plan.sections if s.theme is not None}
+    out = []
+    for i, s in enumerate(plan.sections):
+        if s.theme is not None:
+            out.append(s.theme)
+        else:
+            key = s.label if s.label not in taken else f"{s.label}#{i}"
+            taken.add(key)
+            out.append(key)
+    return out
+
+
 class _Ctx:
     """What every part needs to know: the plan, the grid, the chords in ticks, sections and where the end is."""
 
@@ -124,11 +141,12 @@ class _Ctx:
         self.final = self.spans[-1].start  # where every part starts holding the last chord
         self.n_bars = min(plan.n_bars, -(-self.end // g.tpb))
         self.section: list[int] = []  # section index per bar
-        labels: dict[str, int] = {}
-        self.variant: list[int] = []  # per section: order of first appearance of its label (A B A → 0 1 0)
+        self.material = _material_keys(plan)  # per section: the name its material is drawn from
+        keys: dict[str, int] = {}
+        self.variant: list[int] = []  # per section: order of first appearance of its material (A B A → 0 1 0)
         for i, s in enumerate(plan.sections):
             self.section += [i] * s.n_bars
-            self.variant.append(labels.setdefault(s.label, len(labels)))
+            self.variant.append(keys.setdefault(self.material[i], len(keys)))
         self.tonic_triad = frozenset(self.key.scale[i] for i in (0, 2, 4))
 
     def span_at(self, tick: int) -> _Span:
@@ -201,24 +219,15 @@ def _motif(rng: np.random.Generator, n_pulses: int, valence: float) -> _Motif:
     return _Motif(tuple(rng.random(n_pulses)), tuple(rng.random(n_pulses)), _contour(rng, p), _contour(rng, p))
 
 
-def _phrase_roles(n_bars: int, phrase: int) -> tuple[list[str], list[int]]:
-    """Bar roles in a section, and the bars that open phrases.
-
-    4-bar phrases go call/answer/call2/close, 2-bar ones call/close then answer/close (call and response).
-    """
-    roles: list[str] = []
-    starts: list[int] = []
-    k = 0
-    while n_bars > 0:
-        take = min(phrase, n_bars)
-        if n_bars - take == 1:  # never leave a lone bar: 5 → 3 + 2, 3 → 3
-            take = take + 1 if take < 4 else take - 1
-        starts.append(len(roles))
-        roles += {1: ["close"], 2: [("call", "answer")[k % 2], "close"], 3: ["call", "answer", "close"],
-                  4: ["call", "answer", "call2", "close"]}[take]
-        n_bars -= take
-        k += 1
-    return roles, starts
+def _phrase_roles(n_bars: int, k: int) -> list[str]:
+    """The roles of a phrase's bars (``k``: the phrase's number in its section). 4 bars go call/answer/call2/close,
+    3 call/answer/close, 2 call/close (answer/close in every other phrase: call and response); a longer phrase
+    opens with call/answer pairs (call, answer, call2, answer: no breath inside it) before its last four."""
+    if n_bars <= 4:
+        return {1: ["close"], 2: [("call", "answer")[k % 2], "close"], 3: ["call", "answer", "close"],
+                4: ["call", "answer", "call2", "close"]}[n_bars]
+    head = [("call", "answer", "call2", "answer")[i % 4] for i in range(n_bars - 4)]
+    return head + ["call", "answer", "call2", "close"]
 
 
 def _bar_onsets(g: _Grid, draws: tuple[float, ...], level: int, n_pulses: int) -> list[int]:
@@ -241,18 +250,57 @@ _TERNARY_CUM = tuple(tuple(np.cumsum(w)) for w in _TERNARY_W)
 _REGISTER = (0, 3, -2, 2, 4, -3)  # the melody's centre shifts by this much per new section label
 
 
-def _phrasing(plan: MusicPlan) -> tuple[list[str], set[int], list[int]]:
-    """Per bar: its role in its phrase, whether it opens a phrase, and its phrase's number in the section."""
-    phrase = 4 if plan.bar_seconds(0) < 2.6 else 2  # slow bars make long phrases of two
-    roles: list[str] = []
+@dataclass(frozen=True)
+class _Phrasing:
+    """The plan's phrases (:func:`~framescore.symbolic.form.phrases`) as the melody sings them: per bar its role
+    and its phrase's number in the section; the bars that open a phrase; and the bars that close one (the last
+    bar of the phrase the melody sings in), each with the phrase's cadence (None: a section ends without one)."""
+
+    roles: list[str]
+    number: list[int]
+    starts: frozenset[int]
+    closes: dict[int, str | None]
+
+
+#: A phrase longer than this (a plan that marks no cadences in a long section) breathes every four bars.
+_LONGEST_PHRASE = 8
+
+
+def _breaths(n_bars: int) -> list[int]:
+    """The lengths a phrase of ``n_bars`` is sung in: itself up to :data:`_LONGEST_PHRASE` bars, else runs of
+    four, never leaving a lone bar (9 → 4 + 3 + 2)."""
+    if n_bars <= _LONGEST_PHRASE:
+        return [n_bars]
+    out = []
+    while n_bars > 0:
+        take = min(4, n_bars)
+        if n_bars - take == 1:
+            take -= 1
+        out.append(take)
+        n_bars -= take
+    return out
+
+
+def _phrasing(plan: MusicPlan) -> _Phrasing:
+    sings = melody_bars(plan)
+    roles, number = ["call"] * plan.n_bars, [0] * plan.n_bars
     starts: set[int] = set()
-    number: list[int] = []
-    for sec in plan.sections:
-        r, st = _phrase_roles(sec.n_bars, phrase)
-        roles += r
-        starts |= {sec.start_bar + i for i in st}
-        number += [bisect.bisect_right(st, i) - 1 for i in range(sec.n_bars)]
-    return roles, starts, number
+    closes: dict[int, str | None] = {}
+    k, section = 0, -1
+    for ph in phrases(plan):
+        if ph.section != section:
+            k, section = 0, ph.section
+        start, runs = ph.start_bar, _breaths(ph.n_bars)
+        for j, n in enumerate(runs):  # only the last run carries the phrase's cadence
+            starts.add(start)
+            number[start:start + n] = [k] * n
+            sung = [b for b in range(start, start + n) if sings[b]]
+            if sung:  # a phrase whose last bars are silent closes in the last bar it sings
+                roles[start:sung[-1] + 1] = _phrase_roles(sung[-1] - start + 1, k)
+                closes[sung[-1]] = ph.cadence if j == len(runs) - 1 else None
+            start += n
+            k += 1
+    return _Phrasing(roles, number, frozenset(starts), closes)
 
 
 def _pitch(prev: int, s: int, strong: bool, tones: frozenset[int], scale: frozenset[int]) -> int:
@@ -299,9 +347,9 @@ class _MelodyBar:
 
 
 def _section_motif(ctx: _Ctx, b: int) -> _Motif:
-    """The motif of bar ``b``'s section, from a stream seeded by the plan's seed and the section's label, so
-    sections with the same label share their material."""
-    seed = [ctx.plan.seed, zlib.crc32(ctx.plan.sections[ctx.section[b]].label.encode())]
+    """The motif of bar ``b``'s section, from a stream seeded by the plan's seed and the section's material name
+    (its theme), so different themes draw different material."""
+    seed = [ctx.plan.seed, zlib.crc32(ctx.material[ctx.section[b]].encode())]
     return _motif(np.random.default_rng(seed), len(ctx.grid.pulses), ctx.valence(b))
 
 
@@ -327,12 +375,12 @@ def _material(m: _Motif, role: str, phrase_no: int, half: int) -> tuple[tuple[fl
     return draws, steps
 
 
-def _stop(ctx: _Ctx, bar0: int, role: str) -> int:
-    """Where a bar's notes end: a closing bar breathes (rests on its last pulse, the last half pulse in 2/4 and
-    6/8), and nothing rings into the last chord, which the cadence holds."""
+def _stop(ctx: _Ctx, bar0: int, closing: bool) -> int:
+    """Where a bar's notes end: a phrase's closing bar breathes (rests on its last pulse, the last half pulse in
+    2/4 and 6/8), and nothing rings into the last chord, which the cadence holds."""
     g, n = ctx.grid, len(ctx.grid.pulses)
     stop = bar0 + g.tpb
-    if role == "close":
+    if closing:
         last_len = g.pulses[-1][1]
         stop -= last_len if n >= 3 else (g.sub if g.ternary(n - 1) else last_len // 2)
     return min(stop, ctx.final)
@@ -376,39 +424,145 @@ def _sing(ctx: _Ctx, line: _Line, mb: _MelodyBar, onsets: set[int], changes: set
         line.prev = pitch
 
 
+def _scale_steps(a: int, b: int, scale: frozenset[int]) -> int:
+    """How many tones of ``scale`` a line passes going from ``a`` to ``b`` (``b`` counted, ``a`` not), signed: the
+    size of a melodic step in scale steps, as :func:`scale_step` takes it."""
+    lo, hi = (a, b) if b >= a else (b, a)
+    n = sum(1 for p in range(lo + 1, hi + 1) if p % 12 in scale) if b > a else \
+        sum(1 for p in range(lo, hi) if p % 12 in scale)
+    return n if b >= a else -n
+
+
+def _restate(ctx: _Ctx, line: _Line, src: list[list[int]], src0: int, b: int, stop: int) -> None:
+    """Bar ``b`` sings an earlier bar's notes (``src``, that bar's line at tick ``src0``) fitted to its own
+    chords: the same onsets and lengths from the bar line, the same steps counted in scale steps. The first note
+    keeps its pitch and each later one moves from the note before as the source moved; a note on a strong beat or
+    at a chord change that is no chord tone here takes the nearest one, a leap the source did not make that is
+    unsingable takes the nearer chord tone, and a chord change under a held note that is not in the new chord
+    gets a note of its own. Over the same chords this is the source bar again."""
+    g, bar0, (lo, hi) = ctx.grid, b * ctx.grid.tpb, MELODY_RANGE
+    notes: list[list[int]] = []
+    for s, e, p, _ in src:
+        t = bar0 + s - src0
+        if t >= stop:
+            break
+        tones, scale = ctx.chord_tones(t), ctx.scale_at(t)
+        strong = (t - bar0) in g.strong or t in ctx.start_set
+        if not notes:
+            pitch = p
+        else:
+            prev_src, prev = src[len(notes) - 1][2], notes[-1][2]
+            steps = _scale_steps(prev_src, p, ctx.scale_at(s))
+            pitch = scale_step(prev, steps, scale) if steps else prev
+        if pitch % 12 not in tones and (strong or pitch % 12 not in scale):
+            pitch = nearest(pitch, tones)
+        pitch = fold(pitch, lo, hi)
+        if notes:
+            leap = pitch - notes[-1][2]
+            if leap != p - src[len(notes) - 1][2] and (abs(leap) == 6 or abs(leap) > 9):
+                pitch = fold(nearest(notes[-1][2] + (1 if leap > 0 else -1), tones, leap), lo, hi)
+        accent = 6 if t == bar0 else 3 if (t - bar0) in g.strong else 0
+        notes.append([t, min(bar0 + e - src0, stop), pitch, ctx.velocity(b, 6 + accent)])
+    onsets = {n[0] for n in notes}
+    for c in ctx.starts[bisect.bisect_right(ctx.starts, bar0):bisect.bisect_left(ctx.starts, stop)]:
+        held = next((i for i, n in enumerate(notes) if n[0] < c < n[1]), None)
+        if c in onsets or held is None or notes[held][2] % 12 in ctx.chord_tones(c):
+            continue
+        n = notes[held]
+        notes.insert(held + 1, [c, n[1], fold(nearest(n[2], ctx.chord_tones(c)), lo, hi), n[3] - 3])
+        n[1] = c
+    line.notes += notes
+    line.prev, line.nct = notes[-1][2], False
+
+
+def _cadence_pcs(ctx: _Ctx, tick: int, cadence: str | None) -> frozenset[int]:
+    """The pitch classes a phrase may end on at ``tick``: a chord tone that is a tone of V (scale degree 2, 5 or
+    7, the raised 7 in minor) at a half cadence, the tonic or the third at an authentic one; any chord tone
+    after a phrase without a cadence, or when the chord there has none of those degrees."""
+    tones, sc = ctx.chord_tones(tick), ctx.key.scale
+    degrees = {"half": {sc[1], sc[4], sc[6], (ctx.key.tonic + 11) % 12}, "authentic": {sc[0], sc[2]}}.get(cadence or "")
+    return tones & degrees if degrees and tones & degrees else tones
+
+
+def _close_phrase(ctx: _Ctx, line: _Line, first: int, stop: int, cadence: str | None) -> None:
+    """A phrase ends on a long note (a beat at least: a later onset gives way to the one before, unless it marks
+    a chord change) held to the breath, on the cadence's tone nearest the note it replaces."""
+    notes, hold = line.notes, ctx.grid.pulses[0][1]
+    if len(notes) <= first:
+        return
+    while len(notes) > first + 1 and notes[-1][0] > stop - hold and notes[-1][0] not in ctx.start_set:
+        notes.pop()
+    last = notes[-1]
+    last[1] = stop
+    target = _cadence_pcs(ctx, last[0], cadence)
+    if last[2] % 12 not in target:
+        lo, hi = MELODY_RANGE
+        before = notes[-2][2] if len(notes) > first + 1 else None
+
+        def cost(q: int) -> int:
+            leap = abs(q - before) if before is not None else 0
+            return abs(q - last[2]) + (12 if leap == 6 or leap > 9 else 0)
+
+        last[2] = min((q for q in range(lo, hi + 1) if q % 12 in target), key=cost)
+    line.prev, line.nct = last[2], False
+
+
 def _melody(ctx: _Ctx) -> list[Note]:
-    """Bar by bar until the last chord: the section's motif, varied for the bar's role in its phrase and sung in
-    the section's register (a phrase starts back there, so a repeat is heard as one); then the cadence, and
-    repeated attacks detached a little so each is heard."""
+    """Bar by bar until the last chord, in the bars the melody plays: a bar that restates an earlier one
+    (:func:`~framescore.symbolic.form.restated_bars`: a returning theme) sings that bar fitted to its chords;
+    any other sings its section's motif, varied for its role in its phrase, in the section's register (a phrase
+    starts back there, and so does the line after a silent bar). The bar that closes a phrase ends on the
+    cadence's tone and breathes. Then the final cadence, and repeated attacks detached a little."""
     g = ctx.grid
-    roles, phrase_starts, phrase_no = _phrasing(ctx.plan)
+    ph = _phrasing(ctx.plan)
+    restated, sings = restated_bars(ctx.plan), melody_bars(ctx.plan)
     motifs: dict[int, _Motif] = {}
     half = max(1, len(g.pulses) // 2)
     line = _Line()
+    sung: dict[int, list[list[int]]] = {}  # bar -> its notes as written: what a return restates
+    resume = True
     for b in range(ctx.n_bars):
         bar0 = b * g.tpb
         if bar0 >= ctx.final:
             break
-        var, role = ctx.variant[ctx.section[b]], roles[b]
-        if var not in motifs:
-            motifs[var] = _section_motif(ctx, b)
-        center = _register(ctx, b, var, phrase_no[b])
-        if b in phrase_starts:
+        if not sings[b]:
+            resume = True
+            continue
+        var, role = ctx.variant[ctx.section[b]], ph.roles[b]
+        center = _register(ctx, b, var, ph.number[b])
+        if b in ph.starts or resume:
             line.prev, line.nct = center, False
-        draws, steps = _material(motifs[var], role, phrase_no[b], half)
-        mb = _MelodyBar(b, bar0, role, draws, steps, center, _stop(ctx, bar0, role))
-        _sing(ctx, line, mb, *_onsets(ctx, mb, half))
-    _cadence(ctx, line.notes, line.prev)
+        resume = False
+        closing = b in ph.closes
+        stop, first = _stop(ctx, bar0, closing), len(line.notes)
+        src = sung.get(restated.get(b, -1))
+        if src:
+            _restate(ctx, line, src, restated[b] * g.tpb, b, stop)
+        else:
+            if var not in motifs:
+                motifs[var] = _section_motif(ctx, b)
+            draws, steps = _material(motifs[var], role, ph.number[b], half)
+            mb = _MelodyBar(b, bar0, role, draws, steps, center, stop)
+            _sing(ctx, line, mb, *_onsets(ctx, mb, half))
+        if closing and bar0 + g.tpb <= ctx.final:  # in the last chord's bar the final cadence closes
+            _close_phrase(ctx, line, first, stop, ph.closes[b])
+        sung[b] = [list(n) for n in line.notes[first:]]
+    _cadence(ctx, line.notes, line.prev, sings)
     for a, z in zip(line.notes, line.notes[1:]):
         if a[1] == z[0]:
             a[1] -= min((a[1] - a[0]) // 10, 24)
     return [_note(s, e, p, v) for s, e, p, v in line.notes]
 
 
-def _cadence(ctx: _Ctx, notes: list[list[int]], prev: int) -> None:
-    """End on the tonic (the last chord's root if it lacks the tonic), held from the last chord to the end, led
-    into by step when the note before it is on a weak beat under the chord before."""
+def _cadence(ctx: _Ctx, notes: list[list[int]], prev: int, sings: list[bool]) -> None:
+    """End on the tonic (the last chord's root if it lacks the tonic), held from the last chord to the end (or to
+    a bar the melody rests in), led into by step when the note before it is on a weak beat under the chord
+    before. No final note when the melody rests in the last chord's bar."""
     g, (lo, hi) = ctx.grid, MELODY_RANGE
+    fb = ctx.final // g.tpb
+    if not sings[min(fb, len(sings) - 1)]:
+        return
+    end = next((b * g.tpb for b in range(fb + 1, len(sings)) if not sings[b] and b * g.tpb < ctx.end), ctx.end)
     fin = ctx.span_at(ctx.final).chord
     target = ctx.key.tonic if fin.is_none or ctx.key.tonic in fin.pitch_classes else fin.root
     # the nearest tonic, but not up at the top of the range: a high line falls to the tonic below
@@ -421,7 +575,7 @@ def _cadence(ctx: _Ctx, notes: list[list[int]], prev: int) -> None:
                        key=lambda p: abs(p - before))
             if abs(lead - before) != 6 and abs(lead - before) <= 9:
                 notes[-1][2] = lead
-    notes.append([ctx.final, ctx.end, last, ctx.velocity(ctx.final // g.tpb, 6)])
+    notes.append([ctx.final, end, last, ctx.velocity(fb, 6)])
 
 
 # ----- harmony -------------------------------------------------------------------------------------------------
@@ -603,11 +757,13 @@ def _crash(db: _DrumBar, hits: dict[tuple[int, int], int]) -> None:
         hits[(0, KICK)] = db.velocity + 6
 
 
-def _fill(g: _Grid, db: _DrumBar, hits: dict[tuple[int, int], int]) -> dict[tuple[int, int], int]:
+def _fill(g: _Grid, db: _DrumBar, hits: dict[tuple[int, int], int], short: bool = False
+          ) -> dict[tuple[int, int], int]:
     """A section's last bar announces the next: from its last pulse (last two in a busy bar of four or more)
-    the groove gives way to snare, then toms from high to low, growing louder, with a kick where it starts."""
+    the groove gives way to snare, then toms from high to low, growing louder, with a kick where it starts.
+    A phrase's cadence inside a section gets the ``short`` fill: its last pulse only."""
     d, v = db.density, db.velocity
-    start = g.pulses[-2 if d >= 0.6 and len(g.pulses) >= 4 else -1][0]
+    start = g.pulses[-2 if d >= 0.6 and len(g.pulses) >= 4 and not short else -1][0]
     hits = {k: x for k, x in hits.items() if k[0] < start}
     step = max(1, g.sub // 2 if d >= 0.5 else g.sub)
     fill = list(range(start, g.tpb, step))
@@ -630,11 +786,13 @@ def _drum_ending(ctx: _Ctx, hit: int) -> list[Note]:
 
 def _drums(ctx: _Ctx) -> list[Note]:
     """A groove per bar until the last chord (each drum at most once per tick), a crash at each cut, a fill at
-    each section end that has a whole bar before the last chord, then the ending."""
+    each section end and a short one at each phrase's cadence inside a section (when a whole bar comes before the
+    last chord), then the ending: one hit let ring."""
     g, plan, out = ctx.grid, ctx.plan, []
     hit = max(1, min(g.sub // 2, 120))  # drum notes are short: no hit overlaps the next on the same drum
     cuts = {s.start_bar for s in plan.sections[1:]}
     section_ends = {s.start_bar + s.n_bars - 1 for s in plan.sections[:-1]}
+    cadences = {p.last_bar for p in phrases(plan) if p.cadence is not None} - section_ends
     for b in range(ctx.n_bars):
         if b * g.tpb >= ctx.final:
             break
@@ -644,8 +802,9 @@ def _drums(ctx: _Ctx) -> list[Note]:
         _kick_and_snare(g, db, hits)
         if b in cuts:
             _crash(db, hits)
-        if b in section_ends and db.bar0 + g.tpb <= ctx.final and not db.soft and len(g.pulses) >= 2:
-            hits = _fill(g, db, hits)
+        if (b in section_ends or b in cadences) and db.bar0 + g.tpb <= ctx.final and not db.soft \
+                and len(g.pulses) >= 2:
+            hits = _fill(g, db, hits, short=b not in section_ends)
         for (off, pitch), vel in hits.items():
             t = db.bar0 + off
             if t < ctx.final:

@@ -107,12 +107,14 @@ def check_plan_honoured(plan: MusicPlan, piece: Piece) -> None:
 
 
 def sectioned_plan(**kw) -> MusicPlan:
-    """A B A C: sections with their own tempo and arousal, the last a one-bar cadence."""
+    """A B A C: sections with their own tempo and arousal (A returns over its own chords), the last a one-bar
+    cadence."""
     prog = ["C:maj", "A:min", "F:maj", "G:maj", "A:min", "F:maj", "D:min", "E:min", "C:maj", "A:min", "F:maj", "G:maj"]
     bars = [BarPlan([ChordSlot(0, c)], 0.5, 0.5) for c in prog]
     bars.append(BarPlan([ChordSlot(0, "G:7"), ChordSlot(2, "C:maj")]))
-    sections = [Section("A", 0, 4), Section("B", 4, 4, cut_sec=9.6, tempo_bpm=120, arousal=0.8),
-                Section("A", 8, 4, cut_sec=17.6), Section("C", 12, 1, cut_sec=27.2)]
+    sections = [Section("A", 0, 4, theme="A"), Section("B", 4, 4, cut_sec=9.6, tempo_bpm=120, arousal=0.8, theme="B"),
+                Section("A", 8, 4, cut_sec=17.6, theme="A", role="return"),
+                Section("C", 12, 1, cut_sec=27.2, theme="C", role="ending")]
     plan = MusicPlan(duration_sec=1.0, tempo_bpm=100, meter="4/4", key="C major", bars=bars, sections=sections, **kw)
     plan.duration_sec = plan.bar_start_sec(13)
     return plan.validate()
