@@ -3,19 +3,24 @@
 :func:`check_piece` raises :class:`~framescore.symbolic.engines.EngineError` naming the engine and the first
 violation (its bar, track and note); :func:`violations` lists them all. What a piece must be:
 
-- **its plan's grid**: the meter, resolution, tempo map, key, chord and section markers and end tick of
-  :func:`~framescore.symbolic.piece.piece_from_plan_grid` (so its bars start where the plan's do, and it lasts
-  the plan's duration);
+- **its plan's grid**: the meter and its changes (bars of another length), resolution, tempo map, key, chord
+  and section markers and end tick of :func:`~framescore.symbolic.piece.piece_from_plan_grid` (so its bars
+  start where the plan's do, and it lasts the plan's duration);
 - **the instrumentation's tracks**: one track per role of ``plan.instrumentation`` and no other, on that role's
   General MIDI program (no program change to another), the drum track (channel 10, ``is_drum``) exactly when
   the role is ``drums``;
 - **notes inside the music**: each starts at tick 0 or later and ends no later than the piece's end (so inside
   the plan's bars), lasts at least a tick, with a MIDI pitch (0-127) and a velocity of 1-127 (0 would be a
-  note-off); controller, pitch-bend and program-change events fall inside the music too.
+  note-off); controller, pitch-bend and program-change events fall inside the music too;
+- **the melody's silences**: no melody note starts in a bar whose ``BarPlan.melody`` is False.
+
+Bar numbers in the messages are the plan's bars (:meth:`~framescore.symbolic.piece.Piece.bar_of` on the
+grid), whatever their lengths.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
 
 from .piece import Note, Piece, piece_from_plan_grid
@@ -32,6 +37,8 @@ def violations(piece: Piece, plan: MusicPlan) -> Iterator[str]:
         return  # every tick below would be compared on a different scale
     if tuple(piece.meter) != grid.meter:
         yield f"time signature {piece.meter[0]}/{piece.meter[1]}, the plan's is {plan.meter}"
+    if list(piece.meter_changes) != grid.meter_changes:
+        yield f"meter changes {_meters(piece)}, the plan's are {_meters(grid)}"
     if piece.tempos != grid.tempos:
         yield f"tempo map {_tempos(piece)}, the plan's is {_tempos(grid)}"
     if piece.end_tick != grid.end_tick:
@@ -57,7 +64,15 @@ def violations(piece: Piece, plan: MusicPlan) -> Iterator[str]:
         if role not in seen:
             yield f"track {role!r} of the instrumentation is missing"
 
-    end, tpb = grid.end_tick, grid.ticks_per_bar
+    end = grid.end_tick
+    last = max([n.start for t in piece.tracks for n in t.notes]
+               + [e.tick for t in piece.tracks for e in (*t.controls, *t.pitch_bends, *t.programs)], default=0)
+    lines = grid.bar_starts(max(last, end) + 1)  # the plan's bar lines, then bars of the last meter past the end
+
+    def bar(tick: int) -> int:
+        return max(bisect.bisect_right(lines, tick) - 1, 0)
+
+    silent = {b for b, bp in enumerate(plan.bars) if not bp.melody}
     for t in piece.tracks:
         where = f"track {t.name!r}"
         if t.name in roles and t.program != roles[t.name]:
@@ -66,16 +81,18 @@ def violations(piece: Piece, plan: MusicPlan) -> Iterator[str]:
             yield f"{where}: " + ("on the drum channel (10)" if t.is_drum else "not on the drum channel (10)")
         for pc in t.programs:
             if t.name in roles and pc.program != roles[t.name]:
-                yield f"bar {pc.tick // tpb}, {where}: program change to {pc.program} at tick {pc.tick}"
+                yield f"bar {bar(pc.tick)}, {where}: program change to {pc.program} at tick {pc.tick}"
         for kind, events in (("control change", t.controls), ("pitch bend", t.pitch_bends),
                              ("program change", t.programs)):
             for e in events:
                 if not 0 <= e.tick <= end:
-                    yield f"bar {e.tick // tpb}, {where}: {kind} at tick {e.tick}, outside the music (0-{end})"
+                    yield f"bar {bar(e.tick)}, {where}: {kind} at tick {e.tick}, outside the music (0-{end})"
         for n in t.notes:
             problem = _note_problem(n, end)
+            if problem is None and t.name == "melody" and bar(n.start) in silent:
+                problem = "starts in a bar whose melody is off (the plan's melody flag)"
             if problem:
-                yield f"bar {n.start // tpb}, {where}, note {_note(n)}: {problem}"
+                yield f"bar {bar(n.start)}, {where}, note {_note(n)}: {problem}"
 
 
 def _note_problem(n: Note, end: int) -> str | None:
@@ -94,6 +111,10 @@ def _note_problem(n: Note, end: int) -> str | None:
 
 def _note(n: Note) -> str:
     return f"(start {n.start}, duration {n.duration}, pitch {n.pitch}, velocity {n.velocity})"
+
+
+def _meters(piece: Piece) -> str:
+    return ", ".join(f"{m.numerator}/{m.denominator} at tick {m.tick}" for m in piece.meter_changes) or "none"
 
 
 def _tempos(piece: Piece) -> str:

@@ -172,14 +172,21 @@ def compose(plan: MusicPlan, engine: str | None = None, *, melody: Piece | str |
 
     ``melody`` (a :class:`Piece` or a MIDI file) is kept and accompanied, by an engine that declares
     ``keeps_melody``. ``options`` go to the engine's ``compose`` as they are (``checkpoint=``, sampling
-    settings). The piece is checked against the plan (:func:`~framescore.symbolic.contract.check_piece`); a
-    piece that breaks it raises :class:`EngineError` naming the engine and the first violation.
+    settings). Two passes make every engine honour what it was not written for (:mod:`.assembly`): a plan
+    whose bars are not all of one length (not ``uniform``) is composed as a uniform proxy and mapped onto its
+    own bars (a given melody moved onto the proxy's bars first), and no melody note is left in a bar whose
+    ``melody`` flag is off. A uniform plan goes to the engine as it is. The piece is then checked against the
+    plan (:func:`~framescore.symbolic.contract.check_piece`); a piece that breaks it raises
+    :class:`EngineError` naming the engine and the first violation.
     """
     from ..contract import check_piece
+    from ..plan import TICKS_PER_QUARTER
+    from .assembly import onto_proxy_bars, onto_real_bars, silence_melody, uniform_proxy
 
     plan.validate()
     name = engine or plan.engine
     compose_fn = get_engine(name)
+    proxy = None if plan.uniform else uniform_proxy(plan)
     if melody is not None:
         if not engine_info(name).keeps_melody:
             able = " or ".join(n for n, i in registry().items() if i.keeps_melody) or "none"
@@ -188,7 +195,14 @@ def compose(plan: MusicPlan, engine: str | None = None, *, melody: Piece | str |
             from ..midi_io import read_midi
 
             melody = read_midi(melody)
+        if proxy is not None and melody.resolution == TICKS_PER_QUARTER:
+            melody = onto_proxy_bars(melody, plan, proxy)
         options["melody"] = melody
-    piece = compose_fn(plan, **options)
+    if proxy is None:
+        piece = compose_fn(plan, **options)
+    else:
+        piece = onto_real_bars(compose_fn(proxy, **options), plan, proxy)
+    piece = silence_melody(piece, plan)
     check_piece(piece, plan, name)
     return piece
+

@@ -1,18 +1,28 @@
-"""How an engine's parts become its piece: every note cut at the end of the music, and the trained engines'
-melody and harmony laid over the rule engine's bass and drums (POP909, which they learnt from, has neither).
+"""How an engine's parts become its piece: every note cut at the end of the music, the trained engines'
+melody and harmony laid over the rule engine's bass and drums (POP909, which they learnt from, has neither),
+and the two passes the gate (:func:`framescore.symbolic.engines.compose`) makes for every engine:
+
+- **bars of another length**: the engines were written for bars of one length, so a plan that is not
+  ``uniform`` is composed as :func:`uniform_proxy` (every bar in one meter) and mapped onto the real bars
+  (:func:`onto_real_bars`, a monotone tick map, :class:`BarMap`): each real bar is its proxy bar cut at its
+  own length;
+- **bars without melody** (``BarPlan.melody`` False): :func:`silence_melody` drops the melody notes that start
+  there and cuts the ones that would ring on into them.
 
 A helper module, not an engine: it declares no ``ENGINE``.
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 from collections.abc import Iterable, Mapping
 
 from ..piece import Note, Piece, Track, piece_from_plan_grid
-from ..plan import ROLES, MusicPlan
+from ..plan import ROLES, TICKS_PER_QUARTER, ChordSlot, MusicPlan
 
-__all__ = ["BACKING_ROLES", "clip_to_end", "rule_backing", "with_backing"]
+__all__ = ["BACKING_ROLES", "BarMap", "clip_to_end", "onto_proxy_bars", "onto_real_bars", "proxy_meter",
+           "rule_backing", "silence_melody", "uniform_proxy", "with_backing"]
 
 #: The roles a trained engine leaves to the rule engine.
 BACKING_ROLES = ("bass", "drums")
@@ -54,4 +64,156 @@ def with_backing(plan: MusicPlan, parts: Mapping[str, Iterable[Note]],
             piece.tracks.append(Track(role, plan.instrumentation[role], False, notes))
         elif role in backing:
             piece.tracks.append(backing[role])
+    return piece
+
+
+# ----- bars of another length: compose on a uniform proxy, then map onto the real bars ---------------------------
+def proxy_meter(plan: MusicPlan) -> tuple[int, int]:
+    """The meter every bar of the proxy plan has: the plan's own, unless some bar is longer than a bar of it.
+
+    The design only ever shortens a bar (4/4 gets 2/4, 3/4 or 1/4 bars; 3/4 gets 2/4), so the proxy is the plan's
+    meter and each real bar is a cut of a proxy bar. A plan a user edited to hold a longer bar (a 5/4 bar in
+    4/4) gets the longest bar's meter as the proxy's (the first such bar's, on a tie), so no bar ever needs
+    material the proxy has not written; the plan's base-meter bars are then cuts of those longer proxy bars.
+    """
+    base = plan.meter_tuple
+    best, longest = base, plan.quarters_per_bar
+    for b in range(plan.n_bars):
+        q = plan.bar_quarters(b)
+        if q > longest + 1e-9:
+            best, longest = plan.bar_meter(b), q
+    return best
+
+
+def uniform_proxy(plan: MusicPlan, resolution: int = TICKS_PER_QUARTER) -> MusicPlan:
+    """The plan an engine written for bars of one length composes instead of a plan that is not ``uniform``.
+
+    The same bars (chords, densities, dynamics, melody flags, cadences), sections (themes, roles, tempos,
+    ramps), key, seed and instrumentation, but every bar in :func:`proxy_meter`. A chord slot keeps its place
+    in the bar (its beat, counted in the proxy's beats when the proxy's beat unit differs). The duration is
+    chosen so the proxy's end falls at the same offset into the last bar as the plan's end does, so the last
+    bar's material is cut where the real one is.
+    """
+    num, den = proxy_meter(plan)
+    meter = f"{num}/{den}"
+    bars = []
+    for b, bar in enumerate(plan.bars):
+        scale = den / plan.bar_meter(b)[1]  # a beat of the bar's own meter, in the proxy's beats
+        chords = [ChordSlot(slot.beat * scale if scale != 1 else slot.beat, slot.chord) for slot in bar.chords]
+        bars.append(dataclasses.replace(bar, meter=None, chords=chords))
+    sections = [dataclasses.replace(s) for s in plan.sections]
+    proxy = dataclasses.replace(plan, meter=meter, bars=bars, sections=sections, source=dict(plan.source))
+    real_lines = plan.bar_start_ticks(resolution)
+    end = piece_from_plan_grid(plan, resolution).end_tick
+    target = proxy.bar_start_ticks(resolution)[-2] + end - real_lines[-2]
+    proxy.duration_sec = _duration_ending_at(proxy, target, resolution)
+    return proxy.validate()
+
+
+def _duration_ending_at(plan: MusicPlan, target: int, resolution: int) -> float:
+    """A ``duration_sec`` for ``plan`` whose grid ends exactly at tick ``target`` (inside its last bar, or at its
+    end): the time of that tick on the plan's tempo map, which the grid rounds back to it."""
+    lines = plan.bar_start_ticks(resolution)
+    if target >= lines[-1]:
+        return plan.bar_start_sec(plan.n_bars)
+    grid = piece_from_plan_grid(plan, resolution)  # its tempo map; its end is not used
+    return grid.tick_to_sec(target if target > lines[-2] else target + 0.25)  # the last bar must start before it
+
+
+class BarMap:
+    """The monotone tick map between a proxy plan's bars and the real plan's: a tick ``o`` ticks into proxy bar
+    ``b`` is ``min(o, len_b)`` ticks into real bar ``b`` (``len_b`` its real length), so a real bar is its proxy
+    bar cut at its own length; :meth:`to_proxy` is the inverse on the real bars (a real tick ``o`` into bar
+    ``b`` is ``o`` into proxy bar ``b``). Ticks past the last bar line move with it."""
+
+    def __init__(self, plan: MusicPlan, proxy: MusicPlan, resolution: int = TICKS_PER_QUARTER):
+        self.real = plan.bar_start_ticks(resolution)
+        self.proxy = proxy.bar_start_ticks(resolution)
+
+    def to_real(self, tick: int) -> int:
+        b = min(bisect.bisect_right(self.proxy, tick) - 1, len(self.proxy) - 2)
+        if b < 0:
+            return tick
+        off = tick - self.proxy[b]
+        if b == len(self.proxy) - 2 and off > self.proxy[b + 1] - self.proxy[b]:
+            return self.real[-1] + tick - self.proxy[-1]  # past the last bar line
+        return self.real[b] + min(off, self.real[b + 1] - self.real[b])
+
+    def in_cut(self, tick: int) -> bool:
+        """Does proxy ``tick`` fall in the part of its bar that the real bar cuts off?"""
+        b = bisect.bisect_right(self.proxy, tick) - 1
+        return 0 <= b < len(self.real) - 1 and tick - self.proxy[b] >= self.real[b + 1] - self.real[b]
+
+    def to_proxy(self, tick: int) -> int:
+        b = min(bisect.bisect_right(self.real, tick) - 1, len(self.real) - 2)
+        return tick if b < 0 else self.proxy[b] + tick - self.real[b]
+
+
+def onto_real_bars(piece: Piece, plan: MusicPlan, proxy: MusicPlan) -> Piece:
+    """The piece an engine composed on ``proxy`` (:func:`uniform_proxy`), mapped onto ``plan``'s own bars.
+
+    Rebuilt on ``plan``'s grid (:func:`~framescore.symbolic.piece.piece_from_plan_grid`: its meter changes,
+    tempo map, markers and end), each track in its order with its program. A note starting in the cut-off
+    part of a bar is dropped; any other keeps its start's offset into its bar, and its end goes through the
+    same map (:class:`BarMap`), so a note crossing a bar line keeps sounding into the next bar and one held
+    into the cut-off part ends at the bar line; a note the map leaves without length is dropped, and all are
+    cut at the end of the music. Controllers, bends and program changes move by the same map.
+    """
+    grid = piece_from_plan_grid(plan, piece.resolution)
+    m = BarMap(plan, proxy, piece.resolution)
+    for t in piece.tracks:
+        notes = []
+        for n in t.notes:
+            if m.in_cut(n.start):
+                continue
+            start, end = m.to_real(n.start), m.to_real(n.end)
+            if end > start:
+                notes.append(Note(start, end - start, n.pitch, n.velocity))
+        moved = dataclasses.replace(
+            t, notes=sorted(clip_to_end(notes, grid.end_tick)),
+            controls=[dataclasses.replace(e, tick=min(m.to_real(e.tick), grid.end_tick)) for e in t.controls],
+            pitch_bends=[dataclasses.replace(e, tick=min(m.to_real(e.tick), grid.end_tick)) for e in t.pitch_bends],
+            programs=[dataclasses.replace(e, tick=min(m.to_real(e.tick), grid.end_tick)) for e in t.programs])
+        grid.tracks.append(moved)
+    return grid
+
+
+def onto_proxy_bars(melody: Piece, plan: MusicPlan, proxy: MusicPlan) -> Piece:
+    """A user's melody (bar 0 on ``plan``'s bar 0, in ``plan``'s bars) moved onto ``proxy``'s bars, so an engine
+    composing the proxy hears it where it belongs; :func:`onto_real_bars` brings its notes back unchanged (a note
+    ringing across a bar line is as long as the map makes it there, and back)."""
+    m = BarMap(plan, proxy, melody.resolution)
+    tracks = []
+    for t in melody.tracks:
+        notes = []
+        for n in t.notes:
+            start, end = m.to_proxy(n.start), m.to_proxy(n.end)
+            notes.append(Note(start, max(1, end - start), n.pitch, n.velocity))
+        tracks.append(dataclasses.replace(t, notes=sorted(notes), controls=[], pitch_bends=[], programs=[]))
+    return dataclasses.replace(melody, tracks=tracks, meter=proxy.meter_tuple, meter_changes=[], markers=[],
+                               end_tick=m.to_proxy(melody.end_tick), plan=None)
+
+
+# ----- bars without melody -----------------------------------------------------------------------------------------
+def silence_melody(piece: Piece, plan: MusicPlan) -> Piece:
+    """``piece`` with no melody note in a bar whose ``BarPlan.melody`` is False: a note starting there is dropped,
+    and one from an earlier bar is cut at the silent bar's line (it may not ring on into it). Changes the
+    melody track in place; a plan whose bars all play the melody leaves it as it is."""
+    silent = [b for b, bar in enumerate(plan.bars) if not bar.melody]
+    track = piece.track("melody")
+    if not silent or track is None:
+        return piece
+    lines = plan.bar_start_ticks(piece.resolution)
+    quiet = [(lines[b], lines[b + 1]) for b in silent]
+    starts = [lo for lo, _ in quiet]
+    notes = []
+    for n in track.notes:
+        i = bisect.bisect_right(starts, n.start) - 1
+        if i >= 0 and n.start < quiet[i][1]:
+            continue  # starts in a silent bar
+        nxt = quiet[i + 1][0] if i + 1 < len(quiet) else None
+        if nxt is not None and n.end > nxt:
+            n = Note(n.start, nxt - n.start, n.pitch, n.velocity)
+        notes.append(n)
+    track.notes = notes
     return piece

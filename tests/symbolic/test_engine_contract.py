@@ -46,6 +46,29 @@ def _anticipated(plan: MusicPlan) -> MusicPlan:
     return plan.validate()
 
 
+def _meters(plan: MusicPlan, meters: dict[int, str], melody_off: tuple[int, ...] = (),
+            cut: float = 0.3) -> MusicPlan:
+    """``plan`` with bars of another length (bar -> meter), the melody off in ``melody_off``, the last bar cut
+    ``cut`` s short. A chord on a beat the shorter bar lacks moves to its downbeat."""
+    for b, m in meters.items():
+        plan.bars[b].meter = m
+        num = int(m.split("/")[0])
+        plan.bars[b].chords = [c for c in plan.bars[b].chords if c.beat < num] or plan.bars[b].chords[:1]
+        plan.bars[b].chords[0].beat = 0.0
+    for b in melody_off:
+        plan.bars[b].melody = False
+    plan.duration_sec = plan.bar_start_sec(plan.n_bars) - cut
+    return plan.validate()
+
+
+def _ramped(plan: MusicPlan) -> MusicPlan:
+    """Every section after the first reaches its tempo over its first bar (an accel. or rit.)."""
+    for s in plan.sections[1:]:
+        s.ramp = True
+    plan.duration_sec = plan.bar_start_sec(plan.n_bars) - 0.3
+    return plan.validate()
+
+
 def _roles(plan: MusicPlan, instrumentation: dict[str, int]) -> MusicPlan:
     plan.instrumentation = instrumentation
     return plan.validate()
@@ -74,9 +97,21 @@ CASES = {
                                                 {"melody": 73, "harmony": 4, "bass": 32}),
     "melody and bass only": lambda: _roles(simple_plan(6.0, 100, "E major", "6/8", "I V", seed=14),
                                            {"melody": 40, "bass": 33}),
+    # bars of another length (composed on a uniform proxy, mapped onto the real bars), ramps, melody off
+    "4/4 with a 2/4 and a 1/4 bar, melody off at the start": lambda: _meters(
+        simple_plan(14.0, 100, "C major", "4/4", "I vi IV V", seed=18), {2: "2/4", 4: "1/4"}, melody_off=(0, 1)),
+    "3/4 with a 2/4 bar, a ramp into each section": lambda: _meters(_ramped(_sections(
+        simple_plan(12.0, 100, "G minor", "3/4", "i iv VII III", seed=19), [96, 102, 90])), {3: "2/4"}),
+    "6/8 with a 3/8 bar, melody off in the middle": lambda: _meters(
+        simple_plan(9.0, 90, "D major", "6/8", "I IV I V", seed=20), {2: "3/8"}, melody_off=(3,)),
+    "4/4, the melody off in two bars (all bars 4/4)": lambda: _meters(
+        simple_plan(10.0, 100, "A minor", "4/4", "i iv V i", seed=22), {}, melody_off=(1, 2)),
+    "4/4 with a longer 5/4 bar (a user's edit), chords twice a bar": lambda: _meters(
+        simple_plan(9.0, 110, "Bb major", "4/4", "I V | vi IV", seed=21), {1: "5/4", 3: "2/4"}, cut=0.1),
 }
 #: The cases composed twice, to check the same plan and seed give the same bytes.
-TWICE = ("5/4 E minor", "3/4 G minor (flats), a tempo per section", "4/4 chords twice a bar")
+TWICE = ("5/4 E minor", "3/4 G minor (flats), a tempo per section", "4/4 chords twice a bar",
+         "4/4 with a 2/4 and a 1/4 bar, melody off at the start")
 
 
 def test_the_matrix_covers_what_the_contract_is_about():
@@ -90,6 +125,10 @@ def test_the_matrix_covers_what_the_contract_is_about():
     assert any(len({s.tempo_bpm for s in p.sections}) > 1 for p in plans.values())
     assert any(all(len(b.chords) == 2 for b in p.bars) for p in plans.values())
     assert any("drums" not in p.instrumentation for p in plans.values())
+    inner = {(p.meter, p.bars[b].meter) for p in plans.values() for b in range(p.n_bars) if p.bars[b].meter}
+    assert inner >= {("4/4", "2/4"), ("3/4", "2/4"), ("6/8", "3/8"), ("4/4", "1/4"), ("4/4", "5/4")}
+    assert any(s.ramp for p in plans.values() for s in p.sections)
+    assert any(not b.melody for p in plans.values() for b in p.bars)
 
 
 # ----- every engine over the matrix ----------------------------------------------------------------------------
@@ -129,6 +168,25 @@ def test_every_engine_keeps_the_contract(engine, case):
     plan, piece = _composed(engine, case)  # the gate has checked it; check again, all violations at once
     assert list(violations(piece, plan)) == []
     assert piece.tracks and any(t.notes for t in piece.tracks)
+
+
+#: The cases with bars of another length or bars without melody.
+SHAPED = [c for c in CASES if not (p := CASES[c]()).uniform or not all(b.melody for b in p.bars)]
+
+
+@pytest.mark.parametrize("engine,case", [pytest.param(e, c, id=f"{e}-{c}") for e in registry() for c in SHAPED])
+def test_bars_of_another_length_hold_their_share_of_the_music(engine, case):
+    """Each bar of another length is its own length in the piece (the meter changes), holds notes from its own
+    start, and no melody note starts in a bar whose melody is off."""
+    plan, piece = _composed(engine, case)
+    lines = plan.bar_start_ticks()
+    assert piece.bar_starts()[:plan.n_bars] == lines[:plan.n_bars]
+    onsets = {b for t in piece.tracks for b in piece.bar_of(n.start for n in t.notes)}
+    assert onsets >= {b for b in range(plan.n_bars) if plan.bars[b].meter}
+    melody = piece.track("melody")
+    off = {b for b in range(plan.n_bars) if not plan.bars[b].melody}
+    assert not off & set(piece.bar_of(n.start for n in melody.notes))
+    assert not [n for n in melody.notes for b in off if n.start < lines[b] < n.end]  # none rings on into one
 
 
 @pytest.mark.parametrize("engine", list(registry()))
@@ -250,6 +308,31 @@ def test_a_different_meter_is_caught():
     piece = _by_hand(plan)
     piece.meter = (3, 4)
     _refused(piece, plan, "time signature 3/4, the plan's is 4/4")
+
+
+def test_other_meter_changes_are_caught_and_bars_are_the_plans():
+    from framescore.symbolic.piece import MeterChange
+
+    plan = _meters(_plan(), {1: "2/4"}, cut=0.2)  # bars 0 (4/4), 1 (2/4), 2, 3 (4/4): lines 0, 1920, 2880, 4800
+    piece = _by_hand(plan)
+    assert piece.meter_changes == [MeterChange(1920, 2, 4), MeterChange(2880, 4, 4)]
+    assert list(violations(piece, plan)) == []
+    piece.meter_changes = []
+    _refused(piece, plan, "meter changes none, the plan's are 2/4 at tick 1920, 4/4 at tick 2880")
+    piece = _by_hand(plan)
+    piece.track("bass").notes.append(Note(3000, 0, 40, 80))  # bar 2 by the plan's bars (3000 // 1920 is 1)
+    _refused(piece, plan, r"bar 2, track 'bass', note \(start 3000, duration 0")
+
+
+def test_a_melody_note_in_a_bar_whose_melody_is_off_is_caught():
+    plan = _plan()
+    plan.bars[1].melody = False
+    piece = _by_hand(plan)
+    assert list(violations(piece, plan)) == []  # a note from bar 0 may end in bar 0; none starts in bar 1
+    piece.track("harmony").notes.append(Note(2000, 100, 60, 80))  # only the melody is silenced
+    assert list(violations(piece, plan)) == []
+    piece.track("melody").notes.append(Note(1920 + 480, 100, 64, 80))
+    _refused(piece, plan, r"bar 1, track 'melody', note \(start 2400, .*\): starts in a bar whose melody is off")
 
 
 def test_a_different_grid_is_caught():

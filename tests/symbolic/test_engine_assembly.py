@@ -1,0 +1,150 @@
+"""The gate's two passes (symbolic/engines/assembly.py): a plan with bars of another length is composed on a
+uniform proxy and mapped onto its own bars by a monotone tick map; bars whose melody is off hold no melody note.
+Values worked out by hand on small plans."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from framescore.symbolic.engines import compose, get_engine
+from framescore.symbolic.engines.assembly import (BarMap, onto_proxy_bars, onto_real_bars, proxy_meter,
+                                                  silence_melody, uniform_proxy)
+from framescore.symbolic.piece import ControlChange, MeterChange, Note, Piece, Track, piece_from_plan_grid
+from framescore.symbolic.plan import MusicPlan, simple_plan
+
+
+def _plan(meters: dict[int, str], meter: str = "4/4", chords: str = "I vi IV V", cut: float = 0.3,
+          n_bars: int = 4) -> MusicPlan:
+    """``n_bars`` bars at 120 bpm (a 4/4 bar is 2 s), ``meters`` giving some bars their own, the end ``cut`` s
+    before the last bar line."""
+    num, den = (int(x) for x in meter.split("/"))
+    bar_sec = num * 4 / den * 0.5
+    plan = simple_plan((n_bars - 0.5) * bar_sec, 120, "C major", meter, chords, seed=3)
+    assert plan.n_bars == n_bars
+    for b, m in meters.items():
+        plan.bars[b].meter = m
+    plan.duration_sec = plan.bar_start_sec(plan.n_bars) - cut
+    return plan.validate()
+
+
+def test_the_proxy_is_the_plans_meter_unless_a_bar_is_longer():
+    assert proxy_meter(_plan({1: "2/4", 2: "1/4"})) == (4, 4)
+    assert proxy_meter(_plan({1: "5/4", 2: "2/4"})) == (5, 4)  # a user's longer bar: the proxy is as long
+    assert proxy_meter(_plan({1: "3/8"}, meter="6/8", chords="I IV", n_bars=6)) == (6, 8)
+    assert proxy_meter(_plan({2: "7/8"}, meter="3/4", n_bars=5)) == (7, 8)  # 3.5 quarters > 3
+
+
+def test_the_proxy_keeps_every_bar_but_its_length_and_ends_at_the_same_offset():
+    plan = _plan({1: "2/4"}, chords="I V | vi")  # bar 1's V on beat 2 of 4 is dropped below: a 2/4 bar has 0-1
+    plan.bars[1].chords = plan.bars[1].chords[:1]
+    plan.bars[2].melody, plan.bars[3].cadence = False, "authentic"
+    plan.sections[0].theme, plan.sections[0].role = "A", "theme"
+    plan.validate()
+    proxy = uniform_proxy(plan)
+    assert proxy.uniform and proxy.meter == "4/4" and proxy.n_bars == 4 and plan.bars[1].meter == "2/4"
+    assert [[(c.beat, c.chord) for c in b.chords] for b in proxy.bars] == \
+        [[(c.beat, c.chord) for c in b.chords] for b in plan.bars]
+    assert [b.melody for b in proxy.bars] == [True, True, False, True] and proxy.bars[3].cadence == "authentic"
+    assert proxy.sections == plan.sections and proxy.seed == plan.seed and proxy.key == plan.key
+    # real bars 0, 1920, 2880, 4800, 6720; the end 0.3 s (288 ticks at 120 bpm) before the last line
+    assert plan.bar_start_ticks() == [0, 1920, 2880, 4800, 6720]
+    real_end = piece_from_plan_grid(plan).end_tick
+    assert real_end == 6720 - 288
+    assert proxy.bar_start_ticks() == [0, 1920, 3840, 5760, 7680]
+    assert piece_from_plan_grid(proxy).end_tick == 7680 - 288
+
+
+def test_a_chord_keeps_its_place_when_the_proxys_beat_is_another_note_value():
+    plan = _plan({2: "7/8"}, meter="3/4", chords="I V | vi", n_bars=5)  # 3/4 bars in a 7/8 proxy
+    proxy = uniform_proxy(plan)
+    assert proxy.meter == "7/8"
+    assert [c.beat for c in plan.bars[0].chords] == [0.0, 1.5] and [c.beat for c in proxy.bars[0].chords] == [0.0, 3.0]
+    assert [s.start_tick - 0 for s in proxy.chord_spans(bar=0)] == [s.start_tick for s in plan.chord_spans(bar=0)]
+
+
+def test_the_bar_map_by_hand():
+    plan = _plan({1: "2/4"})  # real lines 0, 1920, 2880, 4800, 6720
+    m = BarMap(plan, uniform_proxy(plan))  # proxy lines 0, 1920, 3840, 5760, 7680
+    assert [m.to_real(t) for t in (0, 1919, 1920, 2500, 2879, 2880, 3000, 3839, 3840, 4000, 7680, 7700)] == \
+        [0, 1919, 1920, 2500, 2879, 2880, 2880, 2880, 2880, 3040, 6720, 6740]
+    assert [m.in_cut(t) for t in (2879, 2880, 3839, 3840, 1000)] == [False, True, True, False, False]
+    assert [m.to_proxy(t) for t in (0, 2879, 2880, 3040, 6720)] == [0, 2879, 3840, 4000, 7680]
+
+
+def test_the_proxy_piece_onto_the_real_bars_by_hand():
+    plan = _plan({1: "2/4"})
+    proxy = uniform_proxy(plan)
+    piece = piece_from_plan_grid(proxy)
+    notes = [Note(0, 480, 60), Note(2400, 240, 62), Note(2800, 400, 64),  # the last held into the cut-off part
+             Note(3000, 200, 65), Note(2880, 10, 66),  # both start in the cut-off part of bar 1: dropped
+             Note(1800, 2400, 67),  # crosses two bar lines: ends 360 into bar 2 (3240)
+             Note(7000, 392, 69)]  # the last note, to the end (7392 in the proxy: 1632 into bar 3, 6432 in the plan)
+    piece.tracks = [Track("melody", 5, False, notes, controls=[ControlChange(3000, 64, 127)]),
+                    Track("drums", 0, True, [Note(3840, 120, 36)])]
+    real = onto_real_bars(piece, plan, proxy)
+    assert real.meter_changes == [MeterChange(1920, 2, 4), MeterChange(2880, 4, 4)] and real.end_tick == 6432
+    assert [(t.name, t.program, t.is_drum) for t in real.tracks] == [("melody", 5, False), ("drums", 0, True)]
+    assert [(n.start, n.end, n.pitch) for n in real.tracks[0].notes] == \
+        [(0, 480, 60), (1800, 3240, 67), (2400, 2640, 62), (2800, 2880, 64), (6040, 6432, 69)]
+    assert real.tracks[0].controls == [ControlChange(2880, 64, 127)]
+    assert [(n.start, n.end) for n in real.tracks[1].notes] == [(2880, 3000)]  # bar 2's downbeat
+
+
+def test_a_users_melody_goes_onto_the_proxy_and_comes_back_as_it_was():
+    plan = _plan({1: "2/4"})
+    proxy = uniform_proxy(plan)
+    tune = [Note(0, 480, 60), Note(1800, 600, 62), Note(2880, 960, 64), Note(6000, 432, 65)]
+    melody = Piece([Track("melody", 0, False, list(tune))], end_tick=6432)
+    moved = onto_proxy_bars(melody, plan, proxy)
+    assert [(n.start, n.end) for n in moved.tracks[0].notes] == [(0, 480), (1800, 2400), (3840, 4800), (6960, 7392)]
+    grid = piece_from_plan_grid(proxy)
+    grid.tracks = moved.tracks
+    assert onto_real_bars(grid, plan, proxy).tracks[0].notes == tune
+
+
+def test_melody_off_drops_what_starts_there_and_cuts_what_rings_into_it():
+    plan = _plan({})  # four 4/4 bars: 0, 1920, 3840, 5760
+    plan.bars[1].melody = plan.bars[2].melody = False
+    piece = piece_from_plan_grid(plan)
+    melody = [Note(0, 480, 60), Note(1000, 2000, 62), Note(1920, 100, 64), Note(4000, 100, 65), Note(5760, 960, 67),
+              Note(5000, 1000, 69)]
+    piece.tracks = [Track("melody", 0, False, list(melody)), Track("harmony", 0, False, list(melody))]
+    silence_melody(piece, plan)
+    assert [(n.start, n.end) for n in piece.track("melody").notes] == [(0, 480), (1000, 1920), (5760, 6720)]
+    assert piece.track("harmony").notes == melody  # only the melody
+
+
+def test_melody_on_everywhere_changes_nothing():
+    plan = _plan({})
+    piece = piece_from_plan_grid(plan)
+    notes = [Note(0, 7000, 60)]
+    piece.tracks = [Track("melody", 0, False, notes)]
+    assert silence_melody(piece, plan).track("melody").notes is notes
+
+
+def test_the_gate_composes_a_uniform_plan_as_it_is_and_another_on_its_proxy():
+    rule = get_engine("rule")
+    plan = simple_plan(9.5, 100, "C major", "4/4", "I vi IV V", seed=1)
+    assert compose(plan, "rule") == rule(plan)
+    shaped = _plan({1: "2/4", 2: "1/4"})
+    shaped.bars[3].melody = False
+    shaped.validate()
+    proxy = uniform_proxy(shaped)
+    want = silence_melody(onto_real_bars(rule(proxy), shaped, proxy), shaped)
+    got = compose(shaped, "rule")
+    assert got.tracks == want.tracks and got.meter_changes == piece_from_plan_grid(shaped).meter_changes
+    assert not [n for n in got.track("melody").notes if n.start >= shaped.bar_start_ticks()[3]]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("diffusers") is None, reason="the diffusion engine needs diffusers")
+def test_the_diffusion_engine_keeps_a_users_melody_over_bars_of_another_length():
+    from pathlib import Path
+
+    plan = _plan({1: "2/4"})
+    tune = [Note(0, 480, 72), Note(1800, 600, 74), Note(2880, 960, 76), Note(6000, 432, 77)]
+    melody = Piece([Track("melody", 0, False, list(tune))], end_tick=6432)
+    debug = Path(__file__).resolve().parents[2] / "checkpoints" / "diffusion-debug"
+    piece = compose(plan, "diffusion", melody=melody, checkpoint=debug, steps=2)
+    assert piece.track("melody").notes == tune
