@@ -23,7 +23,8 @@ from .symbolic.piece import Piece
 from .symbolic.plan import MusicPlan
 
 __all__ = ["DEFAULT_IMAGE_DURATION", "IMAGE_EXTS", "InputError", "OutputError", "Stages", "VIDEO_EXTS",
-           "compose_plan", "input_kind", "output_names", "render_midi", "score_image", "score_text", "score_video"]
+           "compose_plan", "hear_hits", "input_kind", "listen", "output_names", "plan_picture", "render_midi",
+           "score_image", "score_text", "score_video", "with_hits"]
 
 VIDEO_EXTS = VIDEO_EXTENSIONS  # one list for the whole project: framescore.media's
 IMAGE_EXTS = IMAGE_EXTENSIONS
@@ -174,6 +175,36 @@ def analyze(path: str | Path, kind: str, stages: Stages):
         return analyze_image(path)
 
 
+def listen(path: str | Path, kind: str, features, overrides, stages: Stages) -> dict[str, Any] | None:
+    """``--follow-audio``: is there music in the video's own audio? Sets ``features.soundtrack`` to its beat grid
+    (None without music) and returns what was found and why, for the plan's ``source["soundtrack"]``; None when
+    the overrides do not ask for it. A still picture has no audio: it says so."""
+    if not getattr(overrides, "follow_audio", False):  # Overrides.follow_audio (vision/mapping.py)
+        return None
+    if kind != "video":
+        return {"music": False, "reason": "a still picture has no soundtrack to follow"}
+    from .vision.audio import analyse_soundtrack
+
+    with stages("audio", "listening to the video's own audio for a beat to follow"):
+        found = analyse_soundtrack(path)
+    features.soundtrack = found.grid
+    if not stages.quiet:
+        print(f"framescore:   {found.reason}", file=sys.stderr, flush=True)
+    return found.summary()
+
+
+def plan_picture(path: str | Path, kind: str, overrides, stages: Stages,
+                 source: dict[str, Any] | None = None) -> tuple[Any, MusicPlan]:
+    """A video's or picture's features and plan: analysis, the soundtrack when ``--follow-audio`` asks
+    (:func:`listen`), then the mapping. ``source`` starts the plan's ``source`` (default: the input and its kind)."""
+    source = dict(source) if source is not None else {"input": display(path), "kind": kind}
+    features = analyze(path, kind, stages)
+    soundtrack = listen(path, kind, features, overrides, stages)
+    if soundtrack is not None:
+        source["soundtrack"] = soundtrack
+    return features, make_plan(features, overrides, source, stages)
+
+
 def make_plan(features, overrides, source: dict[str, Any], stages: Stages) -> MusicPlan:
     from .vision.mapping import plan_from_features
 
@@ -212,8 +243,11 @@ def write_outputs(piece: Piece, out: Path, stages: Stages, *, features=None, vid
     write_midi(piece, out / "score.mid")
     notation = ForkedCall(_write_notation, piece, out, features, stages.quiet) if _can_fork() else None
     try:
+        if audio and _cuts(plan):
+            _import_in_background("librosa.onset")  # seconds of imports, hidden behind the rendering
         if notation is None:
             stages.seconds["write"] = _write_notation(piece, out, features, stages.quiet)
+        hits = None
         if audio:
             render_audio(piece, out, stages, soundfont=soundfont)
             if video is not None:
@@ -221,14 +255,63 @@ def write_outputs(piece: Piece, out: Path, stages: Stages, *, features=None, vid
 
                 with stages("mux", "putting the soundtrack under the video"):
                     mux_video(video, out / "mix.wav", out / "video.mp4")
+            hits = hear_hits(plan, out / "mix.wav", stages)  # while the notation worker may still be busy
         if notation is not None:
             stages.seconds["write"] = notation.result()
     finally:
         if notation is not None:
             notation.stop()
     with stages("score", "scoring the result"):
-        report = score_piece(piece, plan, reference=reference)
+        report = with_hits(score_piece(piece, plan, reference=reference), hits)
         _save_json(report, out / "report.json")
+    return report
+
+
+def _cuts(plan: MusicPlan | None) -> list[float]:
+    return [s.cut_sec for s in plan.sections if s.cut_sec is not None] if plan is not None else []
+
+
+def _import_in_background(module: str) -> None:
+    """Start importing ``module`` in a thread (librosa takes seconds, numba compiling at import), while this one
+    renders in FluidSynth's C code and waits on ffmpeg; whoever imports it next waits for it to finish (the
+    import lock), and a failure there is raised again by that import. Called after the notation worker is
+    forked, so no fork copies a half-done import."""
+    import importlib
+    import threading
+
+    def load() -> None:
+        try:
+            importlib.import_module(module)
+        except Exception:  # raised again, with its message, where it is needed
+            pass
+
+    threading.Thread(target=load, name=f"import {module}", daemon=True).start()
+
+
+def hear_hits(plan: MusicPlan | None, mix: Path, stages: Stages):
+    """The plan's kept cuts checked in the mix (:func:`framescore.render.hits.cut_hits`); None without cuts, so a
+    plan without cuts never loads librosa."""
+    cuts = _cuts(plan)
+    if not cuts:
+        return None
+    from .render.hits import cut_hits
+
+    with stages("hits", f"listening for the {len(cuts)} hit{'s' if len(cuts) > 1 else ''} at the cuts"):
+        return cut_hits(mix, cuts)
+
+
+def with_hits(report: dict[str, Any], hits) -> dict[str, Any]:
+    """The report with the cuts heard in the mix: ``plan.cuts_heard`` (the share, next to ``cuts_on_downbeat``;
+    None when there are cuts but no audio was made) and a ``hits`` group, each cut's nearest onset."""
+    plan = report.get("plan")
+    if not plan or "cuts_on_downbeat" not in plan:
+        return report
+    entries = list(plan.items())
+    at = [k for k, _ in entries].index("cuts_on_downbeat") + 1
+    entries.insert(at, ("cuts_heard", hits.share_heard if hits is not None else None))
+    report["plan"] = dict(entries)
+    if hits is not None:
+        report["hits"] = hits.summary()
     return report
 
 
@@ -315,8 +398,7 @@ def _score_picture(kind: str, path: str | Path, out_dir: str | Path, overrides, 
     check_overrides(overrides, kind)
     folder, ref = _prepare(out_dir, [path], soundfont, reference, melody, overrides.engine or "rule")
     with folder.staging(output_names(kind)) as out:
-        features = analyze(path, kind, stages)
-        plan = make_plan(features, overrides, {"input": display(path), "kind": kind}, stages)
+        features, plan = plan_picture(path, kind, overrides, stages)
         piece = compose(plan, stages, melody)
         folder.check(output_names(kind, piece))
         write_outputs(piece, out, stages, features=features, video=Path(path) if kind == "video" else None,

@@ -43,6 +43,21 @@ def test_video_writes_every_output(video_run):
     assert report["plan"]["duration_error_sec"] < 0.01
 
 
+def test_video_report_hears_the_cut_in_the_mix(video_run):
+    """The report checks the kept cut in the sound too: cuts_heard beside cuts_on_downbeat, each cut's onset."""
+    plan = json.loads((video_run / "plan.json").read_text())
+    report = json.loads((video_run / "report.json").read_text())
+    names = list(report["plan"])
+    assert names[names.index("cuts_on_downbeat") + 1] == "cuts_heard"
+    cuts = [s["cut_sec"] for s in plan["sections"] if s["cut_sec"] is not None]
+    hits = report["hits"]
+    assert [c["cut_sec"] for c in hits["cuts"]] == pytest.approx(cuts, abs=1e-3) and hits["n_cuts"] == len(cuts)
+    heard = [c["heard"] for c in hits["cuts"]]
+    assert report["plan"]["cuts_heard"] == pytest.approx(sum(heard) / len(heard))
+    for c in hits["cuts"]:
+        assert c["heard"] == (c["offset_sec"] is not None and abs(c["offset_sec"]) <= hits["tolerance_sec"] + 1e-3)
+
+
 def test_same_seed_same_midi_bytes(video_run, two_shot_clip, tmp_path):
     out = tmp_path / "again"
     assert main(["video", str(two_shot_clip), "-o", str(out), "--seed", "3", "-q"]) == 0

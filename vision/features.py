@@ -24,11 +24,15 @@ import contextlib
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from framescore.vision.video import (VisionError, analysis_rate, check_image, is_image_path, iter_frames, probe,
                                     read_image)
+
+if TYPE_CHECKING:
+    from framescore.vision.audio import BeatGrid
 
 FEATURE_NAMES = ("brightness", "saturation", "colourfulness", "warmth", "contrast", "edges", "motion")
 THUMBNAIL_COUNT = 16
@@ -55,6 +59,7 @@ class VisualFeatures:
     thumbnails: list[tuple[float, np.ndarray]] = field(default_factory=list)  # (time, small RGB frame)
     kind: str = "video"  # "video" or "image"
     analysis_fps: float = 0.0  # rate of the time series (0 for a picture)
+    soundtrack: BeatGrid | None = None  # the video's own music (--follow-audio, vision/audio.py); None: none/not asked
 
     def __len__(self) -> int:
         return len(self.times)
