@@ -2,17 +2,23 @@
 
 Four parts, each from a few explicit rules (no checkpoint, no training):
 
-- melody: one-bar motifs repeated and varied in 2- or 4-bar phrases (call, answer, call, close), rhythm cells
-  picked by the bar's density, chord tones on strong beats and at chord changes, stepwise passing and
-  neighbour notes between them, a breath at each phrase end, the tonic held to the end;
+- melody: the plan's form (:mod:`framescore.symbolic.form`) sung bar by bar. A section's theme gives it a
+  one-bar motif, repeated and varied over each of the plan's phrases (call, answer, call, close; a phrase of
+  more than eight bars breathes every four), rhythm cells picked by the bar's density, chord tones on strong
+  beats and at chord changes, stepwise passing and neighbour notes between them. A phrase ends on a long note
+  on the cadence's tone (2, 5 or 7 at a half cadence, 1 or 3 at an authentic one) and breathes. A returning
+  theme restates its first statement bar by bar: its rhythm and its steps, fitted to the new chords. No note
+  in a bar whose ``melody`` is off; the tonic held to the end;
 - harmony: voice-led voicings in the middle register, as pads, arpeggios or comping as density rises;
 - bass: the chord's bass at every change, then fifths, octaves and approach notes as density rises;
-- drums: a groove chosen by arousal, a fill at each section end, a crash at each cut.
+- drums: a groove chosen by arousal, a fill at each section end (a short one at a cadence inside a section),
+  a crash at each cut, one hit let ring at the end.
 
 Every chord change in the plan is honoured to the tick and every note ends by ``piece.end_tick``, where all
-parts hold the final chord together. Same plan, same piece: motifs come from
-``default_rng([seed, crc32(section label)])`` (sections with the same label share material) and the velocity
-humanisation from ``default_rng(seed)``.
+parts hold the final chord together. Bars are assumed to be of the plan's meter (the gate composes a plan with
+bars of other lengths as a uniform proxy). Same plan, same piece: motifs come from
+``default_rng([seed, crc32(theme)])`` (different themes, different material) and the velocity humanisation
+from ``default_rng(seed)``.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from ..plan import MusicPlan, velocity_of
 from . import EngineInfo
 from .assembly import clip_to_end
 from ..form import melody_bars, phrases, restated_bars
-from .rule_pitches import chord_scale, fold, nearest, scale_step, voicing, voicing_pcs
+from .rule_pitches import chord_scale, fold, nearest, scale_step, steps_between, voicing, voicing_pcs
 
 __all__ = ["ENGINE", "compose"]
 
@@ -247,7 +253,7 @@ def _bar_onsets(g: _Grid, draws: tuple[float, ...], level: int, n_pulses: int) -
 
 _BINARY_CUM = tuple(tuple(np.cumsum(w)) for w in _BINARY_W)
 _TERNARY_CUM = tuple(tuple(np.cumsum(w)) for w in _TERNARY_W)
-_REGISTER = (0, 3, -2, 2, 4, -3)  # the melody's centre shifts by this much per new section label
+_REGISTER = (0, 3, -2, 2, 4, -3)  # the melody's centre shifts by this much per new theme
 
 
 @dataclass(frozen=True)
@@ -354,7 +360,7 @@ def _section_motif(ctx: _Ctx, b: int) -> _Motif:
 
 
 def _register(ctx: _Ctx, b: int, var: int, phrase_no: int) -> int:
-    """The pitch a bar's line keeps near: each new section label shifts it, brighter music sits higher, and every
+    """The pitch a bar's line keeps near: each new theme shifts it, brighter music sits higher, and every
     other phrase restates the material a fourth higher."""
     center = MELODY_CENTER + _REGISTER[var % len(_REGISTER)] + round(2 * ctx.valence(b))
     return center + 5 * (phrase_no % 2)
@@ -424,15 +430,6 @@ def _sing(ctx: _Ctx, line: _Line, mb: _MelodyBar, onsets: set[int], changes: set
         line.prev = pitch
 
 
-def _scale_steps(a: int, b: int, scale: frozenset[int]) -> int:
-    """How many tones of ``scale`` a line passes going from ``a`` to ``b`` (``b`` counted, ``a`` not), signed: the
-    size of a melodic step in scale steps, as :func:`scale_step` takes it."""
-    lo, hi = (a, b) if b >= a else (b, a)
-    n = sum(1 for p in range(lo + 1, hi + 1) if p % 12 in scale) if b > a else \
-        sum(1 for p in range(lo, hi) if p % 12 in scale)
-    return n if b >= a else -n
-
-
 def _restate(ctx: _Ctx, line: _Line, src: list[list[int]], src0: int, b: int, stop: int) -> None:
     """Bar ``b`` sings an earlier bar's notes (``src``, that bar's line at tick ``src0``) fitted to its own
     chords: the same onsets and lengths from the bar line, the same steps counted in scale steps. The first note
@@ -452,7 +449,7 @@ def _restate(ctx: _Ctx, line: _Line, src: list[list[int]], src0: int, b: int, st
             pitch = p
         else:
             prev_src, prev = src[len(notes) - 1][2], notes[-1][2]
-            steps = _scale_steps(prev_src, p, ctx.scale_at(s))
+            steps = steps_between(prev_src, p, ctx.scale_at(s))
             pitch = scale_step(prev, steps, scale) if steps else prev
         if pitch % 12 not in tones and (strong or pitch % 12 not in scale):
             pitch = nearest(pitch, tones)
@@ -708,7 +705,7 @@ class _DrumBar:
     density: float
     soft: bool  # calm (arousal < -0.3): keep time quietly, hat and rim only
     velocity: int
-    keeper: int  # the time-keeping cymbal: the ride in every other section label (unless soft), else the hat
+    keeper: int  # the time-keeping cymbal: the ride in every other theme (unless soft), else the hat
 
 
 def _drum_bar(ctx: _Ctx, b: int) -> _DrumBar:

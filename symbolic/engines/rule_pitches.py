@@ -8,8 +8,8 @@ from functools import lru_cache
 
 from ..chords import QUALITIES, Chord, Key
 
-__all__ = ["HARMONY_CENTER", "HARMONY_LOWEST", "chord_scale", "fold", "nearest", "scale_step", "voicing",
-           "voicing_pcs"]
+__all__ = ["HARMONY_CENTER", "HARMONY_LOWEST", "chord_scale", "fold", "nearest", "scale_step", "steps_between",
+           "voicing", "voicing_pcs"]
 
 HARMONY_LOWEST = (48, 57)  # the voicing's lowest note lies in C3-A3: chords sit in C3-A4, under the melody
 HARMONY_CENTER = 58  # where a voicing's mean pitch is pulled, so voice leading does not drift
@@ -35,6 +35,14 @@ def scale_step(pitch: int, steps: int, scale: frozenset[int]) -> int:
         while pitch % 12 not in scale:
             pitch += d
     return pitch
+
+
+def steps_between(a: int, b: int, scale: frozenset[int]) -> int:
+    """The signed number of ``scale`` tones a line passes from ``a`` to ``b`` (``b`` counted, ``a`` not): the size
+    of a melodic step in scale steps, so that ``scale_step(a, steps_between(a, b, s), s) == b`` for ``b`` in ``s``."""
+    if b >= a:
+        return sum(1 for p in range(a + 1, b + 1) if p % 12 in scale)
+    return -sum(1 for p in range(b, a) if p % 12 in scale)
 
 
 def nearest(target: int, pcs, direction: int = 0) -> int:

@@ -10,6 +10,7 @@ from test_rule_engine import check_plan_honoured
 from framescore.symbolic import form
 from framescore.symbolic.chords import parse_key, parse_progression
 from framescore.symbolic.engines import compose
+from framescore.symbolic.engines.rule_pitches import scale_step, steps_between
 from framescore.symbolic.midi_io import write_midi
 from framescore.symbolic.piece import Note, Piece
 from framescore.symbolic.plan import BarPlan, ChordSlot, MusicPlan, Section, simple_plan
@@ -136,6 +137,17 @@ def test_different_themes_get_different_material() -> None:
         assert similarity(piece, 2, 10, 4) < 0.6
         again = compose(form_plan(same_chords, seed=seed), "rule")  # ... which, as a return of A, is A
         assert similarity(again, 2, 10, 4) == 1.0
+
+
+def test_steps_between_counts_scale_steps_as_scale_step_takes_them() -> None:
+    c_major = frozenset((0, 2, 4, 5, 7, 9, 11))
+    assert steps_between(60, 67, c_major) == 4 and steps_between(67, 60, c_major) == -4  # C up to G: D E F G
+    assert steps_between(64, 65, c_major) == 1 and steps_between(64, 64, c_major) == 0
+    assert steps_between(60, 61, c_major) == 0  # C#, not in the scale, is not reached by a step
+    for a in range(55, 80):
+        for b in range(55, 80):
+            if b % 12 in c_major:
+                assert scale_step(a, steps_between(a, b, c_major), c_major) == b
 
 
 def test_a_return_longer_than_its_statement_cycles_through_it() -> None:
