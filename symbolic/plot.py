@@ -60,11 +60,11 @@ def save_png(fig, path: str | Path) -> None:
         raise PlotError(f"cannot write picture {path}: {e.strerror or e}") from None
 
 
-def place_labels(ax, items: list[tuple[float, str]], rows: tuple[float, ...], fontsize: float,
-                 **text_kw: Any) -> int:
+def place_labels(ax, items: list[tuple], rows: tuple[float, ...], fontsize: float, **text_kw: Any) -> int:
     """Write short labels at x positions, moving one to the next row when it would overlap the previous label
     in that row and leaving it out when every row is taken (a long piece has more chords than room).
-    Returns how many were written, so the caller can say that some were left out."""
+    ``items``: ``(x, text)``, or ``(x, text, style)`` with text keywords of that label's own. Returns how many
+    were written, so the caller can say that some were left out."""
     fig = ax.figure
     ax_width_px = ax.get_position().width * fig.get_figwidth() * fig.dpi
     x_min, x_lim = ax.get_xlim()
@@ -72,11 +72,12 @@ def place_labels(ax, items: list[tuple[float, str]], rows: tuple[float, ...], fo
     char_px = fontsize * 0.7 * fig.dpi / 72  # DejaVu Sans: about 0.6 em a character, more for m and M
     row_end = [-np.inf] * len(rows)
     written = 0
-    for x, text in items:
+    for x, text, *style in items:
         width = (len(text) * char_px + 10) * units_per_px  # 10 px apart at least, so labels read as separate
         for r, y in enumerate(rows):
             if x >= row_end[r]:
-                ax.text(x, y, text, fontsize=fontsize, va="center", ha="left", clip_on=True, **text_kw)
+                ax.text(x, y, text, fontsize=fontsize, va="center", ha="left", clip_on=True,
+                        **{**text_kw, **(style[0] if style else {})})
                 row_end[r] = x + width
                 written += 1
                 break

@@ -195,7 +195,8 @@ def _draw_chords(ax, plan: MusicPlan, bar_starts: np.ndarray, duration: float) -
 
 def _draw_tempo(ax, plan: MusicPlan, bar_starts: np.ndarray, duration: float) -> None:
     """The tempo of every beat as a step line; a bar of another meter shaded and labelled with its meter, a bar
-    whose tempo moves (a section's ramp) shaded and labelled accel. or rit."""
+    whose tempo moves (a section's ramp) shaded and labelled accel. or rit. (labels that would overlap are left
+    out: the shading stays)."""
     edges = _beat_edges(plan, bar_starts)
     xs = np.concatenate([e[:-1] for e in edges] + [edges[-1][-1:]])
     bpm = np.concatenate([plan.beat_tempos(b) for b in range(plan.n_bars)])
@@ -207,6 +208,7 @@ def _draw_tempo(ax, plan: MusicPlan, bar_starts: np.ndarray, duration: float) ->
     for side in ("right", "top"):
         ax.spines[side].set_visible(False)
     base = plan.meter_tuple
+    labels = []  # (x, text, style): in one row above the line, left out where they would overlap
     for b in range(plan.n_bars):
         x0, x1 = float(bar_starts[b]), float(bar_starts[b + 1])
         if x0 >= duration:
@@ -218,20 +220,20 @@ def _draw_tempo(ax, plan: MusicPlan, bar_starts: np.ndarray, duration: float) ->
         ramp = sec.ramp and b == sec.start_bar and b > 0 and before != after
         if other:
             ax.axvspan(x0, x1, color=_METER_BAND, lw=0, zorder=0)
-            ax.text(x0 + duration * 0.002, hi + 1.5 * pad, "{}/{}".format(*parse_meter(meter)), fontsize=7,
-                    fontweight="bold", color="#7a4f00", va="center", ha="left", clip_on=True)
+            labels.append((x0 + duration * 0.002, "{}/{}".format(*parse_meter(meter)),
+                           {"fontweight": "bold", "color": "#7a4f00"}))
         if ramp:
-            word = "accel." if after > before else "rit."
             ax.axvspan(x0, x1, ymin=0, ymax=0.55 if other else 1, color=_RAMP_BAND, lw=0, zorder=0)
-            ax.text((x0 + x1) / 2, hi + 1.5 * pad if not other else lo, word, fontsize=7, style="italic",
-                    color="#4b2a7a", va="center", ha="center", clip_on=True)
+            labels.append((x0 + duration * 0.002, "accel." if after > before else "rit.",
+                           {"style": "italic", "color": "#4b2a7a"}))
+    place_labels(ax, sorted(labels, key=lambda e: e[0]), rows=(hi + 1.5 * pad,), fontsize=7)
     ax.stairs(bpm, xs, color="#333333", linewidth=1.2, baseline=None, zorder=2)
     for s in plan.sections:  # the tempo a section reaches, where it differs from the one before
         t = plan.bar_tempo(s.start_bar)
         if (s.start_bar == 0 or t != plan.bar_tempo(s.start_bar - 1)) and bar_starts[s.start_bar] < duration:
             x = float(edges[s.start_bar][-1] if s.ramp and s.start_bar else bar_starts[s.start_bar])
-            ax.text(x + duration * 0.003, t + 0.3 * pad, f"{round(t, 1):g}", fontsize=7, color="#333333", va="bottom",
-                    ha="left", clip_on=True)
+            ax.text(x + duration * 0.003, t + 0.3 * pad, f"{round(t, 1):g}", fontsize=7, color="#333333",
+                    va="bottom", ha="left", clip_on=True)
 
 
 def _draw_plan(ax, plan: MusicPlan, bar_starts: np.ndarray, duration: float) -> None:
