@@ -42,6 +42,20 @@ def test_streamed_envelope_is_librosas_onset_strength():
     assert np.max(np.abs(ours - ref)) < 0.01 * ref.max()  # log-mel frames kept as float16
 
 
+def test_tempogram_averaged_in_blocks_is_librosas():
+    import librosa
+
+    rng = np.random.default_rng(2)
+    env = np.abs(rng.standard_normal(3000))
+    env[::43] += 3.0  # a pulse every 43 frames: 120.2 bpm at 86.1 frames a second
+    win = int(librosa.time_to_frames(8.0, sr=SR, hop_length=A.HOP))
+    whole = librosa.feature.tempogram(onset_envelope=env, sr=SR, hop_length=A.HOP, win_length=win).mean(axis=1)
+    ours = A.mean_tempogram(env, block=700)  # blocks that do not divide the length
+    assert ours.shape == (win,) and np.max(np.abs(ours - whole)) < 1e-12
+    tempo = librosa.feature.tempo(tg=ours[:, None], sr=SR, hop_length=A.HOP, aggregate=None)
+    assert float(tempo[0]) == pytest.approx(60 * SR / A.HOP / 43, rel=1e-6)
+
+
 def test_pulse_clarity_of_an_impulse_train_by_hand():
     # impulses every P frames in one window of N frames: the mean-removed autocorrelation at lag P over lag 0 is
     # (N - P) / N, up to the edges (one impulse fewer overlaps)
