@@ -32,7 +32,7 @@ from ..symbolic.plot import (
     save_png,
 )
 
-__all__ = ["write_timeline", "TIMELINE_SIZE_IN"]
+__all__ = ["write_timeline", "theme_colours", "TIMELINE_SIZE_IN"]
 
 TIMELINE_SIZE_IN = (12.0, 6.0)
 IMAGE_TIMELINE_SIZE_IN = (12.0, 3.5)
