@@ -57,8 +57,8 @@ bars        form
 (:func:`cadences`): ``half`` inside a section and at an intro's end, ``authentic`` at the end of any other
 section and at the piece's last bar. A 1-bar section holds no phrase of its own, so no cadence (an intro's
 bar and the piece's last bar aside). The chords follow (:func:`cadence_chords`): a half cadence's bar ends on
-V; an authentic one's bar is I with V ending the bar before (in the same phrase), or goes V → I in a 1-bar
-phrase; the piece's last bar is the tonic (I, or i in minor), the bar before it ending on V unless that bar
+V (its second half, from the middle of the bar); an authentic one's bar is I with V ending the bar before (in
+the same phrase), or goes V → I in a 1-bar phrase; the piece's last bar is the tonic (I, or i in minor), the bar before it ending on V unless that bar
 closes a cadence itself.
 
 **--form** names the sections in order, separated by spaces or commas: ``"A A B A"``, ``"intro A B A ending"``,
@@ -70,7 +70,6 @@ name seen before a ``return`` to it.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -346,15 +345,16 @@ def spread_chords(chords: Sequence[Chord], beats: int) -> list[tuple[float, Chor
 
 
 def _ending_on(chords: list[tuple[float, Chord]], chord: Chord, beats: int) -> list[tuple[float, Chord]]:
-    """A bar's chords with ``chord`` taking its second half (from beat ceil(beats / 2)); the whole bar if it has
-    one beat or its first chord already is ``chord``."""
-    half = math.ceil(beats / 2)
+    """A bar's chords with ``chord`` taking its second half (from beat ``beats / 2``, where :func:`spread_chords`
+    puts a bar's second chord and the chord metrics judge a bar's second half); the whole bar if it has one beat
+    or its first chord already is ``chord``."""
+    half = beats / 2
     if beats < 2 or chords[0][1] == chord:
         return [(0.0, chord)]
     kept = [(b, c) for b, c in chords if b < half]
     if kept[-1][1] == chord:
         return kept
-    return [*kept, (float(half), chord)]
+    return [*kept, (round(half, 3), chord)]
 
 
 def cadence_chords(chords: Sequence[Sequence[Chord]], beats: Sequence[int], bar_cadences: Sequence[str | None],
@@ -379,6 +379,5 @@ def cadence_chords(chords: Sequence[Sequence[Chord]], beats: Sequence[int], bar_
             elif b == last:
                 out[b] = [(0.0, tonic)]  # after a cadence, or alone: the tonic
             else:
-                out[b] = [(0.0, dominant), (float(math.ceil(beats[b] / 2)), tonic)] if beats[b] >= 2 else \
-                    [(0.0, tonic)]
+                out[b] = [(0.0, dominant), (beats[b] / 2, tonic)] if beats[b] >= 2 else [(0.0, tonic)]
     return out

@@ -260,10 +260,11 @@ def test_cadence_chords_by_hand():
     F, Dm, Am, G, C = (parse_chord(s) for s in ("F", "Dm", "Am", "G", "C"))
     out = cadence_chords([[F], [Dm], [Am], [F]], [4, 4, 4, 4], [None, "half", None, "authentic"], {0, 2}, c_major)
     assert out == [[(0.0, F)], [(0.0, Dm), (2.0, G)], [(0.0, Am), (2.0, G)], [(0.0, C)]]
-    # an authentic cadence opening its phrase goes V → I in its bar; a 3-beat bar's V on beat 2; the last bar is i
+    # an authentic cadence opening its phrase goes V → I in its bar; a 3-beat bar's V from its middle (beat 1.5,
+    # where a second chord is spread); the last bar is i
     out = cadence_chords([[F], [Dm], [F]], [4, 3, 4], [None, "authentic", None], {0, 1, 2}, c_major)
-    assert out[1] == [(0.0, G), (2.0, C)]
+    assert out[1] == [(0.0, G), (1.5, C)]
     out = cadence_chords([[Dm], [F]], [3, 4], [None, "authentic"], {0, 1}, a_minor)
-    assert out == [[(0.0, Dm), (2.0, parse_chord("E"))], [(0.0, Am)]]
+    assert out == [[(0.0, Dm), (1.5, parse_chord("E"))], [(0.0, Am)]]
     out = cadence_chords([[G], [F]], [4, 4], ["half", "authentic"], {0, 1}, c_major)
     assert out == [[(0.0, G)], [(0.0, C)]]  # a bar already on V stays V
