@@ -26,9 +26,18 @@ one bar at 1.5x the base tempo keeps the base tempo and its bar is cut short by 
 ``--tempo`` fixes the tempo instead: every bar has that length, each cut opens a section at the nearest bar
 line (so cuts are honoured to within half a bar), and the last bar is cut short by the video's end.
 
-Chords. Each section samples its own 4-bar loop from the POP909 chord model (``symbolic/progression.py``),
-tilted by the section's valence; the last section closes on a cadence to the tonic. ``--chords`` is used
-exactly as given instead, cycled over all bars (no cadence is added to a user's progression).
+Form (``vision/form.py``). A video's section returns to an earlier theme when its scene (feature means and a
+thumbnail colour histogram) is within a measured distance of that theme's first statement (A, B, A'); a
+picture or a text gets a form sized to its bars (intro A A' B A'' ending from 16 bars); ``--form`` names the
+themes, ``--no-themes`` makes each section its own. Sections are split into phrases of 2, 4 or 8 bars, each
+closed by a half or authentic cadence; intro bars have no melody. What was measured and decided is in
+``plan.source["mapping"]["form"]``.
+
+Chords. Each new theme (and an intro or ending) samples its own 4-bar loop from the POP909 chord model
+(``symbolic/progression.py``), tilted by the section's valence; a return takes its first statement's chords bar
+by bar. Then the cadences are written in: a half cadence's bar ends on V, an authentic one arrives on I after V,
+and the piece's last bar is the tonic. ``--chords`` is used exactly as given instead, cycled over all bars (no
+cadence chord is added to a user's progression; the phrases and their cadence marks stay).
 
 Per bar, density and dynamics rise with the section's arousal (a' = (arousal + 1) / 2) and the motion level m
 in that bar's seconds (``_level(motion, 0.12)``): density 0.15 + 0.45a' + 0.4m, dynamics 0.2 + 0.5a' + 0.3m;
