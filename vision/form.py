@@ -38,6 +38,13 @@ compared across clips. At 0.30 the combined distance returns every same-scene pa
 distance alone at 0.38 also returns 33/33 but joins 28/318 other pairs across clips (grey street shots,
 black-and-white film), none within a clip: a weaker rule, used only for a scene without a thumbnail.
 
+Through the whole mapping (cuts as detected, cuts too close together merged by the timing), the sequences
+whose shots all stay sections come out A B A': Chaplin | taxi | Chaplin (the return at 0.022 from A; B at
+0.63), coffee | railing | coffee (0.135; 1.245), rocket | cat | rocket (0.151; 1.025), wall | taxi | railing |
+taxi | wall, kept as three sections (0.112; 0.435); bikes.mp4's four kept shots are A B C D (nearest pair
+0.42). Where the timing merges a short shot into its neighbour the mixed section is its own theme (Chaplin |
+example2 | Chaplin | example2, its 1-s example2 shot merged: A B C, B at 0.329 from A).
+
 **A picture or a text** gets a form sized to its bars (:func:`length_form`), the bars shared out in 2-bar units
 (:func:`share_bars`; an intro or ending is 1 bar, 2 from 24 bars; an odd bar goes to the last theme section):
 
