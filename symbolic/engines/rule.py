@@ -197,6 +197,9 @@ _BINARY_W = ((3, 1, 0, 0, 0, 0, 0, 0), (2, 3, 0, 0, 1, 0, 0, 0), (1, 3, 1, 1, 3,
 _TERNARY_W = ((3, 1, 0, 0, 0, 0, 0, 0), (1, 2, 2, 0, 0, 0, 0, 0), (0, 1, 3, 1, 2, 0, 0, 0),
               (0, 0, 1, 0, 4, 1, 1, 0), (0, 0, 0, 0, 2, 2, 2, 1))
 _STEPS = np.array([-3, -2, -1, 0, 1, 2, 3])
+# Each cell's sibling with as many onsets off the beat ((0,) <-> (2,), (0, 3) <-> (0, 2), ...; binary, then
+# ternary), which every other theme takes, so that a contrasting theme has a rhythm of its own at the same density.
+_OFFBEAT = ((0, 2, 1, 4, 3, 6, 5, 7), (0, 1, 3, 2, 4, 6, 5, 7))
 
 
 @dataclass(frozen=True)
@@ -236,14 +239,16 @@ def _phrase_roles(n_bars: int, k: int) -> list[str]:
     return head + ["call", "answer", "call2", "close"]
 
 
-def _bar_onsets(g: _Grid, draws: tuple[float, ...], level: int, n_pulses: int) -> list[int]:
-    """Onset offsets of the first ``n_pulses`` pulses of a bar; the downbeat always sounds."""
+def _bar_onsets(g: _Grid, draws: tuple[float, ...], level: int, n_pulses: int, offbeat: bool = False) -> list[int]:
+    """Onset offsets of the first ``n_pulses`` pulses of a bar; the downbeat always sounds. An ``offbeat`` theme
+    takes each cell's sibling (:data:`_OFFBEAT`): as many onsets, placed off the beat."""
     out: list[int] = []
     for i in range(n_pulses):
         off, length = g.pulses[i]
         tern = g.ternary(i)
         cells, cum = (_TERNARY, _TERNARY_CUM) if tern else (_BINARY, _BINARY_CUM)
-        cell = cells[bisect.bisect_right(cum[level], draws[i] * cum[level][-1])]
+        j = bisect.bisect_right(cum[level], draws[i] * cum[level][-1])
+        cell = cells[_OFFBEAT[tern][j] if offbeat else j]
         if i == 0 and cell[:1] != (0,):
             cell = (0,) + cell
         unit = length // (6 if tern else 4)
@@ -341,7 +346,7 @@ class _Line:
 @dataclass(frozen=True)
 class _MelodyBar:
     """What one bar of melody is made of: its role in the phrase, the motif's rhythm draws and steps for that
-    role, the register it keeps to, and where its notes stop."""
+    role, the register it keeps to, where its notes stop, and whether its theme's rhythm is the off-beat one."""
 
     bar: int
     bar0: int  # the bar line's tick
@@ -350,6 +355,7 @@ class _MelodyBar:
     steps: tuple[int, ...]
     center: int
     stop: int
+    offbeat: bool = False
 
 
 def _section_motif(ctx: _Ctx, b: int) -> _Motif:
@@ -398,7 +404,8 @@ def _onsets(ctx: _Ctx, mb: _MelodyBar, half: int) -> tuple[set[int], set[int]]:
     belongs to the new chord."""
     g = ctx.grid
     level = min(4, int(ctx.density(mb.bar) * 5))
-    onsets = {mb.bar0 + o for o in _bar_onsets(g, mb.draws, level, half if mb.role == "close" else len(g.pulses))}
+    n = half if mb.role == "close" else len(g.pulses)
+    onsets = {mb.bar0 + o for o in _bar_onsets(g, mb.draws, level, n, mb.offbeat)}
     onsets = {t for t in onsets if t < mb.stop}
     changes = set(ctx.starts[bisect.bisect_right(ctx.starts, mb.bar0):bisect.bisect_left(ctx.starts, mb.stop)])
     return onsets, changes - onsets
@@ -539,7 +546,7 @@ def _melody(ctx: _Ctx) -> list[Note]:
             if var not in motifs:
                 motifs[var] = _section_motif(ctx, b)
             draws, steps = _material(motifs[var], role, ph.number[b], half)
-            mb = _MelodyBar(b, bar0, role, draws, steps, center, stop)
+            mb = _MelodyBar(b, bar0, role, draws, steps, center, stop, var % 2 == 1)
             _sing(ctx, line, mb, *_onsets(ctx, mb, half))
         if closing and bar0 + g.tpb <= ctx.final:  # in the last chord's bar the final cadence closes
             _close_phrase(ctx, line, first, stop, ph.closes[b])

@@ -52,19 +52,19 @@ def bar_notes(piece: Piece, bar: int, track: str = "melody") -> list[Note]:
 def similarity(piece: Piece, first: int, ret: int, n_bars: int) -> float:
     """The theme similarity the issue asks for, until symbolic/metrics.py has it: over ``n_bars`` common bars,
     the Jaccard share of bar-relative onsets on a 16th grid (per bar pair, averaged), and the share of equal
-    successive pitch intervals (position by position, over the longer sequence); the mean of the two."""
+    successive pitch intervals (per bar pair, position by position, over the longer of the two; pooled over the
+    bars); the mean of the two."""
     tpb, sixteenth = piece.ticks_per_bar, piece.resolution // 4
-    jaccard, pa, pb = [], [], []
+    jaccard, equal, total = [], 0, 0
     for k in range(n_bars):
         a, b = bar_notes(piece, first + k), bar_notes(piece, ret + k)
         sa = {(n.start - (first + k) * tpb) // sixteenth for n in a}
         sb = {(n.start - (ret + k) * tpb) // sixteenth for n in b}
         jaccard.append(len(sa & sb) / len(sa | sb) if sa | sb else 1.0)
-        pa += [n.pitch for n in a]
-        pb += [n.pitch for n in b]
-    ia, ib = np.diff(pa), np.diff(pb)
-    intervals = sum(int(x == y) for x, y in zip(ia, ib)) / max(len(ia), len(ib), 1)
-    return (float(np.mean(jaccard)) + intervals) / 2
+        ia, ib = np.diff([n.pitch for n in a]), np.diff([n.pitch for n in b])
+        equal += sum(int(x == y) for x, y in zip(ia, ib))
+        total += max(len(ia), len(ib))
+    return (float(np.mean(jaccard)) + (equal / total if total else 1.0)) / 2
 
 
 def rhythm(piece: Piece, bar: int) -> list[tuple[int, int]]:
@@ -128,7 +128,7 @@ def test_different_themes_get_different_material() -> None:
             piece = compose(form_plan(seed=seed, density=density), "rule")
             contrast.append(similarity(piece, 2, 6, 4))
             assert [n.pitch for n in bar_notes(piece, 6)] != [n.pitch for n in bar_notes(piece, 2)]
-    assert np.mean(contrast) < 0.5 and max(contrast) < 0.8
+    assert np.mean(contrast) < 0.35 and max(contrast) < 0.5
     sections = [("Intro", 2, "I", "intro"), ("A", 4, "A", "theme"), ("B", 4, "B", "contrast"),
                 ("C", 4, "C", "contrast"), ("End", 2, "E", "ending")]
     same_chords = "I I  I vi IV V  vi iii IV V  I vi IV V  IV I"
@@ -148,6 +148,16 @@ def test_steps_between_counts_scale_steps_as_scale_step_takes_them() -> None:
         for b in range(55, 80):
             if b % 12 in c_major:
                 assert scale_step(a, steps_between(a, b, c_major), c_major) == b
+
+
+@pytest.mark.parametrize("meter", ["4/4", "3/4", "2/4", "5/4", "6/8", "7/8"])
+@pytest.mark.parametrize("density", [0.2, 0.6, 0.95])
+def test_every_theme_keeps_the_plan_in_every_meter(meter: str, density: float) -> None:
+    """The second theme's off-beat rhythm too: chord tones on strong beats and at changes, one voice, the end."""
+    plan = form_plan(meter=meter, density=density, seed=2)
+    piece = compose(plan, "rule")
+    check_plan_honoured(plan, piece)
+    assert all(bar_notes(piece, b) for b in range(2, plan.n_bars))
 
 
 def test_a_return_longer_than_its_statement_cycles_through_it() -> None:
