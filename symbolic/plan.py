@@ -420,11 +420,13 @@ class MusicPlan:
                 raise PlanError(f"unknown instrument role {role!r} (one of {', '.join(ROLES)})")
             if not (isinstance(program, int) and 0 <= program <= 127):
                 raise PlanError(f"instrument {role}: General MIDI program {program!r} out of range 0-127")
-        covered = self.bar_start_sec(self.n_bars)
-        if covered < self.duration_sec - 1e-6:
-            raise PlanError(f"bars last {covered:.3f} s, shorter than duration {self.duration_sec:.3f} s")
-        if self.bar_start_sec(self.n_bars - 1) >= self.duration_sec - 1e-9:
-            raise PlanError(f"the last bar starts after the end ({self.duration_sec:.3f} s): too many bars")
+        lines = self.bar_start_secs()
+        if lines[-1] < self.duration_sec - 1e-6:
+            raise PlanError(f"bars last {lines[-1]:.3f} s, shorter than duration {self.duration_sec:.3f} s "
+                            "(add bars, lower the tempo or shorten the duration)")
+        if lines[-2] >= self.duration_sec - 1e-9:
+            raise PlanError(f"the last bar starts at {lines[-2]:.3f} s, after the end ({self.duration_sec:.3f} s): "
+                            "too many bars (remove bars, raise the tempo or lengthen the duration)")
         return self
 
     # ----- JSON ----------------------------------------------------------------------------------------------

@@ -73,11 +73,18 @@ def test_image_plan_compose_render_score(picture, tmp_path, capsys):
     plan = json.loads((out / "plan.json").read_text())
     assert plan["key"] == "D major" and plan["meter"] == "3/4"
     assert plan["bars"][0]["chords"][0]["chord"] == "D:maj"
-    # edit the plan and compose it again
-    plan["tempo_bpm"] = 90.0
+    # edit the plan (a chord, and no melody in the first bar) and compose it again: the edits are honoured
+    plan["bars"][0]["chords"][0]["chord"] = "B:min"
+    plan["bars"][0]["melody"] = False
     edited = tmp_path / "edited.json"
     edited.write_text(json.dumps(plan))
     assert main(["compose", str(edited), "-o", str(tmp_path / "c"), "-q"]) == 0
+    from framescore.symbolic.midi_io import read_midi
+
+    again = read_midi(tmp_path / "c" / "score.mid")
+    first_bar = again.bar_starts()[1]
+    assert not [n for n in again.track("melody").notes if n.start < first_bar]
+    assert any(m.text == "B:min" and m.tick == 0 for m in again.chord_markers())
     # render any MIDI; score it against its plan
     assert main(["render", str(out / "score.mid"), "-o", str(tmp_path / "r"), "-q"]) == 0
     assert (tmp_path / "r" / "mix.wav").is_file() and list((tmp_path / "r" / "stems").glob("*.wav"))
