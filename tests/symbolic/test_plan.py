@@ -240,7 +240,7 @@ OUT_OF_RANGE = [
     (("duration_sec",), math.nan, r"duration"),
     (("duration_sec",), math.inf, r"duration"),
     (("duration_sec",), 9.5, r"bars last 8\.800 s, shorter than duration 9\.500 s"),
-    (("duration_sec",), 6.7, r"last bar starts at 6\.600 s, after the end \(6\.700 s\): too many bars"),
+    (("duration_sec",), 6.7, r"last bar starts at 6\.800 s, after the end \(6\.700 s\): too many bars"),
     (("tempo_bpm",), 29.0, r"tempo"),
     (("tempo_bpm",), 301, r"tempo"),
     (("tempo_bpm",), math.nan, r"tempo"),
