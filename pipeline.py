@@ -177,20 +177,27 @@ def analyze(path: str | Path, kind: str, stages: Stages):
 
 def listen(path: str | Path, kind: str, features, overrides, stages: Stages) -> dict[str, Any] | None:
     """``--follow-audio``: is there music in the video's own audio? Sets ``features.soundtrack`` to its beat grid
-    (None without music) and returns what was found and why, for the plan's ``source["soundtrack"]``; None when
-    the overrides do not ask for it. A still picture has no audio: it says so."""
+    (None without music), moves each cut seen within one analysis period of a beat onto it
+    (:func:`framescore.vision.audio.snap_cuts`), and returns what was found and why, for the plan's
+    ``source["soundtrack"]``; None when the overrides do not ask for it. A still picture has no audio: it says so."""
     if not getattr(overrides, "follow_audio", False):  # Overrides.follow_audio (vision/mapping.py)
         return None
     if kind != "video":
         return {"music": False, "reason": "a still picture has no soundtrack to follow"}
     from .vision.audio import analyse_soundtrack
 
+    from .vision.audio import snap_cuts
+
     with stages("audio", "listening to the video's own audio for a beat to follow"):
         found = analyse_soundtrack(path)
-    features.soundtrack = found.grid
     if not stages.quiet:
         print(f"framescore:   {found.reason}", file=sys.stderr, flush=True)
-    return found.summary()
+    summary = found.summary()
+    features.soundtrack = found.grid
+    if found.grid is not None and features.analysis_fps > 0:  # a cut is seen up to one analysis period off
+        features.cuts, moved = snap_cuts(list(features.cuts), found.grid, 1.0 / features.analysis_fps)
+        summary["cuts_moved_onto_beats"] = [{"seen_sec": round(a, 3), "beat_sec": round(b, 3)} for a, b in moved]
+    return summary
 
 
 def plan_picture(path: str | Path, kind: str, overrides, stages: Stages,

@@ -53,7 +53,7 @@ from ..errors import FramescoreError
 
 __all__ = ["BEAT_LATENCY_SEC", "BeatGrid", "MIN_LEVEL_DBFS", "MIN_MUSIC_SEC", "MIN_PULSE_CLARITY", "MIN_PULSE_DB",
            "OnsetEnvelope", "SAMPLE_RATE", "SoundtrackAnalysis", "analyse_samples", "analyse_soundtrack",
-           "decode_audio", "mean_tempogram", "pulse_clarity"]
+           "decode_audio", "mean_tempogram", "pulse_clarity", "snap_cuts"]
 
 SAMPLE_RATE = 22050  # librosa's default rate: its beat tracker's settings are tuned for it
 N_FFT = 1024
@@ -357,6 +357,25 @@ def _beat_grid(env: np.ndarray, sr: int, hop: int, clarity: float, level: float)
     slope, _ = np.polyfit(np.arange(len(beats)), beats, 1)
     return BeatGrid(tempo_bpm=float(60.0 / slope), beats=[float(b) for b in beats], confidence=clarity,
                     tracker_tempo_bpm=tempo, level_dbfs=level)
+
+
+def snap_cuts(cuts: list[float], grid: BeatGrid, within_sec: float) -> tuple[list[float], list[tuple[float, float]]]:
+    """Each cut within ``within_sec`` of a beat of the video's music moved onto that beat; the cuts, and the
+    (from, to) of each one moved.
+
+    An edit cut to a temp track has its cuts on the track's beats, but the picture is looked at only a few frames
+    a second (8 by default), so a cut is found up to one analysis period from where it was made; the beat, found
+    to about 10 ms, says where that was. A cut no beat is near stays where it was seen.
+    """
+    out, moved = [], []
+    for c in cuts:
+        b = grid.nearest(c)
+        if b != c and abs(b - c) <= within_sec and b > 0.0:
+            out.append(b)
+            moved.append((c, b))
+        else:
+            out.append(c)
+    return out, moved
 
 
 def analyse_samples(y: np.ndarray, sr: int = SAMPLE_RATE) -> SoundtrackAnalysis:

@@ -109,6 +109,15 @@ def test_too_short_for_a_tempo():
     assert not found.music and "too short" in found.reason
 
 
+def test_cuts_seen_near_a_beat_move_onto_it():
+    grid = A.BeatGrid(tempo_bpm=120.0, beats=[0.5, 1.0, 1.5, 2.0, 2.5], confidence=0.9)
+    # seen at 8 frames a second: 0.125 s either side of where the editor cut
+    cuts, moved = A.snap_cuts([0.875, 1.625, 2.25, 0.1], grid, within_sec=0.125)
+    assert cuts == [1.0, 1.5, 2.25, 0.1]  # 2.25 is 0.25 s from either beat; 0.1 is 0.4 s from the first
+    assert moved == [(0.875, 1.0), (1.625, 1.5)]
+    assert A.snap_cuts([], grid, 0.125) == ([], [])
+
+
 def _ffmpeg() -> str:
     import imageio_ffmpeg
 
@@ -157,6 +166,6 @@ def test_pipeline_follows_the_audio_only_when_asked(click_video):
     assert features.soundtrack is not None and features.soundtrack.tempo_bpm == pytest.approx(120.0, abs=0.5)
     src = plan.source["soundtrack"]
     assert src["music"] is True and src["beat_grid"]["tempo_bpm"] == pytest.approx(120.0, abs=0.5)
-    assert "steady beat" in src["reason"]
+    assert "steady beat" in src["reason"] and src["cuts_moved_onto_beats"] == []  # one shot: no cuts
     features, plan = plan_picture(click_video, "video", Overrides(), Stages(quiet=True))
     assert features.soundtrack is None and "soundtrack" not in plan.source
