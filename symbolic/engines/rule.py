@@ -4,7 +4,8 @@ Four parts, each from a few explicit rules (no checkpoint, no training):
 
 - melody: the plan's form (:mod:`framescore.symbolic.form`) sung bar by bar. A section's theme gives it a
   one-bar motif, repeated and varied over each of the plan's phrases (call, answer, call, close; a phrase of
-  more than eight bars breathes every four), rhythm cells picked by the bar's density, chord tones on strong
+  more than eight bars breathes every four), rhythm cells picked by the bar's density (every other theme
+  takes their off-beat siblings, so a contrast has a rhythm of its own), chord tones on strong
   beats and at chord changes, stepwise passing and neighbour notes between them. A phrase ends on a long note
   on the cadence's tone (2, 5 or 7 at a half cadence, 1 or 3 at an authentic one) and breathes. A returning
   theme restates its first statement bar by bar: its rhythm and its steps, fitted to the new chords. No note
@@ -30,11 +31,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..chords import QUALITIES, Chord
+from ..form import melody_bars, phrases, restated_bars
 from ..piece import Note, Piece, Track, piece_from_plan_grid
 from ..plan import MusicPlan, velocity_of
 from . import EngineInfo
 from .assembly import clip_to_end
-from ..form import melody_bars, phrases, restated_bars
 from .rule_pitches import chord_scale, fold, nearest, scale_step, steps_between, voicing, voicing_pcs
 
 __all__ = ["ENGINE", "compose"]
