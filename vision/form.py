@@ -293,7 +293,8 @@ def share_bars(n_bars: int, parts: Sequence[FormPart]) -> list[int]:
     fewer units than themed parts, a bar each and the rest to the earliest. A PlanError when there are more
     parts than bars."""
     if len(parts) > n_bars:
-        raise PlanError(f"the form names {len(parts)} sections but the music has only {n_bars} bars")
+        raise PlanError(f"the form names {len(parts)} sections but the music has only {n_bars} "
+                        f"bar{'' if n_bars == 1 else 's'}")
     body = [i for i, p in enumerate(parts) if p.theme is not None]
     n_frame = len(parts) - len(body)
     frame = 2 if n_bars >= 24 and n_bars - 2 * n_frame >= 2 * len(body) else 1

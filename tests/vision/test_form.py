@@ -199,6 +199,8 @@ def test_length_forms_and_their_bars():
     assert share_bars(7, parse_form("A B A")) == [2, 2, 3]
     with pytest.raises(PlanError, match="4 sections.*3 bars"):
         share_bars(3, parse_form("A B A C"))
+    with pytest.raises(PlanError, match="6 sections but the music has only 1 bar$"):
+        plan_from_text("calm", 1.0, Overrides(form="intro A B A C ending"))
     for n in range(1, 90):
         assert sum(share_bars(n, length_form(n))) == n
 
