@@ -26,7 +26,7 @@ block (:func:`mean_tempogram`; librosa's own builds the whole at once, 1.7 GB fo
 
 Measured (rendered with FluidSynth from POP909, and made in code): 40 POP909 excerpts (20 songs, their first
 10 s and 30 s from 20 s in) have clarity 0.15-0.87, 37 of them at or above 0.30 (median 0.65), strength
-0.60-1.78 dB; two rule-engine pieces 0.58 and 0.61; the shared clip moviepy__chaplin.mp4 (piano music) 0.56.
+0.60-1.78 dB; two rule-engine pieces 0.50 and 0.61; the shared clip moviepy__chaplin.mp4 (piano music) 0.56.
 Not music: silence, room tone at -65 dBFS, white and pink noise (clarity 0.08-0.10), noise bursts at random
 times (0.15), speech-like syllables (0.13), a held chord (clarity 0.83 but strength 0.15 dB); all refused.
 Music under white noise at equal loudness (0 dB SNR) is refused too (clarity 0.25).
