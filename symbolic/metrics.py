@@ -7,7 +7,10 @@ Three groups, gathered by :func:`score_piece` into one JSON-able report:
   importing muspy takes seconds and the whole pipeline has a 5-second budget. :func:`to_muspy` builds a
   ``muspy.Music`` for anyone who wants muspy's own functions (the tests check that the numbers agree).
 - ``plan``: chord accuracy per half bar, key agreement, tempo and meter exactness, density correlation per bar,
-  duration error, share of cuts on a downbeat.
+  duration error, share of cuts on a beat and on a downbeat; the form: melody coverage, how alike a theme's
+  returns are to its first statement (and different themes to each other), the ending's notes. Every per-bar
+  figure cuts time at the bars' own lines (:meth:`MusicPlan.bar_start_ticks`, :meth:`Piece.bar_starts`), so a
+  bar of another length is one bar.
 - ``reference``: where the piece sits in a reference set's distribution of each music metric; for *sets* of
   pieces, :func:`overlap_with_reference` gives Yang & Lerch's overlapping area.
 
@@ -17,6 +20,7 @@ pitched notes): never NaN.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import math
@@ -31,15 +35,19 @@ import numpy as np
 from ..errors import FramescoreError
 from .chords import Key, parse_key, triad_of
 from .key_profiles import KEY_PROFILES, key_matrix, unit_profile
-from .piece import Piece
+from .piece import Note, Piece
 from .plan import ChordSpan, MusicPlan
 
 __all__ = [
     "MUSIC_METRICS",
     "MetricsError",
+    "beat_ticks",
     "chord_accuracy",
+    "contrast_similarity",
+    "cuts_on_beat",
     "cuts_on_downbeat",
     "density_correlation",
+    "ending",
     "empty_beat_rate",
     "estimate_key",
     "key_correlations",
@@ -47,6 +55,8 @@ __all__ = [
     "groove_consistency",
     "key_agreement",
     "load_reference",
+    "melody_coverage",
+    "meter_match",
     "music_metrics",
     "n_pitch_classes_used",
     "overlap_area",
@@ -60,6 +70,7 @@ __all__ = [
     "scale_consistency",
     "score_piece",
     "tempo_max_error_bpm",
+    "theme_similarity",
     "to_muspy",
 ]
 
@@ -156,15 +167,39 @@ def _scale_consistency(n: _Notes) -> float | None:
     return float((_SCALES @ c).max() / c.sum())
 
 
-def _groove_consistency(n: _Notes, measure_resolution: int) -> float | None:
+def _groove_consistency(n: _Notes, measure_resolution: int | Sequence[int]) -> float | None:
+    """muspy's groove consistency. ``measure_resolution``: ticks a bar (muspy's), or the piece's bar lines
+    (:meth:`Piece.bar_starts` through past the song's length) when its bars differ in length: two neighbouring
+    bars are then compared over the longer one's ticks (the shorter has no onset past its end), and the Hamming
+    distances are divided by the sum of those lengths. Bars of one length give muspy's number exactly."""
     length = n.length
-    n_measures = length // measure_resolution + 1
+    if isinstance(measure_resolution, int):
+        n_measures = length // measure_resolution + 1
+        if n_measures < 2:
+            return None
+        grid = np.zeros((n_measures, measure_resolution), bool)
+        grid[n.start // measure_resolution, n.start % measure_resolution] = True
+        hamming = np.count_nonzero(grid[:-1] != grid[1:])
+        return float(1 - hamming / (measure_resolution * (n_measures - 1)))
+    lines = np.asarray(measure_resolution, np.int64)
+    n_measures = len(lines) - 1
     if n_measures < 2:
         return None
-    grid = np.zeros((n_measures, measure_resolution), bool)
-    grid[n.start // measure_resolution, n.start % measure_resolution] = True
-    hamming = np.count_nonzero(grid[:-1] != grid[1:])
-    return float(1 - hamming / (measure_resolution * (n_measures - 1)))
+    bar = np.clip(np.searchsorted(lines, n.start, side="right") - 1, 0, n_measures - 1)
+    cells: list[set[int]] = [set() for _ in range(n_measures)]
+    for b, off in zip(bar.tolist(), (n.start - lines[bar]).tolist()):
+        cells[b].add(off)
+    sizes = np.diff(lines)
+    hamming = sum(len(a ^ b) for a, b in zip(cells, cells[1:]))
+    return float(1 - hamming / int(np.maximum(sizes[:-1], sizes[1:]).sum()))
+
+
+def _measures(piece: Piece, n: _Notes) -> int | list[int]:
+    """What :func:`_groove_consistency` cuts the piece into: ticks a bar when all its bars have one length (the
+    number muspy takes), else the bar lines through the bar that holds the song's last tick (as muspy counts)."""
+    if not piece.meter_changes:
+        return piece.ticks_per_bar
+    return piece.bar_starts(n.length + 1)
 
 
 def _empty_beat_rate(n: _Notes, resolution: int) -> float | None:
@@ -220,9 +255,11 @@ def scale_consistency(piece: Piece) -> float | None:
 def groove_consistency(piece: Piece) -> float | None:
     """1 − mean Hamming distance between neighbouring bars' onset grids (one cell a tick, all tracks).
 
-    muspy's definition with ``measure_resolution`` = ticks per bar; None under two bars.
+    muspy's definition with ``measure_resolution`` = ticks per bar; where the meter changes, each bar is its own
+    length (:func:`_groove_consistency`). None under two bars.
     """
-    return _groove_consistency(_Notes.of(piece), piece.ticks_per_bar)
+    n = _Notes.of(piece)
+    return _groove_consistency(n, _measures(piece, n))
 
 
 def empty_beat_rate(piece: Piece) -> float | None:
@@ -251,7 +288,7 @@ def music_metrics(piece: Piece) -> dict[str, float | int | None]:
     return {
         "pitch_class_entropy": _pitch_class_entropy(n),
         "scale_consistency": _scale_consistency(n),
-        "groove_consistency": _groove_consistency(n, piece.ticks_per_bar),
+        "groove_consistency": _groove_consistency(n, _measures(piece, n)),
         "empty_beat_rate": _empty_beat_rate(n, piece.resolution),
         "polyphony": _polyphony(n),
         "pitch_range": _pitch_range(n),
@@ -302,7 +339,9 @@ def _chord_at(spans: Sequence[ChordSpan], bar: int, beat: float):
 def chord_accuracy(piece: Piece, plan: MusicPlan | None = None) -> tuple[float | None, int]:
     """Share of half bars whose notes agree with the plan's chord, and how many half bars were judged.
 
-    For each half bar that starts before the piece ends, the pitched notes sounding in it give a pitch-class
+    Each bar is cut in two halves of its own length (a 2/4 bar inside 4/4 in two quarters); the chord judged in
+    the second half is the one at the half bar's beat in that bar's meter. For each half bar that starts before
+    the piece ends, the pitched notes sounding in it give a pitch-class
     profile weighted by how long each sounds there. Every root × triad family (maj, min, dim, aug, sus; a
     family's score is the profile weight on its triad's three pitch classes, sus taking the better of sus2 and
     sus4) is scored; the half bar is correct when the plan's chord at the half bar's start (its root and
@@ -313,15 +352,16 @@ def chord_accuracy(piece: Piece, plan: MusicPlan | None = None) -> tuple[float |
     if plan is None:
         return None, 0
     n = _Notes.of(piece)
-    tpb = piece.ticks_per_bar
-    half_beats = plan.beats_per_bar / 2
+    lines = plan.bar_start_ticks(piece.resolution)
     spans = plan.chord_spans(piece.resolution)
     correct = judged = 0
     for h in range(2 * plan.n_bars):
-        lo, hi = h * tpb / 2, (h + 1) * tpb / 2
+        b, second = divmod(h, 2)
+        half = (lines[b + 1] - lines[b]) / 2
+        lo, hi = lines[b] + second * half, lines[b] + (second + 1) * half
         if lo >= piece.end_tick:
             break
-        chord = _chord_at(spans, h // 2, (h % 2) * half_beats)
+        chord = _chord_at(spans, b, second * plan.bar_meter(b)[0] / 2)
         profile = _pc_profile(n, lo, min(hi, piece.end_tick))
         if chord is None or chord.is_none or profile.sum() <= 0:
             continue
@@ -371,74 +411,289 @@ def key_agreement(piece: Piece, plan: MusicPlan | None = None) -> dict[str, Any]
 
 # ----- time: tempo, meter, density, duration, cuts -----------------------------------------------------------------
 def tempo_max_error_bpm(piece: Piece, plan: MusicPlan | None = None) -> float | None:
-    """Largest |MIDI tempo − plan tempo| over every tempo in force during each of the plan's bars."""
+    """Largest |MIDI tempo − plan tempo| over every tempo in force during each beat of the plan's bars, against
+    that beat's tempo (:meth:`MusicPlan.beat_tempos`: a section's ramp moves beat by beat, and is no error)."""
     plan = plan or piece.plan
     if plan is None:
         return None
-    tpb = piece.ticks_per_bar
+    lines = plan.bar_start_ticks(piece.resolution)
     ticks = [t.tick for t in piece.tempos]
     err = 0.0
     for b in range(plan.n_bars):
-        lo, hi = b * tpb, (b + 1) * tpb
-        i0 = max(int(np.searchsorted(ticks, lo, side="right")) - 1, 0)
-        i1 = int(np.searchsorted(ticks, hi, side="left"))
-        want = plan.bar_tempo(b)
-        err = max([err] + [abs(t.bpm - want) for t in piece.tempos[i0:max(i1, i0 + 1)]])
+        beat = piece.resolution * 4 // plan.bar_meter(b)[1]
+        for i, want in enumerate(plan.beat_tempos(b)):
+            lo, hi = lines[b] + i * beat, min(lines[b] + (i + 1) * beat, lines[b + 1])
+            i0 = max(int(np.searchsorted(ticks, lo, side="right")) - 1, 0)
+            i1 = int(np.searchsorted(ticks, hi, side="left"))
+            err = max([err] + [abs(t.bpm - want) for t in piece.tempos[i0:max(i1, i0 + 1)]])
     return float(err)
 
 
 def density_correlation(piece: Piece, plan: MusicPlan | None = None) -> float | None:
     """Pearson correlation between the plan's per-bar density and the piece's pitched onsets per bar.
 
-    A last bar cut short by the end counts onsets per full-bar equivalent; one less than half present is left
-    out. None when fewer than two bars or either series is constant (the correlation is undefined).
+    Onsets are counted per bar of the plan (:meth:`MusicPlan.bar_start_ticks`) and divided by the bar's length
+    in bars of the plan's meter (a 2/4 bar in 4/4 counts double), so a rate is onsets per full bar; the last
+    bar cut short by the end counts what is present of it; a bar less than half present is left out. None when
+    fewer than two bars or either series is constant (the correlation is undefined).
     """
     plan = plan or piece.plan
     if plan is None:
         return None
-    tpb = piece.ticks_per_bar
+    lines = np.array(plan.bar_start_ticks(piece.resolution), dtype=np.int64)
+    size = np.diff(lines).astype(float)
     starts = _Notes.of(piece).pitched.start
-    counts = np.bincount(starts // tpb, minlength=plan.n_bars)[:plan.n_bars].astype(float)
-    present = np.clip((piece.end_tick - np.arange(plan.n_bars) * tpb) / tpb, 0, 1)
+    starts = starts[starts < lines[-1]]
+    counts = np.bincount(np.searchsorted(lines, starts, side="right") - 1, minlength=plan.n_bars)[:plan.n_bars]
+    present = np.clip((piece.end_tick - lines[:-1]) / size, 0, 1)
     keep = present >= 0.5
-    rate = counts[keep] / present[keep]
+    base = piece.resolution * plan.quarters_per_bar
+    rate = counts[keep] / (present[keep] * size[keep] / base)
     dens = np.array([bar.density for bar in plan.bars])[keep]
     if len(rate) < 2 or np.ptp(rate) == 0 or np.ptp(dens) == 0:
         return None
     return float(np.corrcoef(dens, rate)[0, 1])
 
 
+def _cuts(plan: MusicPlan | None) -> list[float]:
+    return [s.cut_sec for s in plan.sections if s.cut_sec is not None] if plan else []
+
+
+def _piece_bar_lines(piece: Piece, plan: MusicPlan) -> list[int]:
+    """The piece's bar lines (its meter and meter changes) through its end and the plan's last bar line."""
+    return piece.bar_starts(max(piece.end_tick, plan.bar_start_ticks(piece.resolution)[-1]))
+
+
+def _near(times: Sequence[float], cuts: Sequence[float], tolerance_sec: float) -> int:
+    t = np.asarray(times, float)
+    return sum(bool(len(t) and np.min(np.abs(t - c)) <= tolerance_sec + 1e-9) for c in cuts)
+
+
 def cuts_on_downbeat(piece: Piece, plan: MusicPlan | None = None,
                      tolerance_sec: float = CUT_TOLERANCE_SEC) -> tuple[float | None, int]:
     """Share of the plan's cuts (sections with ``cut_sec``) within ``tolerance_sec`` of a bar line of the piece
-    (in the piece's own seconds, through its tempo map), and the number of cuts. None when there are none."""
+    (:meth:`Piece.bar_starts`, bars of another length included; in the piece's own seconds, through its tempo
+    map), and the number of cuts. None when there are none."""
     plan = plan or piece.plan
-    cuts = [s.cut_sec for s in plan.sections if s.cut_sec is not None] if plan else []
+    cuts = _cuts(plan)
     if not cuts:
         return None, 0
-    n_lines = max(plan.n_bars, piece.n_bars) + 1
-    lines = np.array([piece.tick_to_sec(b * piece.ticks_per_bar) for b in range(n_lines)])
-    hits = sum(bool(np.min(np.abs(lines - c)) <= tolerance_sec + 1e-9) for c in cuts)
-    return hits / len(cuts), len(cuts)
+    lines = piece.ticks_to_secs(_piece_bar_lines(piece, plan))
+    return _near(lines, cuts, tolerance_sec) / len(cuts), len(cuts)
+
+
+def beat_ticks(piece: Piece, until: int | None = None) -> list[int]:
+    """Every beat of the piece from tick 0 through the bar holding ``until`` (default: the end): each bar's beats
+    in the meter in force there, a beat being the meter's note value, or a dotted one in a compound meter (6/8,
+    9/8, 12/8: a numerator above 3 divisible by 3, eighths or shorter, beats every three of them)."""
+    lines = piece.bar_starts(piece.end_tick if until is None else until)
+    out = []
+    for lo, hi in zip(lines, lines[1:]):
+        num, den = piece.meter_at(lo)
+        step = piece.resolution * 4 // den * (3 if num > 3 and num % 3 == 0 and den >= 8 else 1)
+        out += range(lo, hi, step)
+    return out + lines[-1:]
+
+
+def cuts_on_beat(piece: Piece, plan: MusicPlan | None = None,
+                 tolerance_sec: float = CUT_TOLERANCE_SEC) -> tuple[float | None, int]:
+    """Share of the plan's cuts within ``tolerance_sec`` of any beat of the piece (:func:`beat_ticks`), and the
+    number of cuts; None when there are none. At least :func:`cuts_on_downbeat`'s share: a bar line is a beat."""
+    plan = plan or piece.plan
+    cuts = _cuts(plan)
+    if not cuts:
+        return None, 0
+    beats = piece.ticks_to_secs(beat_ticks(piece, _piece_bar_lines(piece, plan)[-1]))
+    return _near(beats, cuts, tolerance_sec) / len(cuts), len(cuts)
+
+
+def meter_match(piece: Piece, plan: MusicPlan | None = None) -> bool | None:
+    """Whether the piece's meter and its meter changes are the plan's (:func:`piece_from_plan_grid`'s: a bar of
+    another length is a change where it starts and one back where it ends). None without a plan."""
+    from .piece import piece_from_plan_grid
+
+    plan = plan or piece.plan
+    if plan is None:
+        return None
+    grid = piece_from_plan_grid(plan, piece.resolution)
+    return tuple(piece.meter) == tuple(grid.meter) and list(piece.meter_changes) == grid.meter_changes
+
+
+# ----- form: melody coverage, themes that return, the ending -------------------------------------------------------
+#: Onsets are compared on a grid of this many ticks a quarter note (sixteenths).
+SIMILARITY_GRID_PER_QUARTER = 4
+
+
+def melody_coverage(piece: Piece, plan: MusicPlan | None = None) -> float | None:
+    """Share of the bars whose melody plays (``BarPlan.melody``) and that start before the piece ends holding at
+    least one onset of the melody track. None without a melody track or without such a bar."""
+    plan = plan or piece.plan
+    track = piece.track("melody")
+    if plan is None or track is None:
+        return None
+    lines = plan.bar_start_ticks(piece.resolution)
+    bars = [b for b in range(plan.n_bars) if plan.bars[b].melody and lines[b] < piece.end_tick]
+    if not bars:
+        return None
+    onsets = np.array([n.start for n in track.notes], dtype=np.int64)
+    held = {int(b) for b in np.searchsorted(lines, onsets, side="right") - 1}
+    return sum(b in held for b in bars) / len(bars)
+
+
+def _melody_bars(piece: Piece, plan: MusicPlan) -> list[list[Note]]:
+    """The melody track's notes by the bar (of the plan) their onset falls in."""
+    lines = plan.bar_start_ticks(piece.resolution)
+    out: list[list[Note]] = [[] for _ in range(plan.n_bars)]
+    track = piece.track("melody")
+    for n in sorted(track.notes) if track is not None else ():
+        b = bisect.bisect_right(lines, n.start) - 1
+        if 0 <= b < plan.n_bars:
+            out[b].append(n)
+    return out
+
+
+def _similarity(by_bar: list[list[Note]], lines: Sequence[int], first: range, second: range,
+                resolution: int) -> dict[str, Any]:
+    """The melody similarity of two runs of bars over their common length: ``onsets``, the mean Jaccard index of
+    each bar pair's onset sets (bar-relative, on a 16th grid; pairs where neither bar has an onset are left
+    out); ``intervals``, the share of the successive pitch intervals that match, aligned by order (out of the
+    longer of the two sequences); ``similarity``, the mean of those that are defined (None if neither is)."""
+    k = min(len(first), len(second))
+    cell = resolution / SIMILARITY_GRID_PER_QUARTER
+    jaccard = []
+    pitches: tuple[list[int], list[int]] = ([], [])
+    for a, b in zip(first[:k], second[:k]):
+        sets = [{round((n.start - lines[x]) / cell) for n in by_bar[x]} for x in (a, b)]
+        if sets[0] | sets[1]:
+            jaccard.append(len(sets[0] & sets[1]) / len(sets[0] | sets[1]))
+        for side, x in enumerate((a, b)):
+            pitches[side].extend(n.pitch for n in by_bar[x])
+    steps = [np.diff(p).tolist() for p in pitches]
+    longest = max(len(steps[0]), len(steps[1]))
+    onsets = float(np.mean(jaccard)) if jaccard else None
+    intervals = sum(x == y for x, y in zip(*steps)) / longest if longest else None
+    parts = [v for v in (onsets, intervals) if v is not None]
+    return {"bars": k, "onsets": onsets, "intervals": intervals,
+            "similarity": float(np.mean(parts)) if parts else None}
+
+
+def _pairs_similarity(piece: Piece, plan: MusicPlan, pairs: Sequence[tuple[int, int]], key: str) -> dict[str, Any]:
+    by_bar = _melody_bars(piece, plan)
+    lines = plan.bar_start_ticks(piece.resolution)
+    rows = []
+    for i, j in pairs:
+        si, sj = plan.sections[i], plan.sections[j]
+        row = _similarity(by_bar, lines, range(si.start_bar, si.start_bar + si.n_bars),
+                          range(sj.start_bar, sj.start_bar + sj.n_bars), piece.resolution)
+        rows.append({"first": si.label, "second": sj.label, **row})
+    defined = [r["similarity"] for r in rows if r["similarity"] is not None]
+    return {key: rows, "mean": float(np.mean(defined)) if defined else None}
+
+
+def theme_similarity(piece: Piece, plan: MusicPlan | None = None) -> dict[str, Any]:
+    """For each return of a theme (:func:`~framescore.symbolic.form.first_statements`), the melody similarity
+    between the first statement and the return over their common length in bars (:func:`_similarity`: onset
+    positions and pitch intervals). ``{"returns": [{"first", "second" (section labels), "bars", "onsets",
+    "intervals", "similarity"}, ...], "mean": mean similarity or None}``. A return should score high."""
+    from .form import first_statements
+
+    plan = plan or piece.plan
+    if plan is None:
+        return {"returns": [], "mean": None}
+    pairs = sorted((j, i) for i, j in first_statements(plan).items())
+    return _pairs_similarity(piece, plan, pairs, "returns")
+
+
+def contrast_similarity(piece: Piece, plan: MusicPlan | None = None) -> dict[str, Any]:
+    """:func:`theme_similarity`'s measure between the first statements of different themes (every pair of
+    sections that return to nothing earlier: a theme's first statement, or a section without a theme), which
+    should be low. ``{"pairs": [...], "mean": ...}``."""
+    from .form import first_statements
+
+    plan = plan or piece.plan
+    if plan is None:
+        return {"pairs": [], "mean": None}
+    returns = first_statements(plan)
+    firsts = [i for i in range(len(plan.sections)) if i not in returns]
+    pairs = [(a, b) for x, a in enumerate(firsts) for b in firsts[x + 1:]]
+    return _pairs_similarity(piece, plan, pairs, "pairs")
+
+
+def _last(track, lowest: bool) -> Note | None:
+    """The track's last note: the latest onset; of those, the lowest (bass) or highest (melody) pitch."""
+    if track is None or not track.notes:
+        return None
+    latest = max(n.start for n in track.notes)
+    at = [n for n in track.notes if n.start == latest]
+    return min(at, key=lambda n: n.pitch) if lowest else max(at, key=lambda n: n.pitch)
+
+
+def ending(piece: Piece, plan: MusicPlan | None = None) -> dict[str, Any]:
+    """How the piece ends: ``chord``, the plan's chord sounding at the end (the last chord slot starting before
+    the end tick); ``bass_last``/``melody_last``, the MIDI pitch of the bass's and the melody's last note
+    (:func:`_last`), ``bass_pitch_class`` its name; ``bass_on_tonic``/``melody_on_tonic``, whether that note is
+    the pitch class of the plan's tonic; ``bass_held``/``melody_held``, whether it sounds to the end tick;
+    ``held_to_end``, both held. A value is None where its track or the plan is missing."""
+    from .chords import pc_name
+
+    plan = plan or piece.plan
+    out: dict[str, Any] = dict.fromkeys(("chord", "tonic", "bass_last", "bass_pitch_class", "melody_last",
+                                         "bass_on_tonic", "melody_on_tonic", "bass_held", "melody_held",
+                                         "held_to_end"))
+    if plan is None:
+        return out
+    key = plan.key_obj
+    spans = [sp for sp in plan.chord_spans(piece.resolution) if sp.start_tick < piece.end_tick]
+    out["chord"] = spans[-1].chord.symbol(key.uses_flats) if spans else None
+    out["tonic"] = pc_name(key.tonic, key.uses_flats)
+    for role, lowest in (("bass", True), ("melody", False)):
+        n = _last(piece.track(role), lowest)
+        if n is None:
+            continue
+        out[f"{role}_last"] = n.pitch
+        out[f"{role}_on_tonic"] = n.pitch % 12 == key.tonic
+        out[f"{role}_held"] = n.end >= piece.end_tick
+        if role == "bass":
+            out["bass_pitch_class"] = pc_name(n.pitch, key.uses_flats)
+    if out["bass_held"] is not None and out["melody_held"] is not None:
+        out["held_to_end"] = out["bass_held"] and out["melody_held"]
+    return out
 
 
 def plan_metrics(piece: Piece, plan: MusicPlan | None = None) -> dict[str, Any]:
-    """Adherence to the plan (see each function); empty when there is no plan."""
+    """Adherence to the plan (see each function); empty when there is no plan. The form figures:
+    ``melody_coverage``; ``theme_similarity`` (mean over the returns, ``n_theme_returns`` of them) and
+    ``contrast_similarity`` (mean over pairs of different themes); the ending's chord, bass and melody notes
+    (``ending_*``, :func:`ending`)."""
     plan = plan or piece.plan
     if plan is None:
         return {}
     acc, n_half = chord_accuracy(piece, plan)
+    on_beat, _ = cuts_on_beat(piece, plan)
     cuts, n_cuts = cuts_on_downbeat(piece, plan)
+    themes = theme_similarity(piece, plan)
+    end = ending(piece, plan)
     return {
         "chord_accuracy": acc,
         "chord_half_bars": n_half,
         **key_agreement(piece, plan),
         "tempo_max_error_bpm": tempo_max_error_bpm(piece, plan),
-        "meter_match": tuple(piece.meter) == plan.meter_tuple,
+        "meter_match": meter_match(piece, plan),
         "density_correlation": density_correlation(piece, plan),
         "duration_error_sec": abs(piece.duration_sec - plan.duration_sec),
+        "cuts_on_beat": on_beat,
         "cuts_on_downbeat": cuts,
         "n_cuts": n_cuts,
+        "melody_coverage": melody_coverage(piece, plan),
+        "theme_similarity": themes["mean"],
+        "n_theme_returns": len(themes["returns"]),
+        "contrast_similarity": contrast_similarity(piece, plan)["mean"],
+        "ending_chord": end["chord"],
+        "ending_bass": end["bass_pitch_class"],
+        "ending_melody": end["melody_last"],
+        "ending_on_tonic": (end["bass_on_tonic"] and end["melody_on_tonic"]
+                            if None not in (end["bass_on_tonic"], end["melody_on_tonic"]) else None),
+        "ending_held": end["held_to_end"],
     }
 
 

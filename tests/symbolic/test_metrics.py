@@ -333,3 +333,192 @@ def test_equals_muspy_on_pop909():
     mine, theirs = M.music_metrics(piece), muspy_values(piece)
     for k in M.MUSIC_METRICS:
         assert mine[k] == pytest.approx(float(theirs[k]), abs=1e-12), k
+
+
+# ----- bars of another length, ramps, the form ---------------------------------------------------------------------
+def short_bar_plan(chords: str = "I V vi IV"):
+    """4 bars at 120 bpm, bar 1 in 2/4: bar lines at ticks 0, 1920, 2880, 4800, 6720 (0, 2, 3, 5, 7 s)."""
+    plan = simple_plan(8.0, tempo_bpm=120, chords=chords)
+    plan.bars[1].meter = "2/4"
+    plan.duration_sec = plan.bar_start_sec(plan.n_bars)
+    return plan.validate()
+
+
+def sounding_chords(plan) -> Piece:
+    """The plan's grid with each planned chord sounding in root position through its span (bars in their own
+    meters)."""
+    piece = piece_from_plan_grid(plan)
+    notes = [Note(sp.start_tick, sp.end_tick - sp.start_tick, 48 + sp.chord.root + (pc - sp.chord.root) % 12)
+             for sp in plan.chord_spans() if sp.end_tick > sp.start_tick for pc in sp.chord.pitch_classes]
+    piece.tracks.append(Track("harmony", 0, False, notes))
+    return piece
+
+
+def test_chord_accuracy_halves_each_bar_in_its_own_length():
+    plan = short_bar_plan()
+    assert plan.bar_start_ticks() == [0, 1920, 2880, 4800, 6720]
+    # bar 1's halves are [1920, 2400) and [2400, 2880); read at 1920 ticks a bar, half bars 2-7 would be misjudged
+    assert M.chord_accuracy(sounding_chords(plan), plan) == (1.0, 8)
+    plan.bars[1].chords = [plan.bars[1].chords[0], type(plan.bars[1].chords[0])(1.0, "A:min")]  # V, vi on beat 1
+    plan.validate()
+    piece = sounding_chords(plan)
+    assert M.chord_accuracy(piece, plan) == (1.0, 8)  # the second half of the 2/4 bar judged by its beat 1: vi
+
+
+def test_tempo_error_reads_a_ramp_beat_by_beat():
+    plan = simple_plan(8.0, tempo_bpm=120)
+    plan.sections = [Section("A", 0, 2, tempo_bpm=120.0), Section("B", 2, 2, cut_sec=4.0, tempo_bpm=90.0, ramp=True)]
+    plan.duration_sec = plan.bar_start_sec(4)
+    plan.validate()
+    assert plan.beat_tempos(2) == pytest.approx([120 * 0.75 ** (i / 4) for i in (1, 2, 3, 4)])
+    piece = piece_from_plan_grid(plan)
+    assert len(piece.tempos) == 5 and M.tempo_max_error_bpm(piece, plan) == pytest.approx(0.0)
+    piece.tempos = [TempoChange(0, 120.0), TempoChange(2 * 4 * Q, 90.0)]  # a jump instead of the ramp
+    assert M.tempo_max_error_bpm(piece, plan) == pytest.approx(120 * 0.75 ** 0.25 - 90)  # beat 1 of bar 2
+
+
+def test_density_counts_onsets_per_base_bar():
+    plan = short_bar_plan()
+    for bar, d in zip(plan.bars, (0.2, 0.4, 0.6, 0.8)):
+        bar.density = d
+    piece = piece_from_plan_grid(plan)
+    lines = plan.bar_start_ticks()
+    onsets = [Note(lines[0], Q, 60), Note(lines[1], Q, 60)] + [Note(lines[2] + i * Q, Q, 60) for i in range(3)] + \
+        [Note(lines[3] + i * Q, Q, 60) for i in range(4)]  # 1, 1 (in half a bar: 2 a bar), 3, 4
+    piece.tracks.append(Track("melody", 0, False, onsets))
+    assert M.density_correlation(piece, plan) == pytest.approx(1.0)
+
+
+def test_meter_match_compares_the_meter_changes_too():
+    from framescore.symbolic.piece import MeterChange
+
+    plan = short_bar_plan()
+    piece = piece_from_plan_grid(plan)
+    assert piece.meter_changes == [MeterChange(1920, 2, 4), MeterChange(2880, 4, 4)]
+    assert M.meter_match(piece, plan) is True and M.plan_metrics(piece, plan)["meter_match"] is True
+    piece.meter_changes = []
+    assert M.meter_match(piece, plan) is False
+    assert M.meter_match(piece_from_plan_grid(simple_plan(8.0, tempo_bpm=120)), plan) is False
+
+
+def test_cuts_on_a_beat_and_on_a_downbeat_with_a_short_bar():
+    plan = short_bar_plan()  # bar lines at 0, 2, 3, 5, 7 s; beats every 0.5 s
+    plan.sections = [Section("A", 0, 2), Section("B", 2, 1, cut_sec=3.0), Section("C", 3, 1, cut_sec=4.52)]
+    plan.validate()
+    piece = piece_from_plan_grid(plan)
+    assert M.cuts_on_downbeat(piece, plan) == (0.5, 2)  # 3.0 is bar 2's line (at 1920 ticks a bar: 3.0 is none)
+    assert M.cuts_on_beat(piece, plan) == (1.0, 2)  # 4.52 is 20 ms from beat 3 of bar 2 (4.5 s)
+    plan.sections[2].cut_sec = 4.25  # between beats
+    assert M.cuts_on_beat(piece, plan) == (0.5, 2)
+    pm = M.plan_metrics(piece, plan)
+    names = list(pm)
+    assert names.index("cuts_on_beat") + 1 == names.index("cuts_on_downbeat") and pm["cuts_on_beat"] == 0.5
+
+
+def test_a_compound_meter_beats_in_dotted_quarters():
+    plan = simple_plan(6.0, tempo_bpm=120, meter="6/8", chords="I IV")  # bars of 1.5 s, beats of 0.75 s
+    plan.sections = [Section("A", 0, 1), Section("B", 1, 1, cut_sec=0.75), Section("C", 2, 2, cut_sec=3.25)]
+    plan.validate()
+    piece = piece_from_plan_grid(plan)
+    assert M.beat_ticks(piece)[:5] == [0, 720, 1440, 2160, 2880]
+    assert M.cuts_on_beat(piece, plan) == (0.5, 2)  # 0.75 s is a beat; 3.25 s is an eighth (1/6 s of one)
+    assert M.cuts_on_downbeat(piece, plan) == (0.0, 2)
+
+
+def test_groove_consistency_compares_bars_of_their_own_lengths():
+    from framescore.symbolic.piece import MeterChange
+
+    notes = [Note(0, Q, 60), Note(Q, Q, 62), Note(1920, Q, 60), Note(1920 + Q, Q, 62), Note(2880, Q, 60)]
+    piece = Piece([Track("a", 0, False, notes)], meter_changes=[MeterChange(1920, 2, 4), MeterChange(2880, 4, 4)])
+    # bars [0, 1920), [1920, 2880), [2880, 4800): {0, 480}, {0, 480}, {0}: one differing cell, each pair compared
+    # over its longer bar (1920 ticks twice)
+    assert M.groove_consistency(piece) == pytest.approx(1 - 1 / 3840)
+    assert M.music_metrics(piece)["groove_consistency"] == pytest.approx(1 - 1 / 3840)
+
+
+def test_melody_coverage():
+    plan = simple_plan(8.0, tempo_bpm=120)  # 4 bars of 1920 ticks
+    plan.bars[1].melody = False
+    piece = piece_from_plan_grid(plan)
+    assert M.melody_coverage(piece, plan) is None  # no melody track
+    piece.tracks.append(Track("melody", 0, False, [Note(0, Q, 60), Note(3 * 1920 + Q, Q, 62)]))
+    assert M.melody_coverage(piece, plan) == pytest.approx(2 / 3)  # bars 0, 2, 3 play; 2 lacks an onset
+    piece.end_tick = 3 * 1920  # bar 3 is not there: of bars 0 and 2, one has an onset
+    assert M.melody_coverage(piece, plan) == pytest.approx(1 / 2)
+    for bar in plan.bars:
+        bar.melody = False
+    assert M.melody_coverage(piece, plan) is None
+
+
+def form_piece():
+    """Sections A (bars 0-1), B (bar 2), A2 (bars 3-4, returning to A) with a melody worked out by hand."""
+    plan = simple_plan(10.0, tempo_bpm=120, chords="I IV V I")  # 5 bars of 1920 ticks
+    plan.sections = [Section("A", 0, 2, theme="A"), Section("B", 2, 1, cut_sec=4.0, theme="B", role="contrast"),
+                     Section("A2", 3, 2, cut_sec=6.0, theme="A", role="return")]
+    plan.validate()
+    bar = 1920
+
+    def at(b, notes):
+        return [Note(b * bar + off, 240, p) for off, p in notes]
+
+    melody = at(0, [(0, 60), (480, 62), (960, 64), (1440, 65)]) + at(1, [(0, 67), (960, 64)]) + \
+        at(2, [(0, 72), (240, 71), (1680, 69)]) + \
+        at(3, [(0, 62), (480, 64), (960, 66), (1440, 67)]) + at(4, [(0, 69), (960, 66), (1200, 67)])
+    piece = piece_from_plan_grid(plan)
+    piece.tracks.append(Track("melody", 0, False, melody))
+    return plan, piece
+
+
+def test_theme_similarity_by_hand():
+    plan, piece = form_piece()
+    sim = M.theme_similarity(piece, plan)
+    # onsets (16ths): bars 0/3 equal (1); bars 1/4 {0, 8} vs {0, 8, 10}: 2/3; mean 5/6. Intervals: 2 2 1 2 -3 against
+    # 2 2 1 2 -3 1: 5 of the longer 6 match. Similarity 5/6.
+    assert sim["returns"] == [{"first": "A", "second": "A2", "bars": 2, "onsets": pytest.approx(5 / 6),
+                               "intervals": pytest.approx(5 / 6), "similarity": pytest.approx(5 / 6)}]
+    assert sim["mean"] == pytest.approx(5 / 6)
+    # A against B over one bar: {0, 4, 8, 12} vs {0, 2, 14}: 1/6; intervals 2 2 1 vs -1 -2: none of 3
+    con = M.contrast_similarity(piece, plan)
+    assert [(p["first"], p["second"], p["bars"]) for p in con["pairs"]] == [("A", "B", 1)]
+    assert con["pairs"][0]["onsets"] == pytest.approx(1 / 6) and con["pairs"][0]["intervals"] == 0.0
+    assert con["mean"] == pytest.approx(1 / 12)
+    assert M.theme_similarity(piece_from_plan_grid(plan), plan)["returns"][0]["similarity"] is None  # no melody
+    plan.sections[2].theme = "C"
+    assert M.theme_similarity(piece, plan) == {"returns": [], "mean": None}
+
+
+def test_ending():
+    plan = simple_plan(8.0, tempo_bpm=120, chords="I IV V I")
+    piece = piece_from_plan_grid(plan)
+    end = piece.end_tick
+    piece.tracks += [Track("melody", 0, False, [Note(end - 960, 950, 72), Note(end - 1920, 480, 74)]),
+                     Track("bass", 33, False, [Note(end - 960, 960, 36), Note(end - 960, 960, 43)])]
+    e = M.ending(piece, plan)
+    assert e == {"chord": "C:maj", "tonic": "C", "bass_last": 36, "bass_pitch_class": "C", "melody_last": 72,
+                 "bass_on_tonic": True, "melody_on_tonic": True, "bass_held": True, "melody_held": False,
+                 "held_to_end": False}
+    pm = M.plan_metrics(piece, plan)
+    assert (pm["ending_chord"], pm["ending_bass"], pm["ending_melody"], pm["ending_on_tonic"], pm["ending_held"]) == \
+        ("C:maj", "C", 72, True, False)
+    assert M.ending(piece_from_plan_grid(plan), plan)["bass_last"] is None
+
+
+def test_form_figures_in_the_report():
+    plan, piece = form_piece()
+    pm = M.score_piece(piece, plan)["plan"]
+    assert pm["theme_similarity"] == pytest.approx(5 / 6) and pm["n_theme_returns"] == 1
+    assert pm["contrast_similarity"] == pytest.approx(1 / 12) and pm["melody_coverage"] == 1.0
+    json.dumps(pm, allow_nan=False)
+    assert "theme similarity" in M.format_report({"plan": pm})
+
+
+def test_an_engines_piece_with_a_short_bar_and_a_ramp_keeps_time_exactly():
+    from framescore.symbolic.engines import compose
+
+    plan = short_bar_plan()
+    plan.sections = [Section("A", 0, 2), Section("B", 2, 2, cut_sec=3.0, tempo_bpm=110.0, ramp=True)]
+    plan.duration_sec = plan.bar_start_sec(plan.n_bars) - 0.2
+    plan.validate()
+    pm = M.plan_metrics(compose(plan, "rule"), plan)
+    assert pm["meter_match"] is True and pm["tempo_max_error_bpm"] == pytest.approx(0.0)
+    assert pm["cuts_on_downbeat"] == 1.0 and pm["cuts_on_beat"] == 1.0 and pm["melody_coverage"] == 1.0
