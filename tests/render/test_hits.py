@@ -94,3 +94,13 @@ def test_report_puts_cuts_heard_next_to_cuts_on_downbeat(mix_wav):
     no_audio = with_hits({"plan": {"cuts_on_downbeat": None, "n_cuts": 0}}, None)
     assert no_audio == {"plan": {"cuts_on_downbeat": None, "cuts_heard": None, "n_cuts": 0}}
     assert with_hits({"plan": {}}, hits) == {"plan": {}}  # no plan: nothing to say
+
+
+def test_a_plan_without_cuts_is_not_listened_to(tmp_path):
+    from framescore.pipeline import Stages, hear_hits
+    from framescore.vision.mapping import plan_from_text
+
+    plan = plan_from_text("a calm morning by the sea", 4.0)
+    assert all(s.cut_sec is None for s in plan.sections)
+    assert hear_hits(plan, tmp_path / "no-such-mix.wav", Stages(quiet=True)) is None  # the mix is never opened
+    assert hear_hits(None, tmp_path / "no-such-mix.wav", Stages(quiet=True)) is None
