@@ -30,7 +30,7 @@ def plan(source: str | Path | None = None, *, text: str | None = None, **overrid
     ``mood``, ``valence``, ``arousal``, ``instruments``, ``duration_sec`` (a picture or text needs one),
     ``seed``, ``engine`` — the command line's flags, by their plan names.
     """
-    from .pipeline import analyze, check_overrides, check_picture, input_kind, make_plan
+    from .pipeline import check_overrides, check_picture, input_kind, plan_picture
     from .vision.mapping import Overrides, plan_from_text
 
     if (source is None) == (text is None):
@@ -54,8 +54,7 @@ def plan(source: str | Path | None = None, *, text: str | None = None, **overrid
     check_picture(source, kind)
     check_overrides(ov, kind)
     stages = Stages(quiet=True)
-    features = analyze(source, kind, stages)
-    return make_plan(features, ov, {"input": str(source), "kind": kind}, stages)
+    return plan_picture(source, kind, ov, stages, {"input": str(source), "kind": kind})[1]
 
 
 def compose(plan: MusicPlan, engine: str | None = None, *, melody: str | Path | None = None) -> Piece:

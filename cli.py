@@ -276,8 +276,7 @@ def _plan_only(args: argparse.Namespace) -> None:
     overrides = pipeline.check_overrides(_overrides(args), kind)
     out = check_output_file(args.out, [args.input], force=args.force)
     stages = pipeline.Stages(args.quiet)
-    features = pipeline.analyze(args.input, kind, stages)
-    plan = pipeline.make_plan(features, overrides, {"input": display(args.input), "kind": kind}, stages)
+    _, plan = pipeline.plan_picture(args.input, kind, overrides, stages, {"input": display(args.input), "kind": kind})
     out = check_output_file(out, [args.input], force=args.force)  # again: the analysis took a while
     write_file_atomically(out, plan.to_json().encode("utf-8"))
     if not args.quiet:

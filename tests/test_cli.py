@@ -157,3 +157,12 @@ def test_melody_is_kept_by_the_diffusion_engine(tmp_path, monkeypatch, capsys):
     assert main(["compose", str(plan), "-o", str(tmp_path / "o"), "--melody", str(tune), "-q"]) == 0
     melody = read_midi(tmp_path / "o" / "score.mid").track("melody")
     assert [n.pitch for n in melody.notes] == [72, 74, 76, 77, 79, 77, 76, 74]
+
+
+def test_plan_only_listens_to_the_soundtrack_when_asked(two_shot_clip, tmp_path):
+    # `framescore plan --follow-audio` runs the same audio stage as `framescore video` (this clip has no sound)
+    assert main(["plan", str(two_shot_clip), "-o", str(tmp_path / "p.json"), "--follow-audio", "-q"]) == 0
+    source = json.loads((tmp_path / "p.json").read_text())["source"]
+    assert "no audio" in json.dumps(source["soundtrack"])
+    assert main(["plan", str(two_shot_clip), "-o", str(tmp_path / "q.json"), "-q"]) == 0
+    assert "soundtrack" not in json.loads((tmp_path / "q.json").read_text())["source"]
