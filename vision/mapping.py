@@ -17,21 +17,21 @@ and bright pictures move to the sharp side (G, D, A major; E, B, F# minor), cool
 Tempo and bars. Target tempo 60-150 bpm, linear in arousal (a mood's "slow"/"fast" scales it). Sections open
 at cuts; a cut closer than ``min_gap`` (one bar at the target tempo, but within 1.0-1.4 s) to the previous
 kept one or to the start, or nearer than 0.75 s to the end, is dropped (listed in ``plan.source["mapping"]``;
-a fast montage is thinned rather than given one-beat bars). Every cut that stays is honoured: each section
-gets a whole number of bars and its own tempo, ``bars x bar length = section length`` exactly, so every kept
-cut falls on a bar line and the music ends with the video. A base tempo within 0.8-1.25x the target is chosen
-so the sections' tempos stay close to it (least squares in log tempo, per bar). A final section too short for
-one bar at 1.5x the base tempo keeps the base tempo and its bar is cut short by the end (sub-second clips).
+a fast montage is thinned rather than given one-beat bars). The rest is ``vision/timing.py``: one base tempo,
+each section nudged at most 3% so its cut lands on a downbeat within 40 ms, a 2/4 or 3/4 bar before the cut
+for the beats left over; a cut no beat can reach is not kept (``unhit_cuts``); a strong change of the
+picture's pace (each stretch's target tempo) may change the base tempo there, over a ramp of one bar
+(``tempo_changes``). The last bar may be cut short by the end; its chord is held to the last frame.
 
-``--tempo`` fixes the tempo instead: every bar has that length, each cut opens a section at the nearest bar
-line (so cuts are honoured to within half a bar), and the last bar is cut short by the video's end.
+``--tempo`` fixes the tempo instead: each cut opens a section at the nearest beat (within half a beat, on a
+downbeat thanks to a shorter bar before it). ``--follow-audio`` takes the video's own music's tempo.
 
 Form (``vision/form.py``). A video's section returns to an earlier theme when its scene (feature means and a
 thumbnail colour histogram) is within a measured distance of that theme's first statement (A, B, A'); a
 picture or a text gets a form sized to its bars (intro A A' B A'' ending from 16 bars); ``--form`` names the
 themes, ``--no-themes`` makes each section its own. Sections are split into phrases of 2, 4 or 8 bars, each
-closed by a half or authentic cadence; intro bars have no melody. What was measured and decided is in
-``plan.source["mapping"]["form"]``.
+closed by a half or authentic cadence (a return at its statement's places); intro bars have no melody. What
+was measured and decided is in ``plan.source["mapping"]["form"]``.
 
 Chords. Each new theme (and an intro or ending) samples its own 4-bar loop from the POP909 chord model
 (``symbolic/progression.py``), tilted by the section's valence; a return takes its first statement's chords bar
@@ -468,6 +468,10 @@ def _assemble(
     bar_meters = [s.meter_of(k) for s in spans for k in range(s.n_bars)]
     beats = [parse_meter(m)[0] if m else num for m in bar_meters]  # a bar of another length: its own beats
     bar_cadences = cadences([(sec.role, sec.n_bars) for sec in sections])
+    for b, src in restated_bars(plan).items():  # a return breathes where its statement did: same phrases
+        sec = plan.section_of_bar(b)
+        if b != sec.start_bar + sec.n_bars - 1 and b != n_total - 1:
+            bar_cadences[b] = "half" if bar_cadences[src] else None
     if ov.chords is not None:  # the user's progression exactly as given, cycled: no cadence chords added
         prog = parse_progression(ov.chords, key)
         slots = [spread_chords(prog[b % len(prog)], beats[b]) for b in range(n_total)]
