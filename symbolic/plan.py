@@ -270,8 +270,8 @@ class MusicPlan:
         section with ``ramp``: there beat ``i`` of ``n`` plays at ``prev * (new / prev) ** ((i + 1) / n)``, so
         the tempo moves geometrically from the previous section's and reaches the new one on the last beat."""
         num, _ = self.bar_meter(bar)
-        new = self.bar_tempo(bar)
         sec = self.section_of_bar(bar)
+        new = self.tempo_bpm if sec.tempo_bpm is None else sec.tempo_bpm  # bar_tempo, without a second search
         if sec.ramp and bar == sec.start_bar and bar > 0:
             prev = self.bar_tempo(bar - 1)
             return [prev * (new / prev) ** ((i + 1) / num) for i in range(num)]
