@@ -555,24 +555,34 @@ def _melody_bars(piece: Piece, plan: MusicPlan) -> list[list[Note]]:
 
 def _similarity(by_bar: list[list[Note]], lines: Sequence[int], first: range, second: range,
                 resolution: int) -> dict[str, Any]:
-    """The melody similarity of two runs of bars over their common length: ``onsets``, the mean Jaccard index of
-    each bar pair's onset sets (bar-relative, on a 16th grid; pairs where neither bar has an onset are left
-    out); ``intervals``, the share of the successive pitch intervals that match, aligned by order (out of the
-    longer of the two sequences); ``similarity``, the mean of those that are defined (None if neither is)."""
+    """The melody similarity of two runs of bars over their common length: the first ``k`` bars of each (``k``
+    the shorter run's length), each bar pair over the shorter of the two bars (a 3/4 bar against a 4/4 one is
+    compared over three beats; ``lines`` are the bar lines, the last cut at the end of the music).
+
+    ``onsets``: the mean Jaccard index of each bar pair's onset sets (bar-relative, on a 16th grid; pairs where
+    neither bar has an onset are left out). ``intervals``: the share of pitch intervals that match, bar pair by
+    bar pair: each bar's successive intervals, led into from the last note of the run's bar before (when there
+    is one), matched in order, out of the longer of the two; per bar, so a note added in one bar does not shift
+    every later bar. ``similarity``: the mean of those that are defined (None if neither is)."""
     k = min(len(first), len(second))
     cell = resolution / SIMILARITY_GRID_PER_QUARTER
     jaccard = []
-    pitches: tuple[list[int], list[int]] = ([], [])
-    for a, b in zip(first[:k], second[:k]):
-        sets = [{round((n.start - lines[x]) / cell) for n in by_bar[x]} for x in (a, b)]
-        if sets[0] | sets[1]:
-            jaccard.append(len(sets[0] & sets[1]) / len(sets[0] | sets[1]))
-        for side, x in enumerate((a, b)):
-            pitches[side].extend(n.pitch for n in by_bar[x])
-    steps = [np.diff(p).tolist() for p in pitches]
-    longest = max(len(steps[0]), len(steps[1]))
+    matched = total = 0
+    for x, (a, b) in enumerate(zip(first[:k], second[:k])):
+        length = min(lines[a + 1] - lines[a], lines[b + 1] - lines[b])
+        steps = []
+        for run, y in ((first, a), (second, b)):
+            notes = [n for n in by_bar[y] if n.start - lines[y] < length]
+            lead = by_bar[run[x - 1]][-1:] if x else []
+            steps.append((np.diff([n.pitch for n in lead + notes]).tolist(),
+                          {round((n.start - lines[y]) / cell) for n in notes}))
+        (sa, oa), (sb, ob) = steps
+        if oa | ob:
+            jaccard.append(len(oa & ob) / len(oa | ob))
+        matched += sum(p == q for p, q in zip(sa, sb))
+        total += max(len(sa), len(sb))
     onsets = float(np.mean(jaccard)) if jaccard else None
-    intervals = sum(x == y for x, y in zip(*steps)) / longest if longest else None
+    intervals = matched / total if total else None
     parts = [v for v in (onsets, intervals) if v is not None]
     return {"bars": k, "onsets": onsets, "intervals": intervals,
             "similarity": float(np.mean(parts)) if parts else None}
@@ -580,7 +590,7 @@ def _similarity(by_bar: list[list[Note]], lines: Sequence[int], first: range, se
 
 def _pairs_similarity(piece: Piece, plan: MusicPlan, pairs: Sequence[tuple[int, int]], key: str) -> dict[str, Any]:
     by_bar = _melody_bars(piece, plan)
-    lines = plan.bar_start_ticks(piece.resolution)
+    lines = [min(t, piece.end_tick) for t in plan.bar_start_ticks(piece.resolution)]
     rows = []
     for i, j in pairs:
         si, sj = plan.sections[i], plan.sections[j]

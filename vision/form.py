@@ -45,8 +45,10 @@ taxi | wall, kept as three sections (0.112; 0.435); bikes.mp4's four kept shots 
 0.42). Where the timing merges a short shot into its neighbour the mixed section is its own theme (Chaplin |
 example2 | Chaplin | example2, its 1-s example2 shot merged: A B C, B at 0.329 from A).
 
-**A picture or a text** gets a form sized to its bars (:func:`length_form`), the bars shared out in 2-bar units
-(:func:`share_bars`; an intro or ending is 1 bar, 2 from 24 bars; an odd bar goes to the last theme section):
+**A picture or a text** gets a form sized to its bars (:func:`length_form`), the bars shared out so that a
+return is as long as its theme's first statement and can restate all of it (:func:`share_bars`: even lengths
+where the bars allow, an intro or ending of 1 bar, 2 from 24 bars, or the other size when that evens the rest
+out; 20 s at 120 bpm, 10 bars, is intro 2, A 2, B 4, A' 2):
 
 ==========  ==========================================
 bars        form
@@ -77,6 +79,7 @@ name seen before a ``return`` to it.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -288,18 +291,26 @@ def length_form(n_bars: int) -> list[FormPart]:
 
 
 def share_bars(n_bars: int, parts: Sequence[FormPart]) -> list[int]:
-    """Bars of each part: an intro or ending 1 bar (2 from 24 bars), the rest shared among the themed parts in
-    2-bar units as evenly as can be (earlier parts first), an odd bar to the last themed part; when there are
-    fewer units than themed parts, a bar each and the rest to the earliest. A PlanError when there are more
-    parts than bars."""
+    """Bars of each part. A return gets its theme's length, so it can restate the whole statement: the lengths
+    per theme are chosen so the bars add up exactly, preferring (in order) fewest sections of an odd length
+    (phrases come in 2-bar units), frames of their usual size (an intro or ending 1 bar, 2 from 24 bars, else the
+    other of 1 or 2), the most even lengths, and then earlier themes the longer. When no such lengths add up
+    (two statements of one theme in an odd number of bars, or more than :data:`_MAX_THEMES_SEARCHED` themes), the
+    themed parts share 2-bar units as evenly as can be, an odd bar to the last; when there are fewer units than
+    themed parts, a bar each and the rest to the earliest. A PlanError when there are more parts than bars."""
     if len(parts) > n_bars:
         raise PlanError(f"the form names {len(parts)} sections but the music has only {n_bars} "
                         f"bar{'' if n_bars == 1 else 's'}")
     body = [i for i, p in enumerate(parts) if p.theme is not None]
     n_frame = len(parts) - len(body)
-    frame = 2 if n_bars >= 24 and n_bars - 2 * n_frame >= 2 * len(body) else 1
-    out = [0 if p.theme is not None else frame for p in parts]
-    rest = n_bars - frame * n_frame
+    if not body:  # only an intro and an ending: they share the bars
+        return [n_bars // n_frame + (k < n_bars % n_frame) for k in range(n_frame)]
+    usual = 2 if n_bars >= 24 and n_bars - 2 * n_frame >= 2 * len(body) else 1
+    best = _equal_returns(n_bars, parts, usual)
+    if best is not None:
+        return best
+    out = [0 if p.theme is not None else usual for p in parts]
+    rest = n_bars - usual * n_frame
     if rest >= 2 * len(body):
         units, odd = divmod(rest, 2)
         per, extra = divmod(units, len(body))
@@ -310,6 +321,33 @@ def share_bars(n_bars: int, parts: Sequence[FormPart]) -> list[int]:
         for k, i in enumerate(body):
             out[i] = 1 + (k < rest - len(body))
     return out
+
+
+#: :func:`share_bars` searches lengths per theme up to this many distinct themes (the search grows as 9^themes).
+_MAX_THEMES_SEARCHED = 5
+
+
+def _equal_returns(n_bars: int, parts: Sequence[FormPart], usual: int) -> list[int] | None:
+    """:func:`share_bars`' search: one length per theme, the bars adding up exactly, or None."""
+    themes = list(dict.fromkeys(p.theme for p in parts if p.theme is not None))
+    if len(themes) > _MAX_THEMES_SEARCHED:
+        return None
+    count = [sum(p.theme == t for p in parts) for t in themes]
+    n_frame = sum(p.theme is None for p in parts)
+    best: tuple[tuple, list[int]] | None = None
+    for frame in ((usual, 3 - usual) if n_frame else (usual,)):
+        rest = n_bars - frame * n_frame
+        mean = rest / sum(count)
+        around = range(max(1, int(mean) - 4), int(mean) + 6)
+        for lengths in itertools.product(around, repeat=len(themes)):
+            if sum(c * n for c, n in zip(count, lengths)) != rest:
+                continue
+            odd = sum(c for c, n in zip(count, lengths) if n % 2)
+            cost = (odd, frame != usual, max(lengths) - min(lengths), tuple(-n for n in lengths))
+            if best is None or cost < best[0]:
+                of = dict(zip(themes, lengths))
+                best = (cost, [frame if p.theme is None else of[p.theme] for p in parts])
+    return best[1] if best is not None else None
 
 
 # ----- phrases and cadences ----------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ Four parts, each from a few explicit rules (no checkpoint, no training):
   beats and at chord changes, stepwise passing and neighbour notes between them. A phrase ends on a long note
   on the cadence's tone (2, 5 or 7 at a half cadence, 1 or 3 at an authentic one) and breathes. A returning
   theme restates its first statement bar by bar: its rhythm and its steps, fitted to the new chords. No note
-  in a bar whose ``melody`` is off; the tonic held to the end;
+  in a bar whose ``melody`` is off; the tonic held to the end (a return that ends the piece restates its
+  statement's last bar there, its last note moved to the tonic and held);
 - harmony: voice-led voicings in the middle register, as pads, arpeggios or comping as density rises;
 - bass: the chord's bass at every change, then fifths, octaves and approach notes as density rises;
 - drums: a groove chosen by arousal, a fill at each section end (a short one at a cadence inside a section),
@@ -552,11 +553,38 @@ def _melody(ctx: _Ctx) -> list[Note]:
         if closing and bar0 + g.tpb <= ctx.final:  # in the last chord's bar the final cadence closes
             _close_phrase(ctx, line, first, stop, ph.closes[b])
         sung[b] = [list(n) for n in line.notes[first:]]
-    _cadence(ctx, line.notes, line.prev, sings)
+    fb = ctx.final // g.tpb
+    src = sung.get(restated.get(fb, -1))
+    if src and ctx.final == fb * g.tpb and sings[min(fb, len(sings) - 1)]:
+        _restated_close(ctx, line, src, restated[fb] * g.tpb, fb, restated[fb] in ph.closes)
+    else:
+        _cadence(ctx, line.notes, line.prev, sings)
     for a, z in zip(line.notes, line.notes[1:]):
         if a[1] == z[0]:
             a[1] -= min((a[1] - a[0]) // 10, 24)
     return [_note(s, e, p, v) for s, e, p, v in line.notes]
+
+
+def _restated_close(ctx: _Ctx, line: _Line, src: list[list[int]], src0: int, fb: int, closes: bool) -> None:
+    """The last bar when it restates an earlier bar (a return that ends the piece): that bar's notes fitted to
+    the last chord (:func:`_restate`), then the last note left moved to the tonic and held to the end. A bar that
+    closed a phrase (the ending the theme's first statement gave it) gives up only its onsets in the last beat;
+    any other only its first half, so the piece still ends on a long note."""
+    notes, first, g = line.notes, len(line.notes), ctx.grid
+    _restate(ctx, line, src, src0, fb, ctx.end)
+    latest = ctx.end - g.pulses[0][1] if closes else fb * g.tpb + g.tpb // 2 - 1
+    while len(notes) > first + 1 and notes[-1][0] > latest:
+        notes.pop()
+    last = notes[-1]
+    last[1] = ctx.end
+    lo, hi = MELODY_RANGE
+    before = notes[-2][2] if len(notes) > first + 1 else None
+
+    def cost(q: int) -> int:
+        leap = abs(q - before) if before is not None else 0
+        return abs(q - last[2]) + (12 if leap == 6 or leap > 9 else 0)
+
+    last[2] = min((q for q in range(lo, hi + 1) if q % 12 == ctx.key.tonic), key=cost)
 
 
 def _cadence(ctx: _Ctx, notes: list[list[int]], prev: int, sings: list[bool]) -> None:

@@ -487,6 +487,31 @@ def test_theme_similarity_by_hand():
     assert M.theme_similarity(piece, plan) == {"returns": [], "mean": None}
 
 
+def test_theme_similarity_over_the_common_length_bar_by_bar():
+    """A return whose second bar is 3/4 and ends the piece, with a note added in its first bar: compared over
+    three beats there, and the added note costs only its own bar's intervals."""
+    plan = simple_plan(10.0, tempo_bpm=120, chords="I IV V I")  # 5 bars of 1920 ticks
+    plan.sections = [Section("A", 0, 2, theme="A"), Section("B", 2, 1, cut_sec=4.0, theme="B", role="contrast"),
+                     Section("A2", 3, 2, cut_sec=6.0, theme="A", role="return")]
+    plan.bars[4].meter = "3/4"
+    plan.duration_sec = plan.bar_start_sec(5) - 0.25  # the music ends an eighth before the 3/4 bar's end
+    plan.validate()
+    bar = 1920
+    melody = [Note(o, 240, p) for o, p in ((0, 60), (480, 62), (960, 64), (1440, 65))] + \
+        [Note(bar + o, 240, p) for o, p in ((0, 67), (960, 64), (1680, 62))] + [Note(2 * bar, 240, 72)] + \
+        [Note(3 * bar + o, 240, p) for o, p in ((0, 60), (240, 61), (480, 62), (960, 64), (1440, 65))] + \
+        [Note(4 * bar + o, 240, p) for o, p in ((0, 67), (960, 64))]
+    piece = piece_from_plan_grid(plan)
+    piece.tracks.append(Track("melody", 0, False, melody))
+    row = M.theme_similarity(piece, plan)["returns"][0]
+    # bar 0 / 3: onsets {0, 4, 8, 12} vs {0, 2, 4, 8, 12}: 4/5; intervals 2 2 1 vs 1 1 2 1: none of 4 (in order).
+    # bar 1 / 4 over 3 beats, less the eighth the music lacks (1200 ticks): bar 1's note at 1680 is not compared;
+    # onsets {0, 8} both: 1; intervals led in from 65: 2 -3 vs 2 -3: 2 of 2
+    assert row["onsets"] == pytest.approx((4 / 5 + 1) / 2)
+    assert row["intervals"] == pytest.approx(2 / 6)
+    assert row["similarity"] == pytest.approx(((4 / 5 + 1) / 2 + 2 / 6) / 2)
+
+
 def test_ending():
     plan = simple_plan(8.0, tempo_bpm=120, chords="I IV V I")
     piece = piece_from_plan_grid(plan)

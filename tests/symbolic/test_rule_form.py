@@ -259,8 +259,12 @@ def test_the_last_bar_closes_on_the_tonic_held_to_the_end(key: str, tonic: int, 
     piece = compose(plan, "rule")
     check_plan_honoured(plan, piece)
     end, last_bar = piece.end_tick, 8 * piece.ticks_per_bar
-    melody = bar_notes(piece, 8)
-    assert [(n.start, n.end, n.pitch % 12) for n in melody] == [(last_bar, end, tonic)]
+    # the return's last bar restates bar 0 (A' is longer than A): bar 0's rhythm in its first half, the last of
+    # those notes the tonic, held to the end
+    melody, tpb = bar_notes(piece, 8), piece.ticks_per_bar
+    head = [n.start for n in bar_notes(piece, 0) if n.start < tpb // 2]
+    assert [n.start - last_bar for n in melody] == head and len(head) >= 2
+    assert (melody[-1].end, melody[-1].pitch % 12) == (end, tonic)
     bass = bar_notes(piece, 8, "bass")
     assert [(n.start, n.end, n.pitch % 12) for n in bass] == [(last_bar, end, tonic)]
     harmony = bar_notes(piece, 8, "harmony")
@@ -269,6 +273,23 @@ def test_the_last_bar_closes_on_the_tonic_held_to_the_end(key: str, tonic: int, 
     drums = bar_notes(piece, 8, "drums")
     assert {n.start for n in drums} == {last_bar}  # one hit ...
     assert max(n.end for n in drums) == end  # ... let ring
+
+
+def test_a_return_that_ends_the_piece_closes_as_its_statement_closed() -> None:
+    """A' as long as A: its last bar restates A's closing bar (rhythm and line), the last note on the tonic held to
+    the end, so the return sounds whole."""
+    plan = form_plan("i iv V i  VI iv V i  i", [("A", 3, "A", "theme"), ("B", 3, "B", "contrast"),
+                                                 ("A'", 3, "A", "return")], {}, silent=(), key="A minor",
+                     density=0.7)
+    plan.validate()
+    piece = compose(plan, "rule")
+    check_plan_honoured(plan, piece)
+    tpb, end = piece.ticks_per_bar, piece.end_tick
+    closing, last = bar_notes(piece, 2), bar_notes(piece, 8)
+    assert [n.start - 2 * tpb for n in closing] == [n.start - 8 * tpb for n in last]
+    assert [b.pitch - a.pitch for a, b in zip(closing, closing[1:])][:-1] == \
+        [b.pitch - a.pitch for a, b in zip(last, last[1:])][:-1]
+    assert (last[-1].end, last[-1].pitch % 12) == (end, 9)
 
 
 # ----- determinism -----------------------------------------------------------------------------------------------

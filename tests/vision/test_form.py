@@ -193,10 +193,19 @@ def test_length_forms_and_their_bars():
              16: ["intro", "A", "A'", "B", "A''", "ending"], 40: ["intro", "A", "A'", "B", "A''", "C", "A'''", "ending"]}
     for n, labels in table.items():
         assert [p.label for p in length_form(n)] == labels
-    assert share_bars(16, length_form(16)) == [1, 4, 4, 4, 2, 1]
-    assert share_bars(25, length_form(25)) == [2, 6, 6, 4, 5, 2]  # frames of 2 bars from 24; odd bar to the last A
+    # a return as long as its statement; even lengths first, then frames of their usual size, then even-handed
+    assert share_bars(16, length_form(16)) == [1, 4, 4, 2, 4, 1]
+    assert share_bars(25, length_form(25)) == [2, 6, 6, 3, 6, 2]  # frames of 2 bars from 24; the odd bar to B
+    assert share_bars(10, length_form(10)) == [2, 2, 4, 2]  # an intro of 2 rather than A and A' of 3
+    assert share_bars(11, length_form(11)) == [1, 4, 2, 4]
     assert share_bars(5, parse_form("intro A B A ending")) == [1, 1, 1, 1, 1]
-    assert share_bars(7, parse_form("A B A")) == [2, 2, 3]
+    assert share_bars(7, parse_form("A B A")) == [2, 3, 2]
+    assert share_bars(7, parse_form("A A")) == [4, 3]  # no equal halves: 2-bar units, the odd bar to the last
+    assert share_bars(13, parse_form("A B C D E F A")) == [2, 2, 2, 2, 2, 2, 1]  # too many themes to search
+    for n in range(12, 90):
+        sizes = share_bars(n, length_form(n))
+        a = [k for k, p in zip(sizes, length_form(n)) if p.theme == "A"]
+        assert len(set(a)) == 1, (n, sizes)
     with pytest.raises(PlanError, match="4 sections.*3 bars"):
         share_bars(3, parse_form("A B A C"))
     with pytest.raises(PlanError, match="6 sections but the music has only 1 bar$"):
