@@ -91,7 +91,7 @@ def measure(name: str, plan, engine: str, audio: bool, work: Path) -> dict:
         out = work / f"{name}-{engine}"
         framescore.write(piece, out, audio=True)
         cuts = [s.cut_sec for s in plan.sections if s.cut_sec is not None]
-        row["heard"] = cut_hits(out / "mix.wav", cuts).share
+        row["heard"] = cut_hits(out / "mix.wav", cuts).share_heard
     return row
 
 
