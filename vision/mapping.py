@@ -528,12 +528,12 @@ def _split_span(span: _Span, sizes: list[int], tempo_bpm: float, base_quarters: 
 
 def _form(spans: list[_Span], tempo_bpm: float, meter: str, ov: Overrides, info: dict[str, Any],
           features: Features | None = None, duration: float = 0.0) -> tuple[list[_Span], list[FormPart]]:
-    """The sections' themes and roles (vision/form.py). A video: one theme per span, from its scene (or
-    ``--form``'s names, one per span). A picture or a text (no features, one span): a form sized to its bars,
-    or the bars shared among ``--form``'s sections."""
+    """The sections' themes and roles (vision/form.py). A video of several shots: one theme per span, from its
+    scene (or ``--form``'s names, one per span). A picture, a text, or a video of one shot (one span): a form
+    sized to its bars, or the bars shared among ``--form``'s sections."""
     given = ov.form
     record: dict[str, Any] = {"given": given, "themes": ov.themes}
-    if features is None and len(spans) == 1:
+    if len(spans) == 1:
         n = spans[0].n_bars
         parts = parse_form(given) if given is not None else length_form(n)
         if not ov.themes:
@@ -542,6 +542,8 @@ def _form(spans: list[_Span], tempo_bpm: float, meter: str, ov: Overrides, info:
         num, den = parse_meter(meter)
         spans = _split_span(spans[0], sizes, tempo_bpm, num * 4 / den)
         record["rule"] = "--form, the bars shared out" if given is not None else f"the form of a {n}-bar piece"
+        if features is not None:
+            record["rule"] += " (one shot, no kept cut)"
     elif given is not None:
         parts = parse_form(given)
         if len(parts) != len(spans):
