@@ -5,7 +5,8 @@ and the two passes the gate (:func:`framescore.symbolic.engines.compose`) makes 
 - **bars of another length**: the engines were written for bars of one length, so a plan that is not
   ``uniform`` is composed as :func:`uniform_proxy` (every bar in one meter) and mapped onto the real bars
   (:func:`onto_real_bars`, a monotone tick map, :class:`BarMap`): each real bar is its proxy bar cut at its
-  own length;
+  own length. The proxy's ``source`` lists the real lengths (:data:`REAL_BAR_QUARTERS`) for an engine that can
+  end a bar where it really ends (the rule engine does);
 - **bars without melody** (``BarPlan.melody`` False): :func:`silence_melody` drops the melody notes that start
   there and cuts the ones that would ring on into them.
 
@@ -21,8 +22,8 @@ from collections.abc import Iterable, Mapping
 from ..piece import Note, Piece, Track, piece_from_plan_grid
 from ..plan import ROLES, TICKS_PER_QUARTER, ChordSlot, MusicPlan
 
-__all__ = ["BACKING_ROLES", "BarMap", "clip_to_end", "onto_proxy_bars", "onto_real_bars", "proxy_meter",
-           "rule_backing", "silence_melody", "uniform_proxy", "with_backing"]
+__all__ = ["BACKING_ROLES", "REAL_BAR_QUARTERS", "BarMap", "clip_to_end", "onto_proxy_bars", "onto_real_bars",
+           "proxy_meter", "rule_backing", "silence_melody", "uniform_proxy", "with_backing"]
 
 #: The roles a trained engine leaves to the rule engine.
 BACKING_ROLES = ("bass", "drums")
@@ -85,6 +86,11 @@ def proxy_meter(plan: MusicPlan) -> tuple[int, int]:
     return best
 
 
+#: The key of a proxy's ``source`` that lists the real plan's bar lengths in quarters, so an engine that can use
+#: them (the rule engine: a phrase in a short bar breathes and cadences inside it) ends each bar where it sounds.
+REAL_BAR_QUARTERS = "real_bar_quarters"
+
+
 def uniform_proxy(plan: MusicPlan, resolution: int = TICKS_PER_QUARTER) -> MusicPlan:
     """The plan an engine written for bars of one length composes instead of a plan that is not ``uniform``.
 
@@ -102,7 +108,8 @@ def uniform_proxy(plan: MusicPlan, resolution: int = TICKS_PER_QUARTER) -> Music
         chords = [ChordSlot(slot.beat * scale if scale != 1 else slot.beat, slot.chord) for slot in bar.chords]
         bars.append(dataclasses.replace(bar, meter=None, chords=chords))
     sections = [dataclasses.replace(s) for s in plan.sections]
-    proxy = dataclasses.replace(plan, meter=meter, bars=bars, sections=sections, source=dict(plan.source))
+    source = dict(plan.source) | {REAL_BAR_QUARTERS: [plan.bar_quarters(b) for b in range(plan.n_bars)]}
+    proxy = dataclasses.replace(plan, meter=meter, bars=bars, sections=sections, source=source)
     real_lines = plan.bar_start_ticks(resolution)
     end = piece_from_plan_grid(plan, resolution).end_tick
     target = proxy.bar_start_ticks(resolution)[-2] + end - real_lines[-2]

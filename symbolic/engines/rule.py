@@ -36,7 +36,7 @@ from ..form import melody_bars, phrases, restated_bars
 from ..piece import Note, Piece, Track, piece_from_plan_grid
 from ..plan import MusicPlan, velocity_of
 from . import EngineInfo
-from .assembly import clip_to_end
+from .assembly import REAL_BAR_QUARTERS, clip_to_end
 from .rule_pitches import chord_scale, fold, nearest, scale_step, steps_between, voicing, voicing_pcs
 
 __all__ = ["ENGINE", "compose"]
@@ -147,6 +147,8 @@ class _Ctx:
         self.starts = [s.start for s in self.spans]
         self.start_set = set(self.starts)
         self.final = self.spans[-1].start  # where every part starts holding the last chord
+        real = plan.source.get(REAL_BAR_QUARTERS)  # a proxy's bars, as long as the real plan's (assembly.py)
+        self.bar_len = [min(g.tpb, round(q * piece.resolution)) for q in real] if real else [g.tpb] * plan.n_bars
         self.n_bars = min(plan.n_bars, -(-self.end // g.tpb))
         self.section: list[int] = []  # section index per bar
         self.material = _material_keys(plan)  # per section: the name its material is drawn from
@@ -156,6 +158,10 @@ class _Ctx:
             self.section += [i] * s.n_bars
             self.variant.append(keys.setdefault(self.material[i], len(keys)))
         self.tonic_triad = frozenset(self.key.scale[i] for i in (0, 2, 4))
+
+    def bar_length(self, bar: int) -> int:
+        """Ticks of ``bar`` that sound: the grid's bar, or less where the real plan's bar is shorter."""
+        return self.bar_len[bar] if bar < len(self.bar_len) else self.grid.tpb
 
     def span_at(self, tick: int) -> _Span:
         return self.spans[max(bisect.bisect_right(self.starts, tick) - 1, 0)]
@@ -391,12 +397,18 @@ def _material(m: _Motif, role: str, phrase_no: int, half: int) -> tuple[tuple[fl
 
 def _stop(ctx: _Ctx, bar0: int, closing: bool) -> int:
     """Where a bar's notes end: a phrase's closing bar breathes (rests on its last pulse, the last half pulse in
-    2/4 and 6/8), and nothing rings into the last chord, which the cadence holds."""
-    g, n = ctx.grid, len(ctx.grid.pulses)
-    stop = bar0 + g.tpb
+    a bar of two pulses or fewer), and nothing rings into the last chord, which the cadence holds. A bar that the
+    real plan makes shorter (a proxy's bar, :data:`~.assembly.REAL_BAR_QUARTERS`) ends and breathes where the
+    real bar does, so its cadence is heard."""
+    g = ctx.grid
+    length = ctx.bar_length(bar0 // g.tpb)
+    pulses = [p for p in g.pulses if p[0] < length]
+    stop = bar0 + length
     if closing:
-        last_len = g.pulses[-1][1]
-        stop -= last_len if n >= 3 else (g.sub if g.ternary(n - 1) else last_len // 2)
+        last_len = min(pulses[-1][1], length - pulses[-1][0])
+        n = len(pulses)
+        stop -= last_len if n >= 3 else (g.sub if g.ternary(n - 1) and last_len == g.pulses[n - 1][1]
+                                         else last_len // 2)
     return min(stop, ctx.final)
 
 
@@ -790,16 +802,19 @@ def _crash(db: _DrumBar, hits: dict[tuple[int, int], int]) -> None:
         hits[(0, KICK)] = db.velocity + 6
 
 
-def _fill(g: _Grid, db: _DrumBar, hits: dict[tuple[int, int], int], short: bool = False
-          ) -> dict[tuple[int, int], int]:
+def _fill(g: _Grid, db: _DrumBar, hits: dict[tuple[int, int], int], short: bool = False,
+          length: int | None = None) -> dict[tuple[int, int], int]:
     """A section's last bar announces the next: from its last pulse (last two in a busy bar of four or more)
     the groove gives way to snare, then toms from high to low, growing louder, with a kick where it starts.
-    A phrase's cadence inside a section gets the ``short`` fill: its last pulse only."""
+    A phrase's cadence inside a section gets the ``short`` fill: its last pulse only. In a bar the real plan
+    cuts to ``length`` ticks, the fill takes the last pulses that sound."""
     d, v = db.density, db.velocity
-    start = g.pulses[-2 if d >= 0.6 and len(g.pulses) >= 4 and not short else -1][0]
+    length = g.tpb if length is None else length
+    pulses = [p for p in g.pulses if p[0] < length]
+    start = pulses[-2 if d >= 0.6 and len(pulses) >= 4 and not short else -1][0]
     hits = {k: x for k, x in hits.items() if k[0] < start}
     step = max(1, g.sub // 2 if d >= 0.5 else g.sub)
-    fill = list(range(start, g.tpb, step))
+    fill = list(range(start, length, step))
     h = len(fill) // 2
     for j, t in enumerate(fill):
         pitch = SNARE if j < h else TOMS[(j - h) * len(TOMS) // (len(fill) - h)]
@@ -837,7 +852,7 @@ def _drums(ctx: _Ctx) -> list[Note]:
             _crash(db, hits)
         if (b in section_ends or b in cadences) and db.bar0 + g.tpb <= ctx.final and not db.soft \
                 and len(g.pulses) >= 2:
-            hits = _fill(g, db, hits, short=b not in section_ends)
+            hits = _fill(g, db, hits, short=b not in section_ends, length=ctx.bar_length(b))
         for (off, pitch), vel in hits.items():
             t = db.bar0 + off
             if t < ctx.final:

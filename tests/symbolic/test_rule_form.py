@@ -247,6 +247,24 @@ def test_drums_mark_a_cadence_inside_a_section_with_a_short_fill() -> None:
     assert not [n for b in (1, 2, 4, 5) for n in bar_notes(piece, b, "drums") if n.pitch in toms]
 
 
+def test_a_phrase_that_closes_in_a_short_bar_breathes_and_cadences_inside_it() -> None:
+    """The timing's 2/4 bar before a cut closes section A: composed on the 4/4 proxy, the melody still ends on a
+    cadence tone and rests before the real bar line, and the drum fill sounds in the bar's own two beats."""
+    plan = form_plan("I vi IV V  I IV V I", [("A", 4, "A", "theme"), ("B", 4, "B", "contrast")],
+                     {3: "half", 7: "authentic"}, silent=(), density=0.8)
+    plan.bars[3].meter = "2/4"
+    plan.arousal = 0.5
+    plan.duration_sec = plan.bar_start_sec(plan.n_bars)
+    plan.validate()
+    piece = compose(plan, "rule")  # the gate checks the piece against the plan (its contract)
+    lines = [round(t) for t in plan.bar_start_ticks(piece.resolution)]
+    melody = [n for n in piece.track("melody").notes if lines[3] <= n.start < lines[4]]
+    assert melody and melody[-1].end < lines[4]  # a breath before bar 4
+    assert melody[-1].pitch % 12 in {2, 7, 11}  # a tone of V at the half cadence (C major)
+    toms = {50, 48, 47, 45}
+    assert [n for n in piece.track("drums").notes if lines[3] <= n.start < lines[4] and n.pitch in toms]
+
+
 # ----- the ending --------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("key, tonic, third", [("C major", 0, 4), ("A minor", 9, 0)])
 @pytest.mark.parametrize("arousal", [-0.8, 0.5])
