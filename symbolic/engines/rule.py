@@ -638,7 +638,9 @@ def _positions(ctx: _Ctx, sp: _Span, kind: str) -> list[int]:
 
 def _broken_chord(ctx: _Ctx, sp: _Span, v: tuple[int, ...], vel: int, d: float) -> list[Note]:
     """Middle density: the voicing broken, Alberti-like in simple time (on the pulses when sparser), up and down
-    in compound time; each note rings, pedal-like, until its pitch comes again or the chord changes."""
+    in compound time; each note rings, pedal-like, until its pitch comes again or the chord changes. A chord
+    with fewer onsets than notes (two beats of a sparse bar) sounds the rest with its last onset, so every
+    chord is heard whole."""
     g, bar0 = ctx.grid, sp.bar * ctx.grid.tpb
     ext = v + (v[0] + 12,) if len(v) == 3 else v
     tern = g.ternary(0)
@@ -649,6 +651,9 @@ def _broken_chord(ctx: _Ctx, sp: _Span, v: tuple[int, ...], vel: int, d: float) 
     for i, (t, p) in enumerate(zip(pos, pitches)):
         end = next((u for u, q in zip(pos[i + 1:], pitches[i + 1:]) if q == p), sp.end)
         out.append(_note(t, end, p, vel + (4 if (t - bar0) in g.strong else 0)))
+    if len(pos) < len(v):  # a chord too short to break whole: its last onset sounds the notes not yet played
+        t, played = pos[-1], set(pitches)
+        out += [_note(t, sp.end, q, vel + (4 if (t - bar0) in g.strong else 0)) for q in v if q not in played]
     return out
 
 

@@ -156,6 +156,19 @@ def test_chord_slots_off_the_beat_are_honoured() -> None:
     assert {n.start for n in piece.track("bass").notes} >= {720, 1680, 1920 + 1120}
 
 
+def test_a_sparse_broken_chord_sounds_every_chord_whole() -> None:
+    """Two chords a bar at a density that breaks chords on the beats: two onsets per chord, three notes in its
+    voicing; the second onset sounds what the first did not, so each chord's triad is heard within its span."""
+    plan = simple_plan(16.0, tempo_bpm=120, chords="C G | Am F | Dm G | C Am", density=0.45)
+    piece = compose(plan, "rule")
+    changes, chords = chord_changes(plan, piece)
+    harmony = piece.track("harmony").notes
+    assert len(changes) == 16  # the four bars twice
+    for lo, hi, chord in zip(changes, changes[1:] + [piece.end_tick], chords):
+        heard = {n.pitch % 12 for n in harmony if lo <= n.start < hi}
+        assert set(chord.pitch_classes) <= heard, (chord, sorted(heard))
+
+
 def test_tempo_map_and_sections() -> None:
     plan = sectioned_plan(seed=2)
     piece = rule.compose(plan)
