@@ -639,8 +639,8 @@ def _positions(ctx: _Ctx, sp: _Span, kind: str) -> list[int]:
 def _broken_chord(ctx: _Ctx, sp: _Span, v: tuple[int, ...], vel: int, d: float) -> list[Note]:
     """Middle density: the voicing broken, Alberti-like in simple time (on the pulses when sparser), up and down
     in compound time; each note rings, pedal-like, until its pitch comes again or the chord changes. A chord
-    with fewer onsets than notes (two beats of a sparse bar) sounds the rest with its last onset, so every
-    chord is heard whole."""
+    with fewer onsets than notes (two beats of a sparse bar) sounds the rest with its last onset, the notes
+    before it let go there, so every chord is heard whole and no more notes sound at once than before."""
     g, bar0 = ctx.grid, sp.bar * ctx.grid.tpb
     ext = v + (v[0] + 12,) if len(v) == 3 else v
     tern = g.ternary(0)
@@ -653,6 +653,7 @@ def _broken_chord(ctx: _Ctx, sp: _Span, v: tuple[int, ...], vel: int, d: float) 
         out.append(_note(t, end, p, vel + (4 if (t - bar0) in g.strong else 0)))
     if len(pos) < len(v):  # a chord too short to break whole: its last onset sounds the notes not yet played
         t, played = pos[-1], set(pitches)
+        out = [_note(n.start, min(n.end, t), n.pitch, n.velocity) if n.start < t else n for n in out]
         out += [_note(t, sp.end, q, vel + (4 if (t - bar0) in g.strong else 0)) for q in v if q not in played]
     return out
 
