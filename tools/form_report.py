@@ -1,6 +1,7 @@
 """Form and timing figures of the plans and pieces framescore makes, on real footage: the issue-11 table.
 
     .venv/bin/python tools/form_report.py [--engines rule,transformer,diffusion] [--audio] [--json FILE]
+    .venv/bin/python tools/form_report.py --random 300     # the timing alone on random cut patterns
 
 Inputs: the shared clips (``../shared/media``), clips cut here from that footage into shot-A / shot-B / shot-A
 sequences (ffmpeg, into a temporary folder that is removed after), and the shared pictures at 10, 20 and 60 s.
@@ -111,12 +112,47 @@ def _ending(e: dict) -> str:
         (" held" if e.get("held_to_end") else "")
 
 
+def random_cuts(n: int, seed: int = 0) -> dict:
+    """:func:`~framescore.vision.timing.fit_timing` on ``n`` random cut patterns in 4/4: 10-60 s, a target tempo
+    of 70-140 bpm, cuts 1-8 s apart (uniform), passed to the timing as they are (no merging of close cuts, so
+    this is the timing alone). The share of cuts kept (on a downbeat), of bars of another length, and the mean
+    and largest slowest-to-fastest section tempo ratio."""
+    import numpy as np
+
+    from framescore.vision.timing import fit_timing
+
+    rng = np.random.default_rng(seed)
+    cuts_n = kept = bars = odd = 0
+    ratios = []
+    for _ in range(n):
+        duration, target = rng.uniform(10, 60), rng.uniform(70, 140)
+        cuts, t = [], 0.0
+        while True:
+            t += rng.uniform(1.0, 8.0)
+            if t >= duration - 0.75:
+                break
+            cuts.append(round(t, 3))
+        fit = fit_timing(duration, cuts, target, "4/4")
+        cuts_n, kept = cuts_n + len(cuts), kept + len(fit.kept_cuts)
+        meters = [m for s in fit.sections for m in s.meters]  # per bar; None: the piece's meter
+        bars += len(meters)
+        odd += sum(m is not None for m in meters)
+        tempos = [s.tempo_bpm for s in fit.sections]
+        ratios.append(max(tempos) / min(tempos))
+    return {"patterns": n, "cuts": cuts_n, "kept": kept / cuts_n, "bars": bars, "odd_bars": odd / bars,
+            "ratio_mean": float(np.mean(ratios)), "ratio_max": float(np.max(ratios))}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--engines", default="rule")
     ap.add_argument("--audio", action="store_true", help="render each piece and look for onsets at the cuts")
     ap.add_argument("--json", help="write the rows to this file too")
+    ap.add_argument("--random", type=int, metavar="N", help="instead: the timing alone on N random cut patterns")
     args = ap.parse_args(argv)
+    if args.random:
+        print(json.dumps(random_cuts(args.random), indent=1))
+        return 0
     import framescore
 
     rows = []
