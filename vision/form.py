@@ -292,12 +292,13 @@ def length_form(n_bars: int) -> list[FormPart]:
 
 def share_bars(n_bars: int, parts: Sequence[FormPart]) -> list[int]:
     """Bars of each part. A return gets its theme's length, so it can restate the whole statement: the lengths
-    per theme are chosen so the bars add up exactly, preferring (in order) fewest sections of an odd length
-    (phrases come in 2-bar units), frames of their usual size (an intro or ending 1 bar, 2 from 24 bars, else the
-    other of 1 or 2), the most even lengths, and then earlier themes the longer. When no such lengths add up
-    (two statements of one theme in an odd number of bars, or more than :data:`_MAX_THEMES_SEARCHED` themes), the
-    themed parts share 2-bar units as evenly as can be, an odd bar to the last; when there are fewer units than
-    themed parts, a bar each and the rest to the earliest. A PlanError when there are more parts than bars."""
+    per theme are chosen so the bars add up exactly, preferring (in order) fewest themed sections of one bar
+    (which hold no phrase), fewest of an odd length (phrases come in 2-bar units), frames of their usual size (an
+    intro or ending 1 bar, 2 from 24 bars, else the other of 1 or 2), the most even lengths, and then earlier
+    themes the longer. When no such lengths add up (two statements of one theme in an odd number of bars, or more
+    than :data:`_MAX_THEMES_SEARCHED` themes), the themed parts share 2-bar units as evenly as can be, an odd bar
+    to the last; when there are fewer units than themed parts, a bar each and the rest to the earliest. A
+    PlanError when there are more parts than bars."""
     if len(parts) > n_bars:
         raise PlanError(f"the form names {len(parts)} sections but the music has only {n_bars} "
                         f"bar{'' if n_bars == 1 else 's'}")
@@ -342,8 +343,9 @@ def _equal_returns(n_bars: int, parts: Sequence[FormPart], usual: int) -> list[i
         for lengths in itertools.product(around, repeat=len(themes)):
             if sum(c * n for c, n in zip(count, lengths)) != rest:
                 continue
+            short = sum(c for c, n in zip(count, lengths) if n < 2)  # a 1-bar section holds no phrase
             odd = sum(c for c, n in zip(count, lengths) if n % 2)
-            cost = (odd, frame != usual, max(lengths) - min(lengths), tuple(-n for n in lengths))
+            cost = (short, odd, frame != usual, max(lengths) - min(lengths), tuple(-n for n in lengths))
             if best is None or cost < best[0]:
                 of = dict(zip(themes, lengths))
                 best = (cost, [frame if p.theme is None else of[p.theme] for p in parts])

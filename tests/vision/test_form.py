@@ -200,6 +200,7 @@ def test_length_forms_and_their_bars():
     assert share_bars(11, length_form(11)) == [1, 4, 2, 4]
     assert share_bars(5, parse_form("intro A B A ending")) == [1, 1, 1, 1, 1]
     assert share_bars(7, parse_form("A B A")) == [2, 3, 2]
+    assert share_bars(11, parse_form("intro A B A ending")) == [1, 2, 5, 2, 1]  # not a B of one bar: [1, 4, 1, 4, 1]
     assert share_bars(7, parse_form("A A")) == [4, 3]  # no equal halves: 2-bar units, the odd bar to the last
     assert share_bars(13, parse_form("A B C D E F A")) == [2, 2, 2, 2, 2, 2, 1]  # too many themes to search
     for n in range(12, 90):
