@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import bisect
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -502,6 +503,18 @@ def _cadence_pcs(ctx: _Ctx, tick: int, cadence: str | None) -> frozenset[int]:
     return tones & degrees if degrees and tones & degrees else tones
 
 
+def _nearest_singable(pitch: int, before: int | None, pcs: Collection[int]) -> int:
+    """The melody pitch of a class in ``pcs`` nearest ``pitch``, an unsingable leap from ``before`` (a tritone,
+    or more than a sixth) counting as an octave away."""
+    lo, hi = MELODY_RANGE
+
+    def cost(q: int) -> int:
+        leap = abs(q - before) if before is not None else 0
+        return abs(q - pitch) + (12 if leap == 6 or leap > 9 else 0)
+
+    return min((q for q in range(lo, hi + 1) if q % 12 in pcs), key=cost)
+
+
 def _close_phrase(ctx: _Ctx, line: _Line, first: int, stop: int, cadence: str | None) -> None:
     """A phrase ends on a long note (a beat at least: a later onset gives way to the one before, unless it marks
     a chord change) held to the breath, on the cadence's tone nearest the note it replaces."""
@@ -514,14 +527,7 @@ def _close_phrase(ctx: _Ctx, line: _Line, first: int, stop: int, cadence: str | 
     last[1] = stop
     target = _cadence_pcs(ctx, last[0], cadence)
     if last[2] % 12 not in target:
-        lo, hi = MELODY_RANGE
-        before = notes[-2][2] if len(notes) > first + 1 else None
-
-        def cost(q: int) -> int:
-            leap = abs(q - before) if before is not None else 0
-            return abs(q - last[2]) + (12 if leap == 6 or leap > 9 else 0)
-
-        last[2] = min((q for q in range(lo, hi + 1) if q % 12 in target), key=cost)
+        last[2] = _nearest_singable(last[2], notes[-2][2] if len(notes) > first + 1 else None, target)
     line.prev, line.nct = last[2], False
 
 
@@ -589,14 +595,7 @@ def _restated_close(ctx: _Ctx, line: _Line, src: list[list[int]], src0: int, fb:
         notes.pop()
     last = notes[-1]
     last[1] = ctx.end
-    lo, hi = MELODY_RANGE
-    before = notes[-2][2] if len(notes) > first + 1 else None
-
-    def cost(q: int) -> int:
-        leap = abs(q - before) if before is not None else 0
-        return abs(q - last[2]) + (12 if leap == 6 or leap > 9 else 0)
-
-    last[2] = min((q for q in range(lo, hi + 1) if q % 12 == ctx.key.tonic), key=cost)
+    last[2] = _nearest_singable(last[2], notes[-2][2] if len(notes) > first + 1 else None, {ctx.key.tonic})
 
 
 def _cadence(ctx: _Ctx, notes: list[list[int]], prev: int, sings: list[bool]) -> None:
