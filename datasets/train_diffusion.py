@@ -255,8 +255,8 @@ def measure(checkpoint: Path, n_songs: int = 10, n_bars: int = 32, guidances: tu
         hits = total = 0
         for piece, (_, plan) in zip(pieces, plans):
             if own:
-                piece = Piece([t for t in piece.tracks if t.name in ("melody", "harmony")], piece.tempos,
-                              piece.meter, piece.key, piece.markers, piece.end_tick, piece.resolution, plan)
+                own_parts = [t for t in piece.tracks if t.name in ("melody", "harmony")]
+                piece = dataclasses.replace(piece, tracks=own_parts, plan=plan)
             acc, n = chord_accuracy(piece, plan)
             hits, total = hits + (acc or 0.0) * n, total + n
         return round(hits / total, 4) if total else float("nan")
