@@ -211,8 +211,11 @@ def _assemble_with(song_id: str, tracks: list[Track], tempos: list[TempoChange],
     tempo = end_tick / piece.resolution * 60.0 / duration
     n_bars = -(-end_tick // piece.ticks_per_bar)
     dens, dyn = bar_densities(piece, n_bars), bar_dynamics_list(piece, n_bars)
-    bars = [BarPlan([ChordSlot(s.beat, s.chord) for s in bar_chords[b]], round(dens[b], 4), round(dyn[b], 4))
-            for b in range(n_bars)]
+    # the song's own melody flags: a bar where its melody begins no note (an intro, a breath) rests in the plan too
+    melody = next((t for t in tracks if t.name == "melody"), None)
+    sung = {n.start // piece.ticks_per_bar for n in melody.notes} if melody is not None else set(range(n_bars))
+    bars = [BarPlan([ChordSlot(s.beat, s.chord) for s in bar_chords[b]], round(dens[b], 4), round(dyn[b], 4),
+                    melody=b in sung) for b in range(n_bars)]
     plan = MusicPlan(duration_sec=duration, tempo_bpm=tempo, meter=f"{meter[0]}/{meter[1]}", key=key.name,
                      bars=bars, sections=[Section("A", 0, n_bars)], source=source)
     try:

@@ -79,6 +79,7 @@ def test_read_song_plan_matches_hand_worked_values(song: Path) -> None:
     assert [n.start for n in mel] == [1440, 1920, 2400, 2880, 3360, 3840, 4320, 5760, 9600]
     assert len(piece.track("harmony").notes) == 10  # BRIDGE 1 + PIANO 9
     assert piece.ticks_per_bar == 1920 and piece.end_tick == 10080 and piece.plan is plan
+    assert [b.melody for b in plan.bars] == [True, True, True, True, False, True]  # bar 4: no melody onset
     chords = [(m.tick, m.text) for m in piece.chord_markers()]
     assert chords[:3] == [(0, "N"), (1920, "C:maj"), (2880, "A:min")]
 
@@ -89,6 +90,7 @@ def test_segments_and_crop(song: Path) -> None:
     assert [(s.first_bar, s.plan.n_bars) for s in segs] == [(0, 2), (3, 3)]
     tail = segs[1]
     assert [b.chords[0].chord for b in tail.plan.bars] == ["G:7", "C:maj", "N"]
+    assert [b.melody for b in tail.plan.bars] == [True, False, True]  # the song's melody flags travel with it
     assert [n.start for n in tail.piece.track("melody").notes] == [0, 3840]
     assert tail.plan.duration_sec == pytest.approx(10080 / 960 - 5760 / 960)
     assert tail.padded_bars == [] and tail.pickup_bars == 0
