@@ -41,7 +41,6 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..chords import Key
-from ..form import melody_bars
 from ..key_profiles import key_matrix, unit_profile
 from ..piece import TICKS_PER_QUARTER, Note, Piece, piece_from_plan_grid
 from ..plan import MusicPlan
@@ -91,12 +90,9 @@ class _Grammar:
         self.bar[tok.bar_id] = True
         self.pos_value = np.full(n, -1)
         self.pitch_pc = np.full(n, -1)
-        self.program_value = np.full(n, -1)
         for i, v in tok.types.value.items():
             if kind[i] == "Position":
                 self.pos_value[i] = v
-            elif kind[i] == "Program":
-                self.program_value[i] = v
             elif kind[i] == "Pitch":
                 self.pitch_pc[i] = v % 12
         self.kind = kind
@@ -110,22 +106,21 @@ class _Grammar:
         self._sets: dict[tuple, tuple] = {}
 
     def allowed(self, state: tuple) -> tuple[np.ndarray, np.ndarray]:
-        """``(ids, lm_head rows)`` for a state: ``("next", lo, hi, notes_ok, bar_only, bar_ok, which)`` (a position
-        in [lo, hi), Bar unless not ``bar_ok``, and a Program of ``which`` when ``notes_ok``; only Bar when
-        ``bar_only``), ``("program", which)`` (``"any"``, ``"melody"`` only, or ``"accompaniment"``: not the melody),
-        ``("pitch", pcs)`` (empty: any), ``("velocity",)``, ``("duration", max_positions)`` (None: any)."""
+        """``(ids, lm_head rows)`` for a state: ``("next", lo, hi, notes_ok, bar_only)`` (a position in
+        [lo, hi), Bar, and a Program when ``notes_ok``), ``("program",)``, ``("pitch", pcs)`` (empty: any),
+        ``("velocity",)``, ``("duration", max_positions)`` (None: any)."""
         hit = self._sets.get(state)
         if hit is None:
             what = state[0]
             if what == "next":
-                _, lo, hi, notes_ok, bar_only, bar_ok, which = state
-                mask = self.bar.copy() if bar_ok or bar_only else np.zeros_like(self.bar)
+                _, lo, hi, notes_ok, bar_only = state
+                mask = self.bar.copy()
                 if not bar_only:
                     mask |= (self.pos_value >= lo) & (self.pos_value < hi)
                     if notes_ok:
-                        mask |= self._programs(which)
+                        mask |= self.program
             elif what == "program":
-                mask = self._programs(state[1])
+                mask = self.program
             elif what == "pitch":
                 pcs = state[1]
                 mask = self.pitch & np.isin(self.pitch_pc, sorted(pcs)) if pcs else self.pitch
@@ -136,14 +131,6 @@ class _Grammar:
             ids = np.flatnonzero(mask)
             hit = self._sets[state] = (ids, np.ascontiguousarray(self.lm_head[ids].T))
         return hit
-
-    def _programs(self, which: str) -> np.ndarray:
-        """The Program tokens a ``which`` allows (see :meth:`allowed`)."""
-        if which == "melody":
-            return self.program & (self.program_value == _MELODY_PROGRAM)
-        if which == "accompaniment":
-            return self.program & (self.program_value != _MELODY_PROGRAM)
-        return self.program
 
 
 def _sample(hidden: np.ndarray, allowed: tuple[np.ndarray, np.ndarray], temperature: float, top_p: float,
@@ -219,7 +206,6 @@ def _chord_pcs(plan: MusicPlan, tok, shift: int) -> list[list[tuple[int, frozens
 
 
 _HARMONY_PROGRAM = 1  # the piano part's Program token value (remi.PROGRAM_OF_TRACK["harmony"])
-_MELODY_PROGRAM = 0  # the melody's (remi.PROGRAM_OF_TRACK["melody"])
 
 
 @dataclass(frozen=True)
@@ -266,8 +252,6 @@ class _BarWriter:
     budget: int  # from this many tokens on, only Bar may come (a runaway bar is closed)
     tokens: list[int]  # the bar's header, then what was sampled
     guide: _KeyGuide | None = None
-    melody: bool = True  # the plan's melody flag: the bar must hold a melody note (True) or none (False)
-    sung: bool = False  # a melody note was begun
     last: str = "header"  # the last token's kind
     pos: int = -1
     notes_here: int = 0  # notes begun at pos
@@ -280,26 +264,14 @@ class _BarWriter:
         """What may come next, as a :meth:`_Grammar.allowed` state."""
         if self.last in ("header", "Duration"):  # a later position, Bar, or (after a note) another note here
             notes_ok = self.last == "Duration" and self.notes_here < MAX_NOTES_PER_POSITION
-            # a bar that must sing may not end before its melody note, while a position or a note may still come
-            bar_ok = self.sung or not self.melody or not (notes_ok or self.pos + 1 < self.end)
-            return ("next", self.pos + 1, self.end, notes_ok, len(self.tokens) >= self.budget, bar_ok,
-                    self.which_program())
+            return ("next", self.pos + 1, self.end, notes_ok, len(self.tokens) >= self.budget)
         if self.last == "Position":
-            return ("program", self.which_program())
+            return ("program",)
         if self.last == "Program":
             return ("pitch", self.rules.pitches(self.pos, self.program, self.chord))
         if self.last == "Pitch":
             return ("velocity",)
         return ("duration", self.rules.max_positions(self.chord_tone))  # after Velocity
-
-    def which_program(self) -> str:
-        """No melody in a bar that rests; in a bar that must sing and has not, from its second half on (or at
-        its last position) only the melody, so the tune comes in at the latest there."""
-        if not self.melody:
-            return "accompaniment"
-        if not self.sung and (self.pos >= self.end // 2 or self.pos + 1 >= self.end):
-            return "melody"
-        return "any"
 
     def bias(self, state: tuple, allowed: tuple[np.ndarray, np.ndarray], g: _Grammar) -> np.ndarray | None:
         """The key guide's logit bonus, for a pitch only."""
@@ -316,7 +288,6 @@ class _BarWriter:
         elif kind == "Program":
             self.program = g.value[choice]
             self.notes_here += 1
-            self.sung |= self.program == _MELODY_PROGRAM
         elif kind == "Pitch":
             self.pitch_pc = int(g.pitch_pc[choice])
             self.chord_tone = self.rules.is_chord_tone(self.pitch_pc, self.chord)
@@ -370,16 +341,11 @@ class _Context:
 
 def _onset_ends(plan: MusicPlan, grid: Piece, n_pos: int) -> list[int]:
     """Per bar, the first grid position with no onset: the bar's length, or where the music ends in a last bar
-    cut short, or where the real bar ends in a uniform proxy's bar (:data:`.assembly.REAL_BAR_QUARTERS`: what
-    the model writes past it would be cut)."""
-    from .assembly import REAL_BAR_QUARTERS
-
+    cut short."""
     ticks_per_pos = grid.ticks_per_bar // n_pos
-    real = plan.source.get(REAL_BAR_QUARTERS)
-    ends = [n_pos] * plan.n_bars if not real else \
-        [max(1, min(n_pos, -(-round(q * grid.resolution) // ticks_per_pos))) for q in real]
+    ends = [n_pos] * plan.n_bars
     b = plan.n_bars - 1
-    ends[b] = min(ends[b], -(-(grid.end_tick - b * grid.ticks_per_bar) // ticks_per_pos))
+    ends[b] = min(n_pos, -(-(grid.end_tick - b * grid.ticks_per_bar) // ticks_per_pos))
     return ends
 
 
@@ -425,7 +391,6 @@ def generate_tokens(plan: MusicPlan, checkpoint: str | Path | None = None, tempe
     chords = _chord_pcs(plan, tok, shift)
     ends = _onset_ends(plan, grid, n_pos)
     prefix = tok.prefix_ids(plan)
-    sings = melody_bars(plan)
     budget = min(MAX_BAR_TOKENS, dec.n_ctx - len(prefix) - REFILL_RESERVE)  # a bar always fits the context
     gen = np.random.default_rng(int(plan.seed))
 
@@ -436,7 +401,7 @@ def generate_tokens(plan: MusicPlan, checkpoint: str | Path | None = None, tempe
         for b in range(plan.n_bars):
             header = tok.bar_header_ids(plan, b)
             ctx.feed_header(header)
-            bar = _BarWriter(rules, chords[b], ends[b], budget, list(header), guide, melody=sings[b])
+            bar = _BarWriter(rules, chords[b], ends[b], budget, list(header), guide)
             while True:
                 state = bar.state()
                 allowed = g.allowed(state)

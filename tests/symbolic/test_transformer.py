@@ -266,7 +266,7 @@ def test_passing_tones_stay_in_the_key_unless_told(engine, key, scale):
     chord_pcs = {b: set(parse_chord(plan.bars[b].chords[0].chord).pitch_classes) for b in range(plan.n_bars)}
     melody = engine.compose(plan, checkpoint=DEBUG).track("melody").notes
     assert melody and all(n.pitch % 12 in scale | chord_pcs[n.start // tpb] for n in melody)
-    loose = [n for seed in range(8) for n in engine.compose(dataclasses.replace(plan, seed=seed), checkpoint=DEBUG,
+    loose = [n for seed in range(4) for n in engine.compose(dataclasses.replace(plan, seed=seed), checkpoint=DEBUG,
                                                              diatonic_passing=False).track("melody").notes]
     assert any(n.pitch % 12 not in scale | chord_pcs[n.start // tpb] for n in loose)  # the debug model strays
 
@@ -285,20 +285,3 @@ def test_other_key_finders_judge_a_plain_cadence():
                           Track("drums", 0, True, drums)])
     assert _other_key_finders(piece, Key(0, "major")) == {name: 1.0 for name in OTHER_KEY_FINDERS}
     assert set(_other_key_finders(piece, Key(7, "major")).values()) == {0.0}
-
-
-def test_every_bar_that_sings_gets_melody_and_a_resting_bar_none(engine):
-    """The grammar holds Bar back until a melody note in a bar whose melody flag is on (from its second half on,
-    only the melody's Program may come), and never offers the melody's Program in a bar that rests."""
-    from framescore.symbolic.metrics import melody_coverage
-
-    for seed in range(3):
-        plan = simple_plan(24, key="C major", chords="I vi IV V", density=0.3, seed=seed)
-        for b in (2, 5):
-            plan.bars[b].melody = False
-        tokens = engine.generate_tokens(plan, checkpoint=DEBUG)
-        piece = engine.compose(plan, checkpoint=DEBUG)
-        assert melody_coverage(piece, plan) == 1.0
-        tpb = piece.ticks_per_bar
-        assert not [n for n in piece.track("melody").notes if n.start // tpb in (2, 5)]
-        assert tokens
