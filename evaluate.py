@@ -4,6 +4,11 @@ Each input gives one plan (a video or picture through vision/, a plan.json as it
 plans taken from POP909 songs' own annotations); every engine composes every plan with the same seed; each piece
 is scored against its plan. Per engine, the set of pieces is then compared with a reference set of real music
 (``--reference DIR`` of MIDI files, or ``pop909:test``) by the overlapping area of each metric's distribution.
+
+Like is compared with like: POP909 holds a melody and a piano part (its MELODY, BRIDGE and PIANO tracks) and no
+bass or drums, so the music metrics and the headline overlap are of the parts that correspond to it, our
+``melody`` and ``harmony`` tracks (:data:`REFERENCE_PARTS`). The whole piece, with the rule engine's bass and
+drums (whose drums fill every beat), is scored too and reported on its own line.
 """
 
 from __future__ import annotations
@@ -37,7 +42,12 @@ COLUMNS = [
     ("empty", "music", "empty_beat_rate"),
     ("poly", "music", "polyphony"),
     ("range", "music", "pitch_range"),
+    ("rep", "melody", "repeated"),
+    ("step", "melody", "step"),
+    ("leap", "melody", "leap"),
 ]
+#: The tracks of a piece that correspond to a POP909 song (melody; BRIDGE + PIANO as harmony).
+REFERENCE_PARTS = ("melody", "harmony")
 POP909_BARS = 32  # plans from POP909 songs are cut to their first bars, to keep evaluation quick
 
 
@@ -100,12 +110,13 @@ def evaluate(inputs: list[str], engines: list[str], reference: str | None = None
              seed: int = 0, log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Compose every input's plan with every engine and score it. Returns rows and per-engine summaries."""
     from .symbolic.engines import compose, get_engine
-    from .symbolic.metrics import overlap_with_reference, score_piece
+    from .symbolic.metrics import melody_motion, music_metrics, overlap_with_reference, score_piece
 
     for engine in engines:
         get_engine(engine)  # an unknown name fails before any work
     specs = collect_inputs(inputs)
     ref = load_reference_spec(reference) if reference else None
+    ref_motion = reference_melody_motion(reference) if reference else None
     stages = Stages(quiet=True)
     plans: list[tuple[str, MusicPlan]] = []
     for spec in specs:
@@ -125,15 +136,28 @@ def evaluate(inputs: list[str], engines: list[str], reference: str | None = None
             plan = replace(plan, engine=engine)
             piece = compose(plan, engine)  # the gate: the piece is checked against its plan
             report = score_piece(piece, plan)
-            report["emotion"] = emotion_agreement(piece, plan, classifier)
+            report["music_whole"] = report["music"]
+            report["music"] = music_metrics(reference_parts(piece))
+            report["melody"] = melody_motion(piece) or {}
+            report["emotion"] = (emotion_agreement(piece, plan, classifier) if not name.startswith("pop909/")
+                                 else {})  # see emotion_agreement: a POP909 plan asks for no mood
             rows.append({"input": name, "engine": engine, "bars": plan.n_bars, **report})
-            for k, v in report["music"].items():
-                if v is not None:
-                    values.setdefault(k, []).append(float(v))
+            for group in ("music", "music_whole"):
+                for k, v in report[group].items():
+                    if v is not None:
+                        values.setdefault(group, {}).setdefault(k, []).append(float(v))
         eng_rows = [r for r in rows if r["engine"] == engine]
         means = {key: _mean([r[group].get(key) for r in eng_rows]) for _, group, key in COLUMNS}
-        summary[engine] = {"means": means, "overlap": overlap_with_reference(values, ref) if ref else None}
-    return {"rows": rows, "summary": summary, "reference": reference, "seed": seed}
+        summary[engine] = {"means": means,
+                           "overlap": overlap_with_reference(values.get("music", {}), ref) if ref else None,
+                           "overlap_whole": overlap_with_reference(values.get("music_whole", {}), ref) if ref else None}
+    return {"rows": rows, "summary": summary, "reference": reference, "seed": seed,
+            "reference_melody": ref_motion}
+
+
+def reference_parts(piece):
+    """The piece cut to :data:`REFERENCE_PARTS`, the tracks a POP909 song has a counterpart of."""
+    return replace(piece, tracks=[t for t in piece.tracks if t.name in REFERENCE_PARTS])
 
 
 def emotion_agreement(piece, plan: MusicPlan, classifier) -> dict[str, Any]:
@@ -141,7 +165,9 @@ def emotion_agreement(piece, plan: MusicPlan, classifier) -> dict[str, Any]:
 
     The plan's quadrant is the signs of its valence and arousal (0 counts as positive). ``valence_agreement``
     compares the valence sign alone: the classifier is much surer of arousal on EMOPIA (0.91 test accuracy)
-    than of valence (0.75), and POP909-like music reads as high-arousal to it.
+    than of valence (0.75), and POP909-like music reads as high-arousal to it. Plans taken from POP909 songs
+    are left out (evaluate gives them no emotion): they carry valence = arousal = 0, a mood nobody asked for,
+    so agreement there would only say whether the classifier heard Q1.
     """
     v, a = classifier.valence_arousal(piece)
     q = classifier.quadrant(piece)
@@ -181,6 +207,30 @@ def load_reference_spec(spec: str) -> dict[str, list[float]]:
     return load_reference(spec)
 
 
+def reference_melody_motion(spec: str) -> dict[str, float] | None:
+    """The mean :func:`~framescore.symbolic.metrics.melody_motion` shares over the reference's files that have a
+    melody track (POP909's MELODY); None when none has."""
+    from .symbolic.metrics import melody_motion
+    from .symbolic.midi_io import MidiError, read_midi
+
+    if spec.startswith("pop909:"):
+        root, ids, limit = _pop909_spec(spec)
+        files = [root / sid / f"{sid}.mid" for sid in ids[:limit]]
+    else:
+        files = sorted(p for p in Path(spec).rglob("*") if p.suffix.lower() in (".mid", ".midi") and p.is_file())
+    shares = []
+    for f in files:
+        try:
+            m = melody_motion(read_midi(f))
+        except MidiError:
+            continue
+        if m is not None:
+            shares.append(m)
+    if not shares:
+        return None
+    return {k: sum(m[k] for m in shares) / len(shares) for k in ("repeated", "step", "leap")}
+
+
 def _mean(vals: list[Any]) -> float | None:
     nums = [float(v) for v in vals if v is not None and not (isinstance(v, float) and math.isnan(v))]
     return sum(nums) / len(nums) if nums else None
@@ -206,14 +256,25 @@ def format_table(result: dict[str, Any]) -> str:
     for engine, s in result["summary"].items():
         cells = ["**mean**", engine, ""] + [_cell(s["means"][k]) for _, _, k in COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
+    motion = result.get("reference_melody")
+    if motion:
+        cells = ["**reference**", result["reference"], ""] + [_cell(motion.get(k)) if g == "melody" else ""
+                                                            for _, g, k in COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
     if any(s["overlap"] for s in result["summary"].values()):
         metrics = [k for _, g, k in COLUMNS if g == "music"]
-        lines += ["", f"Overlap with the reference ({result['reference']}), per metric (Yang & Lerch):", ""]
-        head = ["engine"] + [c for c, g, _ in COLUMNS if g == "music"] + ["mean"]
+        parts = " and ".join(REFERENCE_PARTS)
+        lines += ["", f"Overlap with the reference ({result['reference']}), per metric (Yang & Lerch), of the parts "
+                  f"that correspond to POP909's ({parts}; the columns above are of these parts too; `mean` is over "
+                  "every music metric, pitch classes used included); then of whole pieces, bass and drums "
+                  "included:", ""]
+        head = ["engine", "parts"] + [c for c, g, _ in COLUMNS if g == "music"] + ["mean"]
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        for engine, s in result["summary"].items():
-            ov = s["overlap"] or {}
-            lines.append("| " + " | ".join([engine] + [_cell(ov.get(m)) for m in metrics] + [_cell(ov.get("mean"))]) + " |")
+        for key, label in (("overlap", parts), ("overlap_whole", "whole piece")):
+            for engine, s in result["summary"].items():
+                ov = s.get(key) or {}
+                lines.append("| " + " | ".join([engine, label] + [_cell(ov.get(m)) for m in metrics]
+                                               + [_cell(ov.get("mean"))]) + " |")
     return "\n".join(lines)
 
 

@@ -56,6 +56,7 @@ __all__ = [
     "key_agreement",
     "load_reference",
     "melody_coverage",
+    "melody_motion",
     "meter_match",
     "music_metrics",
     "n_pitch_classes_used",
@@ -540,6 +541,26 @@ def melody_coverage(piece: Piece, plan: MusicPlan | None = None) -> float | None
     onsets = np.array([n.start for n in track.notes], dtype=np.int64)
     held = {int(b) for b in np.searchsorted(lines, onsets, side="right") - 1}
     return sum(b in held for b in bars) / len(bars)
+
+
+def melody_motion(piece: Piece) -> dict[str, float] | None:
+    """How the melody moves from note to note: the shares of its successive intervals that are ``repeated``
+    (the same pitch), ``step`` (1-2 semitones) and ``leap`` (3 or more), and ``n`` (how many intervals), with
+    the melody read as one voice (of notes starting together, the highest). The melody is the track named
+    ``melody`` (any case: POP909 calls it MELODY). None without one, or with fewer than two notes."""
+    track = next((t for t in piece.tracks if t.name.strip().lower() == "melody" and not t.is_drum), None)
+    if track is None:
+        return None
+    top: dict[int, int] = {}
+    for n in track.notes:
+        top[n.start] = max(top.get(n.start, n.pitch), n.pitch)
+    pitches = [top[t] for t in sorted(top)]
+    if len(pitches) < 2:
+        return None
+    moves = np.abs(np.diff(pitches))
+    n = len(moves)
+    return {"repeated": float(np.sum(moves == 0) / n), "step": float(np.sum((moves >= 1) & (moves <= 2)) / n),
+            "leap": float(np.sum(moves >= 3) / n), "n": n}
 
 
 def _melody_bars(piece: Piece, plan: MusicPlan) -> list[list[Note]]:

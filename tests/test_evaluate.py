@@ -5,10 +5,13 @@ from __future__ import annotations
 import pytest
 
 from framescore.errors import FramescoreError
-from framescore.evaluate import evaluate, format_table
+from dataclasses import replace
+
+from framescore.evaluate import evaluate, format_table, reference_parts
 from framescore.symbolic.engines import compose
 from framescore.symbolic.midi_io import write_midi
-from framescore.symbolic.plan import simple_plan
+from framescore.symbolic.metrics import music_metrics
+from framescore.symbolic.plan import load_plan, simple_plan
 
 
 def test_table_over_a_clip_and_a_plan(two_shot_clip, tmp_path):
@@ -23,9 +26,15 @@ def test_table_over_a_clip_and_a_plan(two_shot_clip, tmp_path):
     assert all(r["plan"]["chord_accuracy"] == 1.0 for r in result["rows"])
     overlap = result["summary"]["rule"]["overlap"]
     assert 0.0 <= overlap["mean"] <= 1.0
+    assert 0.0 <= result["summary"]["rule"]["overlap_whole"]["mean"] <= 1.0
+    # the music metrics are of the melody and harmony alone (what POP909 has); the whole piece's are kept apart
+    row = result["rows"][1]
+    parts = music_metrics(reference_parts(compose(replace(load_plan(plan_file), seed=0), "rule")))
+    assert row["music"] == parts and row["music"] != row["music_whole"]
     table = format_table(result)
     assert table.splitlines()[0].startswith("| input | engine | bars | chord | key")
     assert "**mean**" in table and "Overlap with the reference" in table
+    assert "| rule | melody and harmony |" in table and "| rule | whole piece |" in table
 
 
 def test_bad_inputs_are_named(tmp_path):

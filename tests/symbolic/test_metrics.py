@@ -450,6 +450,17 @@ def test_melody_coverage():
     assert M.melody_coverage(piece, plan) is None
 
 
+def test_melody_motion_by_hand():
+    piece = piece_from_plan_grid(simple_plan(8.0, tempo_bpm=120))
+    assert M.melody_motion(piece) is None  # no melody track
+    # 60 60 62 (and a lower 55 with it, not the melody's line) 65 64 72: moves 0, 2, 3, 1, 8
+    notes = [Note(i * Q, Q, p) for i, p in enumerate([60, 60, 62, 65, 64, 72])] + [Note(2 * Q, Q, 55)]
+    piece.tracks.append(Track("MELODY", 0, False, notes))
+    assert M.melody_motion(piece) == {"repeated": 1 / 5, "step": 2 / 5, "leap": 2 / 5, "n": 5}
+    piece.tracks[-1].notes = notes[:1]
+    assert M.melody_motion(piece) is None  # one note has no interval
+
+
 def form_piece():
     """Sections A (bars 0-1), B (bar 2), A2 (bars 3-4, returning to A) with a melody worked out by hand."""
     plan = simple_plan(10.0, tempo_bpm=120, chords="I IV V I")  # 5 bars of 1920 ticks
