@@ -14,6 +14,10 @@ violation (its bar, track and note); :func:`violations` lists them all. What a p
   note-off); controller, pitch-bend and program-change events fall inside the music too;
 - **the melody's silences**: no melody note starts in a bar whose ``BarPlan.melody`` is False.
 
+What every engine also owes its plan, but the gate does not enforce (a user's own melody, kept as given, may rest
+where it likes): :func:`tuneless_bars`, the bars that should carry the tune and hear none. The engines' contract
+tests require it empty.
+
 Bar numbers in the messages are the plan's bars (:meth:`~framescore.symbolic.piece.Piece.bar_of` on the
 grid), whatever their lengths.
 """
@@ -26,7 +30,23 @@ from collections.abc import Iterator
 from .piece import Note, Piece, piece_from_plan_grid
 from .plan import MusicPlan
 
-__all__ = ["check_piece", "violations"]
+__all__ = ["check_piece", "tuneless_bars", "violations"]
+
+
+def tuneless_bars(piece: Piece, plan: MusicPlan) -> list[int]:
+    """The bars whose plan gives the melody a part (``BarPlan.melody``) in which no melody note sounds (begins
+    or rings on), within the music; empty when the instrumentation has no melody."""
+    melody = piece.track("melody")
+    if "melody" not in plan.instrumentation or melody is None:
+        return []
+    grid = piece_from_plan_grid(plan)
+    lines = grid.bar_starts(grid.end_tick + 1)[:plan.n_bars] + [grid.end_tick]
+    out = []
+    for b, bp in enumerate(plan.bars):
+        lo, hi = lines[b], min(lines[b + 1], grid.end_tick)
+        if bp.melody and hi > lo and not any(n.start < hi and n.end > lo for n in melody.notes):
+            out.append(b)
+    return out
 
 
 def violations(piece: Piece, plan: MusicPlan) -> Iterator[str]:

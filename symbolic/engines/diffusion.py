@@ -1,5 +1,6 @@
-"""The diffusion engine: a piano-roll DDPM trained on POP909 writes the melody and the accompaniment, window by
-window, conditioned on the plan's chords laid across the pitch axis, with classifier-free guidance.
+"""The diffusion engine: a piano-roll DDPM trained on POP909 writes the melody and the accompaniment in
+overlapping 4-bar windows, conditioned on the plan's chords laid across the pitch axis, with classifier-free
+guidance.
 
 How a plan becomes music (model and sampler: :mod:`framescore.symbolic.models.roll_unet`; layout:
 :mod:`framescore.symbolic.roll`):
@@ -7,11 +8,17 @@ How a plan becomes music (model and sampler: :mod:`framescore.symbolic.models.ro
 - the plan's chords and densities, transposed to C major / A minor as in training (by the key, unless the chords
   clearly sit in another one: :func:`~framescore.symbolic.roll.chord_shift`), become condition rolls on a
   sixteenth-note grid, in bars of the plan's own meter;
-- the first window (4 bars) is sampled from noise; each next one starts ``hop_bars`` (3) bars later and is
-  inpainted: the bars it shares with what is already written are fixed to it at every denoising step (RePaint
-  replacement), so a piece of any length is one continuous roll;
-- a user's melody (:func:`compose` with ``melody``, or :func:`compose_with_melody` with a MIDI file) is fixed the
-  same way, on the melody channels of every window: the model writes the accompaniment around it, and the
+- the piece is denoised as overlapping windows of 4 bars, one every ``hop_bars`` (3), all in one batch, their
+  predictions averaged where they overlap at every step (MultiDiffusion), so a piece of any length is one
+  continuous roll, sampled in one pass;
+- the form: a bar whose plan gives the melody no part has its melody channels fixed to silence (so the
+  accompaniment is written for a bar without tune); a bar of a returning theme has its melody channels tied to
+  its statement's at every step, so the theme comes back (the accompaniment is free to differ); every other bar
+  that has the tune is asked for at least :data:`MELODY_ONSETS` melody onsets, in the melody's register, by
+  raising the predicted roll's strongest melody onsets there when it has fewer (a guidance, like the tone
+  guidance: the network re-plans around them at the next step);
+- a user's melody (:func:`compose` with ``melody``, or :func:`compose_with_melody` with a MIDI file) is fixed on
+  the melody channels (RePaint replacement at every step): the model writes the accompaniment around it, and the
   melody track is the user's notes as given;
 - the roll is read back as notes (an onset above its threshold starts a note, which lasts while the sustain
   stays above its own; the thresholds are fitted once per checkpoint so that the model's rolls are as full as the
@@ -24,7 +31,7 @@ convolutional, so it runs on any window, but it learnt from 4/4 songs only, so t
 4/4-flavoured (the chords still change where the plan says).
 
 Same plan and seed, same piece: the noise comes from a ``torch.Generator`` seeded with ``plan.seed`` and sampling
-runs DDIM (eta 0) in one torch thread. Two guidances keep the chords: classifier-free guidance (``guidance``, the
+runs the checkpoint's sampler (DDIM, eta 0, or DPM-Solver++) in one torch thread. Two guidances keep the chords: classifier-free guidance (``guidance``, the
 network's own conditional against unconditional prediction) and tone guidance (``tone_guidance``: each step's
 predicted roll is pulled off the cells outside the sounding chord, and the network carries on from there; see
 :func:`~framescore.symbolic.models.roll_unet.sample`); the checkpoint's config sets both. ``post_filter`` (off by default) drops notes that start on a beat outside
@@ -48,6 +55,11 @@ ENGINE = EngineInfo(name="diffusion", order=2, keeps_melody=True, checkpoint="di
 
 #: ``compose(plan)``'s settings; ``None`` takes the checkpoint's own default (its config.json).
 DEFAULTS: dict = {"guidance": None, "tone_guidance": None, "steps": None, "hop_bars": None, "post_filter": False}
+
+
+#: The melody onsets the sampler asks of every bar that has a tune (see ``melody_floor`` in
+#: :func:`~framescore.symbolic.models.roll_unet.sample`); 0 leaves the melody to the model alone.
+MELODY_ONSETS = 2
 
 
 class DiffusionError(FramescoreError):
@@ -90,13 +102,16 @@ def _window_starts(n_bars: int, window_bars: int, hop_bars: int) -> list[int]:
 
 def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody: list[Note] | None = None,
                   guidance: float | None = None, steps: int | None = None, hop_bars: int | None = None,
-                  tone_guidance: float | None = None):
+                  tone_guidance: float | None = None, melody_onsets: int | None = None):
     """The plan's whole roll, ``(4, n_bars * steps_per_bar, n_pitches)`` float32 numpy in [-1, 1], in the
     key-normalised pitch space (see :mod:`framescore.symbolic.roll`), and the spec and shift it was made with."""
     import numpy as np
     import torch
 
+    from ..form import melody_bars
     from ..models.roll_unet import sample
+    from .assembly import REAL_BAR_QUARTERS
+    from ..piece import piece_from_plan_grid
     from ..roll import chord_shift, condition, notes_to_roll, plan_chords, plan_density
 
     model = _load(_checkpoint(checkpoint))
@@ -117,27 +132,58 @@ def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody:
     cond = torch.from_numpy(condition(mask, root, plan_density(plan, total, spec), spec))
     roll = torch.zeros((4, total, spec.n_pitches))
     known = torch.zeros(roll.shape, dtype=torch.bool)
+    returns: dict[int, int] = {}
     if melody is not None:
         mel = notes_to_roll(melody, total, spec, shift)
         roll[:2] = torch.from_numpy(mel).float() * 2 - 1
         known[:2] = True
+    else:
+        returns = _melody_plan(plan, roll, known, spb)
+    sounding = melody_bars(plan)
+    melody_k = MELODY_ONSETS if melody_onsets is None else melody_onsets
+    music_end = -(-piece_from_plan_grid(plan).end_tick * spec.steps_per_quarter // TICKS_PER_QUARTER)  # in steps
+    # where each bar's music ends: the bar's end, the piece's in a last bar cut short, the real bar's when the
+    # plan stands in for one with bars of other lengths (what lies beyond is cut off, assembly.REAL_BAR_QUARTERS)
+    real = plan.source.get(REAL_BAR_QUARTERS) or [None] * plan.n_bars
+    heard_end = [min((b + 1) * spb, music_end, b * spb + (spb if q is None else int(q * spec.steps_per_quarter)))
+                 for b, q in enumerate(real)]
+    ties, spans = [], []
+    for r, src in returns.items():  # a return's melody is denoised as one with its statement's
+        n = heard_end[r] - r * spb  # the steps of the return that are heard
+        if n > 0:
+            ties.append((r * spb, src * spb, n))
+            if n < spb:  # a return cut short: the tune must begin within what is heard of it
+                spans.append((src * spb, src * spb + n))
+    floor = None
+    if melody is None and melody_k > 0:
+        spans += [(b * spb, heard_end[b]) for b in range(plan.n_bars)
+                  if sounding[b] and b not in returns and heard_end[b] > b * spb]
+        floor = (spans, float(cfg.thresholds[0]), melody_k) if spans else None
+    starts = [bar * spb for bar in _window_starts(plan.n_bars, spec.window_bars, hop)]
     generator = torch.Generator().manual_seed(plan.seed)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        done = 0  # steps already written
-        for bar in _window_starts(plan.n_bars, spec.window_bars, hop):
-            lo = bar * spb
-            k = known[:, lo:lo + padded].clone()
-            k[:, : max(0, done - lo)] = True
-            k[:, win:] = False  # the padding to the network's size is free (and thrown away)
-            out = sample(model, cond[None, :, lo:lo + padded], generator, steps=steps, guidance=guidance,
-                         known=roll[None, :, lo:lo + padded], known_mask=k[None], tone_guidance=tone_guidance)
-            roll[:, lo:lo + win] = out[0, :, :win]
-            done = lo + win
+        roll = sample(model, cond[None], generator, steps=steps, guidance=guidance, known=roll[None],
+                      known_mask=known[None], tone_guidance=tone_guidance, ties=ties, melody_floor=floor,
+                      windows=(padded, starts))[0]
     finally:
         torch.set_num_threads(threads)
     return roll[:, :n_steps].numpy().astype(np.float32), spec, shift
+
+
+def _melody_plan(plan: MusicPlan, roll, known, spb: int) -> dict[int, int]:
+    """Fix the melody's silent bars (``BarPlan.melody`` False) to silence on the melody channels, so the model
+    writes the accompaniment of a bar without tune, and return ``{bar: bar it restates}`` for the bars of a
+    returning theme whose statement has a melody (:func:`~framescore.symbolic.form.restated_bars`)."""
+    from ..form import melody_bars, restated_bars
+
+    sounding = melody_bars(plan)
+    for b, on in enumerate(sounding):
+        if not on:
+            roll[:2, b * spb:(b + 1) * spb] = -1.0
+            known[:2, b * spb:(b + 1) * spb] = True
+    return {r: s for r, s in restated_bars(plan).items() if sounding[r] and sounding[s] and s < r}
 
 
 def _sounding(plan: MusicPlan, bar: int, off: int, beat_ticks: int):

@@ -33,7 +33,7 @@ as they are, because POP909 has neither.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -41,6 +41,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..chords import Key
+from ..form import melody_bars, restated_bars
 from ..key_profiles import key_matrix, unit_profile
 from ..piece import TICKS_PER_QUARTER, Note, Piece, piece_from_plan_grid
 from ..plan import MusicPlan
@@ -54,7 +55,7 @@ CHORD_TONE_MODES = ("none", "strong", "harmony", "all")
 #: Sampling settings used by ``compose(plan)``.
 DEFAULTS = {"temperature": 1.0, "top_p": 0.95, "chord_tones": "harmony", "passing_max_positions": 2,
             "diatonic_passing": True, "key_guidance": 2.0, "key_margin": 0.1,
-            "trim_at_chord_changes": True}
+            "trim_at_chord_changes": True, "melody_tries": 3, "restate_themes": True}
 MAX_BAR_TOKENS = 400  # a runaway bar is closed here (POP909: 94 tokens a bar on average, 99% under 185)
 MAX_NOTES_PER_POSITION = 12
 REFILL_RESERVE = 64  # tokens kept free after a re-encode, at least
@@ -90,11 +91,16 @@ class _Grammar:
         self.bar[tok.bar_id] = True
         self.pos_value = np.full(n, -1)
         self.pitch_pc = np.full(n, -1)
+        self.program_value = np.full(n, -1)
+        self.pitch_id: dict[int, int] = {}
         for i, v in tok.types.value.items():
             if kind[i] == "Position":
                 self.pos_value[i] = v
             elif kind[i] == "Pitch":
                 self.pitch_pc[i] = v % 12
+                self.pitch_id[v] = i
+            elif kind[i] == "Program":
+                self.program_value[i] = v
         self.kind = kind
         self.value = tok.types.value
         per_beat = tok.spec.positions_per_beat
@@ -106,21 +112,24 @@ class _Grammar:
         self._sets: dict[tuple, tuple] = {}
 
     def allowed(self, state: tuple) -> tuple[np.ndarray, np.ndarray]:
-        """``(ids, lm_head rows)`` for a state: ``("next", lo, hi, notes_ok, bar_only)`` (a position in
-        [lo, hi), Bar, and a Program when ``notes_ok``), ``("program",)``, ``("pitch", pcs)`` (empty: any),
-        ``("velocity",)``, ``("duration", max_positions)`` (None: any)."""
+        """``(ids, lm_head rows)`` for a state: ``("next", lo, hi, programs, bar_only, bar_ok)`` (a position in
+        [lo, hi), Bar when ``bar_ok``, and one of ``programs``: only Bar when ``bar_only``),
+        ``("program", programs)``, ``("pitch", pcs)`` (empty: any), ``("velocity",)``,
+        ``("duration", max_positions)`` (None: any), ``("force", id)`` (that id alone)."""
         hit = self._sets.get(state)
         if hit is None:
             what = state[0]
-            if what == "next":
-                _, lo, hi, notes_ok, bar_only = state
-                mask = self.bar.copy()
+            if what == "force":
+                mask = np.zeros(len(self.kind), dtype=bool)
+                mask[state[1]] = True
+            elif what == "next":
+                _, lo, hi, programs, bar_only, bar_ok = state
+                mask = self.bar.copy() if bar_ok or bar_only else np.zeros(len(self.kind), dtype=bool)
                 if not bar_only:
                     mask |= (self.pos_value >= lo) & (self.pos_value < hi)
-                    if notes_ok:
-                        mask |= self.program
+                    mask |= self.program & np.isin(self.program_value, programs)
             elif what == "program":
-                mask = self.program
+                mask = self.program & np.isin(self.program_value, state[1])
             elif what == "pitch":
                 pcs = state[1]
                 mask = self.pitch & np.isin(self.pitch_pc, sorted(pcs)) if pcs else self.pitch
@@ -205,6 +214,7 @@ def _chord_pcs(plan: MusicPlan, tok, shift: int) -> list[list[tuple[int, frozens
     return out
 
 
+_MELODY_PROGRAM = 0  # the melody's Program token value (remi.PROGRAM_OF_TRACK["melody"])
 _HARMONY_PROGRAM = 1  # the piano part's Program token value (remi.PROGRAM_OF_TRACK["harmony"])
 
 
@@ -252,6 +262,11 @@ class _BarWriter:
     budget: int  # from this many tokens on, only Bar may come (a runaway bar is closed)
     tokens: list[int]  # the bar's header, then what was sampled
     guide: _KeyGuide | None = None
+    programs: tuple[int, ...] = (_MELODY_PROGRAM, _HARMONY_PROGRAM)  # the parts that may play in this bar
+    script: list[tuple[int, list[int]]] = field(default_factory=list)  # melody notes given: (position, 4 ids)
+    require_melody: bool = False  # hold Bar until a melody note, and offer only the melody from mid-bar on
+    forced: list[int] = field(default_factory=list)  # the given note tokens still to write at this position
+    has_melody: bool = False
     last: str = "header"  # the last token's kind
     pos: int = -1
     notes_here: int = 0  # notes begun at pos
@@ -262,11 +277,26 @@ class _BarWriter:
 
     def state(self) -> tuple:
         """What may come next, as a :meth:`_Grammar.allowed` state."""
+        if self.forced:
+            return ("force", self.forced[0])
         if self.last in ("header", "Duration"):  # a later position, Bar, or (after a note) another note here
             notes_ok = self.last == "Duration" and self.notes_here < MAX_NOTES_PER_POSITION
-            return ("next", self.pos + 1, self.end, notes_ok, len(self.tokens) >= self.budget)
+            over = len(self.tokens) >= self.budget
+            if self.script:  # positions up to the next given note's, notes of the other parts; no Bar
+                given = self.script[0][0]
+                if over:
+                    return ("next", given, given + 1, (), False, False)
+                return ("next", self.pos + 1, given + 1, self.programs if notes_ok else (), False, False)
+            wanting = self.require_melody and not self.has_melody
+            programs = self.programs if notes_ok else ()
+            if wanting and self.pos + 1 >= self.end // 2:  # the second half of a bar still without its tune
+                programs = (_MELODY_PROGRAM,) if notes_ok else ()
+            bar_ok = not wanting or (self.pos >= self.end - 1 and not notes_ok)
+            return ("next", self.pos + 1, self.end, programs, over and not wanting, bar_ok)
         if self.last == "Position":
-            return ("program",)
+            if self.require_melody and not self.has_melody and self.pos >= self.end // 2:
+                return ("program", (_MELODY_PROGRAM,))
+            return ("program", self.programs)
         if self.last == "Program":
             return ("pitch", self.rules.pitches(self.pos, self.program, self.chord))
         if self.last == "Pitch":
@@ -282,12 +312,17 @@ class _BarWriter:
     def take(self, choice: int, g: _Grammar) -> None:
         """Record a sampled token other than Bar."""
         kind = g.kind[choice]
+        if self.forced:
+            self.forced.pop(0)
         if kind == "Position":
             self.pos, self.notes_here = g.value[choice], 0
             self.chord = next(pcs for q, pcs in reversed(self.chords) if q <= self.pos)
+            while self.script and self.script[0][0] == self.pos:  # the given notes come first, as in training
+                self.forced += self.script.pop(0)[1]
         elif kind == "Program":
             self.program = g.value[choice]
             self.notes_here += 1
+            self.has_melody |= self.program == _MELODY_PROGRAM
         elif kind == "Pitch":
             self.pitch_pc = int(g.pitch_pc[choice])
             self.chord_tone = self.rules.is_chord_tone(self.pitch_pc, self.chord)
@@ -307,6 +342,7 @@ class _Context:
     def __init__(self, dec, prefix: list[int]) -> None:
         self.dec, self.prefix = dec, prefix
         self.bars: list[list[int]] = []
+        self.refills = 0
         dec.reset()
         self.hidden = dec.feed_hidden(prefix)
 
@@ -324,7 +360,21 @@ class _Context:
         else:
             self.hidden = self.dec.feed_hidden([choice])
 
+    def mark(self, header: list[int]) -> tuple:
+        """Where a bar begins (its header fed), for :meth:`rewind`."""
+        return (self.dec.length, self.hidden, self.refills, header)
+
+    def rewind(self, mark: tuple) -> None:
+        """Back to ``mark``, forgetting the tokens fed since: the cache keeps what lies before, unless a re-encode
+        happened in between, which is then redone."""
+        length, hidden, refills, header = mark
+        if refills == self.refills:
+            self.dec.length, self.hidden = length, hidden
+        else:
+            self.hidden = self._refill(header)
+
     def _refill(self, current: list[int]) -> np.ndarray:
+        self.refills += 1
         room = min(self.dec.n_ctx // 2, self.dec.n_ctx - len(self.prefix) - len(current) - REFILL_RESERVE)
         keep: list[list[int]] = []
         for b in reversed(self.bars):
@@ -341,11 +391,17 @@ class _Context:
 
 def _onset_ends(plan: MusicPlan, grid: Piece, n_pos: int) -> list[int]:
     """Per bar, the first grid position with no onset: the bar's length, or where the music ends in a last bar
-    cut short."""
+    cut short, or where the real bar ends when ``plan`` stands in for one with bars of other lengths
+    (:data:`~.assembly.REAL_BAR_QUARTERS`: what lies beyond is cut off when the piece is laid on the real bars)."""
+    from .assembly import REAL_BAR_QUARTERS
+
     ticks_per_pos = grid.ticks_per_bar // n_pos
-    ends = [n_pos] * plan.n_bars
+    real = plan.source.get(REAL_BAR_QUARTERS)
+    per_quarter = n_pos / plan.bar_quarters(0)
+    ends = [n_pos if real is None else min(n_pos, max(1, int(round(q * per_quarter)))) for q in
+            (real or [None] * plan.n_bars)]
     b = plan.n_bars - 1
-    ends[b] = min(n_pos, -(-(grid.end_tick - b * grid.ticks_per_bar) // ticks_per_pos))
+    ends[b] = min(ends[b], -(-(grid.end_tick - b * grid.ticks_per_bar) // ticks_per_pos))
     return ends
 
 
@@ -354,6 +410,7 @@ def generate_tokens(plan: MusicPlan, checkpoint: str | Path | None = None, tempe
                     passing_max_positions: int = DEFAULTS["passing_max_positions"],
                     diatonic_passing: bool = DEFAULTS["diatonic_passing"],
                     key_guidance: float = DEFAULTS["key_guidance"], key_margin: float = DEFAULTS["key_margin"],
+                    melody_tries: int = DEFAULTS["melody_tries"], restate_themes: bool = DEFAULTS["restate_themes"],
                     backing_profile: np.ndarray | None = None) -> list[int]:
     """The whole token sequence (prefix, then each bar's header and music) the model writes for ``plan``.
 
@@ -363,6 +420,13 @@ def generate_tokens(plan: MusicPlan, checkpoint: str | Path | None = None, tempe
     tone of the key's scale or of the chord. ``key_guidance`` > 0 turns on :class:`_KeyGuide` with that strength
     (nats) and ``key_margin``; ``backing_profile`` is the ticks each pitch class sounds in the parts the model
     does not write (the rule engine's bass), which the guide counts in.
+
+    The form (:mod:`framescore.symbolic.form`): a bar whose plan gives the melody no part is offered no melody
+    note. With ``restate_themes``, a bar of a returning theme is given its statement's melody (moved to the
+    nearest tone the rules allow where the chord there differs) and the model writes the piano around it. Any
+    other bar that has the tune is sampled up to ``melody_tries`` times until it holds a melody note (the bar's
+    tokens are taken back and drawn again); the last try holds the bar open until one comes, offering only the
+    melody from mid-bar on. 0 tries leaves the melody to the model alone.
     """
     from ...errors import FramescoreError
     from ..checkpoints import checkpoint_dir
@@ -396,22 +460,74 @@ def generate_tokens(plan: MusicPlan, checkpoint: str | Path | None = None, tempe
 
     # One BLAS thread: a token's matrix products are too small to share, and a second thread spinning beside
     # another busy process made generation 2.5x slower here
+    sounding = melody_bars(plan)
+    restated = restated_bars(plan) if restate_themes else {}
+    melody_of: dict[int, list[tuple[int, list[int]]]] = {}  # per bar written, its melody notes' tokens
     with threadpool_limits(limits=1, user_api="blas"):
         ctx = _Context(dec, prefix)
         for b in range(plan.n_bars):
             header = tok.bar_header_ids(plan, b)
             ctx.feed_header(header)
-            bar = _BarWriter(rules, chords[b], ends[b], budget, list(header), guide)
-            while True:
-                state = bar.state()
-                allowed = g.allowed(state)
-                choice = _sample(ctx.hidden, allowed, temperature, top_p, gen, bar.bias(state, allowed, g))
-                if g.kind[choice] == "Bar":
+            given = []
+            if sounding[b] and b in restated:
+                given = _fit_script(melody_of.get(restated[b], []), rules, chords[b], ends[b], g)
+            programs = (_HARMONY_PROGRAM,) if given or not sounding[b] else (_MELODY_PROGRAM, _HARMONY_PROGRAM)
+            need = sounding[b] and not given and melody_tries > 0
+            tries = melody_tries if need else 1
+            start = ctx.mark(header)
+            heard = guide.profile.copy() if guide is not None else None
+            for attempt in range(tries):
+                bar = _BarWriter(rules, chords[b], ends[b], budget, list(header), guide, programs, list(given),
+                                 require_melody=need and attempt == tries - 1)
+                while True:
+                    state = bar.state()
+                    allowed = g.allowed(state)
+                    choice = _sample(ctx.hidden, allowed, temperature, top_p, gen, bar.bias(state, allowed, g))
+                    if g.kind[choice] == "Bar":
+                        break
+                    bar.take(choice, g)
+                    ctx.feed(choice, bar.tokens)
+                if bar.has_melody or attempt == tries - 1:
                     break
-                bar.take(choice, g)
-                ctx.feed(choice, bar.tokens)
+                ctx.rewind(start)  # a bar without its tune: drawn again
+                if guide is not None:
+                    guide.profile[:] = heard
             ctx.bars.append(bar.tokens)
+            melody_of[b] = _melody_script(bar.tokens[len(header):], g)
         return ctx.tokens()
+
+
+def _melody_script(tokens: list[int], g: _Grammar) -> list[tuple[int, list[int]]]:
+    """The melody notes of a bar's sampled tokens: ``(position, [Program, Pitch, Velocity, Duration])`` each."""
+    out, pos = [], -1
+    for i, t in enumerate(tokens):
+        if g.kind[t] == "Position":
+            pos = g.value[t]
+        elif g.kind[t] == "Program" and g.value[t] == _MELODY_PROGRAM:
+            out.append((pos, tokens[i:i + 4]))
+    return out
+
+
+def _fit_script(script: list[tuple[int, list[int]]], rules: _NoteRules, chords: list[tuple[int, frozenset[int]]],
+                end: int, g: _Grammar) -> list[tuple[int, list[int]]]:
+    """A statement's melody notes for the bar that restates it: those that begin inside the bar (``end``), each
+    pitch kept where the bar's own chord allows it, else moved to the nearest pitch that is allowed (down on a
+    tie), so the tune stays recognisable over a changed harmony."""
+    out = []
+    for pos, ids in script:
+        if pos >= end:
+            continue
+        program, pitch_id, velocity, duration = ids
+        chord = next(pcs for q, pcs in reversed(chords) if q <= pos)
+        allowed = rules.pitches(pos, _MELODY_PROGRAM, chord)
+        if allowed and int(g.pitch_pc[pitch_id]) not in allowed:
+            pitch = g.value[pitch_id]
+            for d in sorted(range(-6, 7), key=lambda d: (abs(d), d)):
+                if (pitch + d) % 12 in allowed and pitch + d in g.pitch_id:
+                    pitch_id = g.pitch_id[pitch + d]
+                    break
+        out.append((pos, [program, pitch_id, velocity, duration]))
+    return out
 
 
 def _trim(notes: list[Note], changes: list[tuple[int, frozenset[int]]]) -> list[Note]:

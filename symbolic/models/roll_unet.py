@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -52,6 +53,9 @@ WEIGHTS = "diffusion_pytorch_model.safetensors"  # diffusers' name: its from_pre
 OLD_WEIGHTS = "model.safetensors"  # what folders written before 2026-12 call it
 SCHEDULER = "scheduler_config.json"
 N_CHORD_CHANNELS = 2  # the first condition channels, the ones guidance drops
+#: Pitch rows (of the key-normalised roll, from its lowest pitch, MIDI 36) where a melody floor raises onsets:
+#: MIDI 57-88, where POP909's melodies lie, so a tune asked for is not found among the accompaniment's low notes.
+MELODY_REGISTER = (21, 53)
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class ModelConfig:
     # what compose(plan) uses
     thresholds: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)  # per roll channel, read as on above it (calibrated)
     sampling_steps: int = 20
+    sampler: str = "ddim"  # or "dpmsolver++" (see RollModel.sample_scheduler)
     guidance: float = 3.0
     tone_guidance: float = 0.0
     hop_bars: int = 3
@@ -111,10 +116,20 @@ class RollModel:
         return DDPMScheduler.from_config(self.scheduler_config)
 
     def sample_scheduler(self):
-        """DDIM (eta 0) from the training schedule, with trailing spacing so few steps still start at pure noise."""
-        from diffusers import DDIMScheduler
+        """The sampler of ``config.sampler`` from the training schedule, with trailing spacing so few steps still
+        start at pure noise: DDIM (eta 0), or DPM-Solver++ (second order, multistep), which reaches the same
+        quality in about half the steps (Lu et al. 2022)."""
+        if self.config.sampler == "ddim":
+            from diffusers import DDIMScheduler
 
-        return DDIMScheduler.from_config(self.scheduler_config, timestep_spacing="trailing")
+            return DDIMScheduler.from_config(self.scheduler_config, timestep_spacing="trailing")
+        if self.config.sampler == "dpmsolver++":
+            from diffusers import DPMSolverMultistepScheduler
+
+            return DPMSolverMultistepScheduler.from_config(
+                self.scheduler_config, timestep_spacing="trailing", algorithm_type="dpmsolver++", solver_order=2,
+                final_sigmas_type="zero", lower_order_final=True)
+        raise CheckpointError(f"sampler {self.config.sampler!r} is not known (ddim or dpmsolver++)")
 
     @property
     def n_parameters(self) -> int:
@@ -166,8 +181,16 @@ def training_target(model: RollModel, scheduler, x0: torch.Tensor, noise: torch.
 
 def sample(model: RollModel, cond: torch.Tensor, generator: torch.Generator, steps: int | None = None,
            guidance: float | None = None, known: torch.Tensor | None = None,
-           known_mask: torch.Tensor | None = None, tone_guidance: float | None = None) -> torch.Tensor:
+           known_mask: torch.Tensor | None = None, tone_guidance: float | None = None,
+           ties: Sequence[tuple[int, int, int]] = (),
+           melody_floor: tuple[Sequence[tuple[int, int]], float, int] | None = None,
+           windows: tuple[int, Sequence[int]] | None = None) -> torch.Tensor:
     """Rolls ``(B, 4, T, P)`` in [-1, 1] (threshold at 0) for conditions ``cond`` ``(B, 3, T, P)``.
+
+    ``windows`` ``(size, starts)``: a roll longer than the network's window (one piece, ``B`` = 1) is denoised
+    as the overlapping windows ``start .. start+size``, all in one batch, their predictions averaged where
+    they overlap at every step (MultiDiffusion, Bar-Tal et al. 2023), so the piece is one roll, sampled in one
+    pass instead of window after window. The starts must cover ``T``.
 
     ``guidance`` ``w``: 0 ignores the chords, 1 is the conditional model alone, above 1 pushes towards the chords
     (two network passes a step instead of one). ``known``/``known_mask`` (broadcastable to the sample) fix part of
@@ -178,6 +201,16 @@ def sample(model: RollModel, cond: torch.Tensor, generator: torch.Generator, ste
     sounding chord (accompaniment channels fully, melody channels at half strength, so passing tones stay
     possible), and the step continues from that prediction, so the network re-plans the rest of the roll around
     it at the next step. 0 (or no chord) leaves the sampler as it was.
+
+    ``ties`` ``(dst, src, length)``: after every step the melody channels of time steps ``dst .. dst+length`` are
+    set to those of ``src ..``, so two passages of one window are denoised as one melody (a theme and its
+    return in the same window) while everything around them is free.
+
+    ``melody_floor`` ``(spans, level, k)``: each span ``(t0, t1)`` of time steps must hold a tune. Where the
+    predicted clean roll's melody onsets there (the strongest pitch of each step) have fewer than ``k`` steps
+    above ``level`` (the onset threshold the roll is read with), the span's melody onset cells are raised by the
+    shortfall of the ``k``-th strongest, so the steps the network already leans to become notes, and the next
+    step re-plans around them (a guidance like the tone guidance, not a rule).
     """
     import torch
 
@@ -188,10 +221,14 @@ def sample(model: RollModel, cond: torch.Tensor, generator: torch.Generator, ste
     if not 0.0 <= s <= 1.0:
         raise CheckpointError(f"tone guidance {s} is not in [0, 1]")
     b, _, n_t, n_p = cond.shape
-    if n_t % cfg.time_multiple or n_p % cfg.time_multiple:
-        raise CheckpointError(f"roll window {n_t}x{n_p} is not a multiple of {cfg.time_multiple}")
+    size, starts = windows if windows is not None else (n_t, [0])
+    if size % cfg.time_multiple or n_p % cfg.time_multiple:
+        raise CheckpointError(f"roll window {size}x{n_p} is not a multiple of {cfg.time_multiple}")
+    if windows is not None and (b != 1 or min(starts) != 0 or max(starts) + size < n_t):
+        raise CheckpointError(f"windows of {size} steps at {list(starts)} do not cover one roll of {n_t}")
     sched = model.sample_scheduler()
     sched.set_timesteps(steps)
+    step_kw = {"eta": 0.0} if cfg.sampler == "ddim" else {}
     shape = (b, len(ROLL_CHANNELS), n_t, n_p)
     x = torch.randn(shape, generator=generator)
     uncond = cond.clone()
@@ -211,20 +248,78 @@ def sample(model: RollModel, cond: torch.Tensor, generator: torch.Generator, ste
             if known is not None:
                 noised = sched.add_noise(known, torch.randn(shape, generator=generator), t.repeat(b))
                 x = torch.where(known_mask, noised, x)
-            tt = t.repeat(b)
-            if w == 1.0:
-                eps = denoise(model, x, tt, cond)
-            elif w == 0.0:
-                eps = denoise(model, x, tt, uncond)
-            else:
-                e_c, e_u = denoise(model, torch.cat([x, x]), tt.repeat(2), torch.cat([cond, uncond])).chunk(2)
-                eps = e_u + w * (e_c - e_u)  # linear in the output, so the same for v as for epsilon
+            eps = _predict(model, x, t, cond, uncond, w, size, starts)
+            if melody_floor is not None:
+                eps = _raise_melody(eps, x, sched.alphas_cumprod[int(t)], melody_floor, cfg.prediction_type)
             if off_chord is not None:
                 eps = _pull_off_chord(eps, x, alphas[int(t)], off_chord, cfg.prediction_type)
-            x = sched.step(eps, t, x, eta=0.0).prev_sample
+            x = sched.step(eps, t, x, **step_kw).prev_sample
+            for dst, src, n in ties:
+                x[:, :2, dst:dst + n] = x[:, :2, src:src + n]
         if known is not None:
             x = torch.where(known_mask, known, x)
+        for dst, src, n in ties:
+            x[:, :2, dst:dst + n] = x[:, :2, src:src + n]
     return x.clamp(-1.0, 1.0)
+
+
+def _predict(model: RollModel, x: torch.Tensor, t, cond: torch.Tensor, uncond: torch.Tensor, w: float, size: int,
+             starts: Sequence[int]) -> torch.Tensor:
+    """The guided network output for ``x``: one pass per window (two with guidance), the windows in one batch,
+    averaged where they overlap."""
+    import torch
+
+    def cut(a: torch.Tensor) -> torch.Tensor:
+        return a if len(starts) == 1 and a.shape[2] == size else torch.cat([a[:, :, s:s + size] for s in starts])
+
+    xs, n = cut(x), len(starts) * x.shape[0]
+    tt = t.repeat(n)
+    if w == 1.0:
+        out = denoise(model, xs, tt, cut(cond))
+    elif w == 0.0:
+        out = denoise(model, xs, tt, cut(uncond))
+    else:
+        e_c, e_u = denoise(model, torch.cat([xs, xs]), tt.repeat(2), torch.cat([cut(cond), cut(uncond)])).chunk(2)
+        out = e_u + w * (e_c - e_u)  # linear in the output, so the same for v as for epsilon
+    if len(starts) == 1 and out.shape == x.shape:
+        return out
+    total = torch.zeros_like(x)
+    count = torch.zeros((1, 1, x.shape[2], 1))
+    for i, s in enumerate(starts):
+        total[:, :, s:s + size] += out[i:i + 1]
+        count[:, :, s:s + size] += 1
+    return total / count
+
+
+def _x0_of(out, x, alpha, prediction_type: str):
+    a, b = alpha.sqrt(), (1 - alpha).sqrt()
+    if prediction_type == "v_prediction":
+        return (a * x - b * out).clamp(-1, 1)
+    return ((x - b * out) / a).clamp(-1, 1)
+
+
+def _out_of(x0, x, alpha, prediction_type: str):
+    a, b = alpha.sqrt(), (1 - alpha).sqrt()
+    return (a * x - x0) / b if prediction_type == "v_prediction" else (x - a * x0) / b
+
+
+def _raise_melody(out: torch.Tensor, x: torch.Tensor, alpha: torch.Tensor,
+                  floor: tuple[Sequence[tuple[int, int]], float, int], prediction_type: str) -> torch.Tensor:
+    """The network output whose predicted clean roll has at least ``k`` melody onsets above ``level`` in every
+    span (see :func:`sample`), with the noise the step implies recomputed to match."""
+    spans, level, k = floor
+    x0 = _x0_of(out, x, alpha, prediction_type)
+    changed = False
+    p0, p1 = MELODY_REGISTER
+    for t0, t1 in spans:
+        cells = x0[:, 0, t0:t1, p0:p1]
+        strongest = cells.amax(dim=-1)  # (B, steps)
+        kth = strongest.topk(min(k, t1 - t0), dim=-1).values[:, -1]  # (B,)
+        lift = (level + 0.05 - kth).clamp(min=0)
+        if bool((lift > 0).any()):
+            x0[:, 0, t0:t1, p0:p1] = (cells + lift.view(-1, 1, 1)).clamp(-1, 1)
+            changed = True
+    return _out_of(x0, x, alpha, prediction_type) if changed else out
 
 
 def _pull_off_chord(out: torch.Tensor, x: torch.Tensor, alpha: torch.Tensor, weight: torch.Tensor,

@@ -103,6 +103,38 @@ def test_tone_guidance_pulls_the_roll_off_non_chord_tones(tiny):
         run(1.5)
 
 
+def test_windows_denoise_one_long_roll_in_a_batch(tiny):
+    cond = _cond(t=112)  # 7 bars, as windows of 4 bars at bars 0 and 3
+    run = lambda starts: sample(tiny, cond, torch.Generator().manual_seed(0), windows=(64, starts))  # noqa: E731
+    a = run([0, 48])
+    assert a.shape == (1, 4, 112, 64) and torch.equal(a, run([0, 48]))
+    one = sample(tiny, _cond(), torch.Generator().manual_seed(0))
+    assert torch.equal(sample(tiny, _cond(), torch.Generator().manual_seed(0), windows=(64, [0])), one)
+    with pytest.raises(CheckpointError, match="do not cover"):
+        run([0, 32])
+
+
+def test_ties_make_two_passages_one_melody_and_leave_the_rest_free(tiny):
+    out = sample(tiny, _cond(), torch.Generator().manual_seed(3), ties=[(32, 0, 16)])
+    assert torch.equal(out[:, :2, 32:48], out[:, :2, 0:16])
+    assert not torch.equal(out[:, 2:, 32:48], out[:, 2:, 0:16])  # the accompaniment is its own
+
+
+def test_the_melody_floor_raises_onsets_where_a_tune_is_asked_for():
+    from framescore.symbolic.models.roll_unet import MELODY_REGISTER
+
+    debug = load_model(DEBUG)  # trained a little: it writes few melody onsets of its own
+
+    def strongest(floor):  # per step of bar 0, the strongest melody onset in the melody's register
+        out = sample(debug, _cond(), torch.Generator().manual_seed(0), tone_guidance=0.0, melody_floor=floor)
+        return out[0, 0, :16, MELODY_REGISTER[0]:MELODY_REGISTER[1]].amax(-1)
+
+    free = strongest(None)
+    level = float(free.sort().values[-3])  # two steps of the free roll lie above it
+    assert int((free > level).sum()) == 2
+    assert int((strongest(([(0, 16)], level, 8)) > level).sum()) >= 8
+
+
 def _fake_cache(n_songs: int = 3, bars: int = 8) -> RollCache:
     """Songs whose accompaniment plays the chord tones on every beat: an easy pattern to start learning."""
     spec = RollSpec()
@@ -189,6 +221,23 @@ def test_long_pieces_are_one_continuous_inpainted_roll(engine):
     assert roll.shape == (4, 11 * 16, 64) and shift == key_shift(plan.key_obj)
     assert engine._window_starts(11, 4, 3) == [0, 3, 6, 7]
     assert engine._window_starts(3, 4, 3) == [0]
+
+
+def test_the_form_silent_bars_returning_themes_and_a_tune_in_every_other_bar(engine):
+    from framescore.symbolic.metrics import melody_coverage, theme_similarity
+    from framescore.symbolic.plan import Section
+
+    plan = _plan(8)
+    plan.sections = [Section("A", 0, 3, theme="A"), Section("B", 3, 2, cut_sec=7.2, theme="B"),
+                     Section("A2", 5, 3, cut_sec=12.0, theme="A", role="return")]
+    plan.bars[3].melody = False
+    plan.validate()
+    roll, spec, _ = engine.generate_roll(plan, steps=3)
+    assert roll[:2, 48:64].max() == -1.0  # bar 3: the melody's channels are silence
+    assert np.array_equal(roll[:2, 80:112], roll[:2, 0:32])  # bars 5-6 restate bars 0-1 (bar 7 is cut short)
+    piece = engine.compose(plan, steps=3)
+    assert melody_coverage(piece, plan) == 1.0
+    assert theme_similarity(piece, plan)["mean"] > 0.5
 
 
 def test_a_users_melody_is_kept_and_accompanied(engine, tmp_path):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from framescore.errors import FramescoreError
-from framescore.symbolic.contract import check_piece, violations
+from framescore.symbolic.contract import check_piece, tuneless_bars, violations
 from framescore.symbolic.engines import EngineError, compose, registry
 from framescore.symbolic.midi_io import write_midi
 from framescore.symbolic.piece import ControlChange, Note, Piece, TempoChange, Track, piece_from_plan_grid
@@ -168,6 +168,7 @@ def test_every_engine_keeps_the_contract(engine, case):
     plan, piece = _composed(engine, case)  # the gate has checked it; check again, all violations at once
     assert list(violations(piece, plan)) == []
     assert piece.tracks and any(t.notes for t in piece.tracks)
+    assert tuneless_bars(piece, plan) == []  # every bar that has the tune hears it
 
 
 #: The cases with bars of another length or bars without melody.
@@ -360,3 +361,16 @@ def test_the_gate_refuses_an_engine_that_breaks_the_contract(monkeypatch):
     monkeypatch.setattr(rule, "compose", sloppy)
     with pytest.raises(EngineError, match="the rule engine broke its plan: track 'bass': program 0"):
         compose(_plan(), "rule")
+
+
+def test_tuneless_bars_names_the_bars_that_should_carry_the_tune_and_do_not():
+    plan = simple_plan(8.0, 120, "C major", "4/4", "I IV V I", seed=0)  # 4 bars of 2 s
+    plan.bars[3].melody = False
+    piece = piece_from_plan_grid(plan)
+    bar = piece.ticks_per_bar
+    melody = Track(name="melody", program=plan.instrumentation["melody"],
+                   notes=[Note(0, bar + bar // 2, 72, 80)])  # bar 0, ringing on into bar 1
+    piece.tracks = [melody]
+    assert tuneless_bars(piece, plan) == [2]  # bar 1 hears the held note; bar 3 has no tune to carry
+    plan.instrumentation = {"harmony": 0}
+    assert tuneless_bars(piece, plan) == []

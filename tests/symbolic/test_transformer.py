@@ -82,6 +82,29 @@ def test_tokens_follow_the_grammar_and_the_plan(engine):
         assert not body or body[-1].startswith("Duration_")
 
 
+def test_the_form_a_tune_in_every_bar_that_has_one_and_themes_that_return(engine):
+    from framescore.symbolic.metrics import melody_coverage, theme_similarity
+    from framescore.symbolic.plan import Section
+
+    plan = simple_plan(8 * 2.4 - 0.5, tempo_bpm=100, key="E minor", chords="i VI III VII iv", seed=3)
+    plan.sections = [Section("A", 0, 3, theme="A"), Section("B", 3, 2, cut_sec=7.2, theme="B"),
+                     Section("A2", 5, 3, cut_sec=12.0, theme="A", role="return")]
+    plan.bars[3].melody = False
+    plan.validate()  # bars 5-7 have bars 0-2's chords
+    piece = engine.compose(plan, DEBUG)
+    assert melody_coverage(piece, plan) == 1.0
+    bar = piece.ticks_per_bar
+    notes = piece.track("melody").notes
+    assert not [n for n in notes if 3 * bar <= n.start < 4 * bar]
+    statement = [(n.start, n.pitch) for n in notes if n.start < 2 * bar]
+    restated = [(n.start - 5 * bar, n.pitch) for n in notes if 5 * bar <= n.start < 7 * bar]
+    assert statement and restated == statement  # bars 5-6 (7 is cut short) bring bars 0-1 back as they were
+    assert theme_similarity(piece, plan)["mean"] > 0.9
+    # without the form's help, the debug model leaves bars without a tune
+    free = engine.compose(plan, DEBUG, melody_tries=0, restate_themes=False)
+    assert melody_coverage(free, plan) < 1.0 and theme_similarity(free, plan)["mean"] < 0.9
+
+
 def test_chord_tones_all_keeps_every_note_in_the_chord(engine):
     from framescore.symbolic.chords import parse_chord
 
