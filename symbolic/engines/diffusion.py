@@ -54,7 +54,8 @@ __all__ = ["DEFAULTS", "DiffusionError", "ENGINE", "compose", "compose_with_melo
 ENGINE = EngineInfo(name="diffusion", order=2, keeps_melody=True, checkpoint="diffusion", needs=("torch", "diffusers"))
 
 #: ``compose(plan)``'s settings; ``None`` takes the checkpoint's own default (its config.json).
-DEFAULTS: dict = {"guidance": None, "tone_guidance": None, "steps": None, "hop_bars": None, "post_filter": False}
+DEFAULTS: dict = {"guidance": None, "tone_guidance": None, "key_guidance": None, "steps": None, "hop_bars": None,
+                  "post_filter": False}
 
 
 #: The melody onsets the sampler asks of every bar that has a tune (see ``melody_floor`` in
@@ -102,14 +103,19 @@ def _window_starts(n_bars: int, window_bars: int, hop_bars: int) -> list[int]:
 
 def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody: list[Note] | None = None,
                   guidance: float | None = None, steps: int | None = None, hop_bars: int | None = None,
-                  tone_guidance: float | None = None, melody_onsets: int | None = None):
+                  tone_guidance: float | None = None, melody_onsets: int | None = None,
+                  key_guidance: float | None = None, backing_profile=None):
     """The plan's whole roll, ``(4, n_bars * steps_per_bar, n_pitches)`` float32 numpy in [-1, 1], in the
-    key-normalised pitch space (see :mod:`framescore.symbolic.roll`), and the spec and shift it was made with."""
+    key-normalised pitch space (see :mod:`framescore.symbolic.roll`), and the spec and shift it was made with.
+
+    ``key_guidance`` (None: the checkpoint's) is the strength of the key guide
+    (:class:`~framescore.symbolic.models.roll_unet.KeyGuide`); ``backing_profile`` the ticks each pitch class
+    sounds in the parts the model does not write (the rule engine's bass), which the guide counts in."""
     import numpy as np
     import torch
 
     from ..form import melody_bars
-    from ..models.roll_unet import sample
+    from ..models.roll_unet import KeyGuide, sample
     from .assembly import REAL_BAR_QUARTERS
     from ..piece import piece_from_plan_grid
     from ..roll import chord_shift, condition, notes_to_roll, plan_chords, plan_density
@@ -160,13 +166,21 @@ def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody:
                   if sounding[b] and b not in returns and heard_end[b] > b * spb]
         floor = (spans, float(cfg.thresholds[0]), melody_k) if spans else None
     starts = [bar * spb for bar in _window_starts(plan.n_bars, spec.window_bars, hop)]
+    strength = cfg.key_guidance if key_guidance is None else key_guidance
+    guide = None
+    if strength > 0:
+        key = plan.key_obj
+        per_step = TICKS_PER_QUARTER / spec.steps_per_quarter
+        backing = np.zeros(12) if backing_profile is None else np.roll(np.asarray(backing_profile, float), shift)
+        guide = KeyGuide(12 * (key.mode == "minor") + (key.tonic + shift) % 12, strength,
+                         backing=tuple(float(v) for v in backing / per_step))
     generator = torch.Generator().manual_seed(plan.seed)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         roll = sample(model, cond[None], generator, steps=steps, guidance=guidance, known=roll[None],
                       known_mask=known[None], tone_guidance=tone_guidance, ties=ties, melody_floor=floor,
-                      windows=(padded, starts))[0]
+                      windows=(padded, starts), key_guide=guide)[0]
     finally:
         torch.set_num_threads(threads)
     return roll[:, :n_steps].numpy().astype(np.float32), spec, shift
@@ -214,20 +228,29 @@ def drop_off_chord_onsets(notes: list[Note], plan: MusicPlan) -> list[Note]:
 
 def compose(plan: MusicPlan, melody: Piece | None = None, *, checkpoint: str | Path | None = None,
             guidance: float | None = None, steps: int | None = None, hop_bars: int | None = None,
-            post_filter: bool | None = None, tone_guidance: float | None = None) -> Piece:
+            post_filter: bool | None = None, tone_guidance: float | None = None,
+            key_guidance: float | None = None) -> Piece:
     """Realize ``plan``; with ``melody`` (a piece whose bar 0 is the plan's bar 0), keep that melody and write
     the accompaniment around it. Keyword arguments override :data:`DEFAULTS` (``None``: the checkpoint's)."""
+    import numpy as np
+
     from ..roll import roll_to_notes
-    from .assembly import with_backing
+    from .assembly import rule_backing, with_backing
 
     plan.validate()
     guidance = DEFAULTS["guidance"] if guidance is None else guidance
     tone_guidance = DEFAULTS["tone_guidance"] if tone_guidance is None else tone_guidance
+    key_guidance = DEFAULTS["key_guidance"] if key_guidance is None else key_guidance
     steps = DEFAULTS["steps"] if steps is None else steps
     hop_bars = DEFAULTS["hop_bars"] if hop_bars is None else hop_bars
     post_filter = DEFAULTS["post_filter"] if post_filter is None else post_filter
     user = melody_notes(melody) if melody is not None else None
-    roll, spec, shift = generate_roll(plan, checkpoint, user, guidance, steps, hop_bars, tone_guidance)
+    backing = rule_backing(plan)  # composed first, so the key guide hears the bass
+    bass = np.zeros(12)
+    for n in backing["bass"].notes if "bass" in backing else ():
+        bass[n.pitch % 12] += n.duration
+    roll, spec, shift = generate_roll(plan, checkpoint, user, guidance, steps, hop_bars, tone_guidance,
+                                      key_guidance=key_guidance, backing_profile=bass)
     th = _load(_checkpoint(checkpoint)).config.thresholds
 
     spb = roll.shape[1] // plan.n_bars
@@ -242,7 +265,7 @@ def compose(plan: MusicPlan, melody: Piece | None = None, *, checkpoint: str | P
     if post_filter:
         parts = {k: (v if k == "melody" and user is not None else drop_off_chord_onsets(v, plan))
                  for k, v in parts.items()}
-    return with_backing(plan, parts)  # cut at the end of the music, over the rule engine's bass and drums
+    return with_backing(plan, parts, backing)  # cut at the end of the music, over the rule engine's bass and drums
 
 
 def compose_with_melody(plan: MusicPlan, melody_path: str | Path, **options) -> Piece:

@@ -78,6 +78,7 @@ class ModelConfig:
     sampler: str = "ddim"  # or "dpmsolver++" (see RollModel.sample_scheduler)
     guidance: float = 3.0
     tone_guidance: float = 0.0
+    key_guidance: float = 0.0  # strength of the key guide (see sample); 0: off
     hop_bars: int = 3
 
     @property
@@ -184,13 +185,17 @@ def sample(model: RollModel, cond: torch.Tensor, generator: torch.Generator, ste
            known_mask: torch.Tensor | None = None, tone_guidance: float | None = None,
            ties: Sequence[tuple[int, int, int]] = (),
            melody_floor: tuple[Sequence[tuple[int, int]], float, int] | None = None,
-           windows: tuple[int, Sequence[int]] | None = None) -> torch.Tensor:
+           windows: tuple[int, Sequence[int]] | None = None,
+           key_guide: KeyGuide | None = None) -> torch.Tensor:
     """Rolls ``(B, 4, T, P)`` in [-1, 1] (threshold at 0) for conditions ``cond`` ``(B, 3, T, P)``.
 
     ``windows`` ``(size, starts)``: a roll longer than the network's window (one piece, ``B`` = 1) is denoised
     as the overlapping windows ``start .. start+size``, all in one batch, their predictions averaged where
     they overlap at every step (MultiDiffusion, Bar-Tal et al. 2023), so the piece is one roll, sampled in one
     pass instead of window after window. The starts must cover ``T``.
+
+    ``key_guide`` (:class:`KeyGuide`) keeps the plan's key the one heard where the chords leave it open, as the
+    transformer's key guide does: see there.
 
     ``guidance`` ``w``: 0 ignores the chords, 1 is the conditional model alone, above 1 pushes towards the chords
     (two network passes a step instead of one). ``known``/``known_mask`` (broadcastable to the sample) fix part of
@@ -251,6 +256,8 @@ def sample(model: RollModel, cond: torch.Tensor, generator: torch.Generator, ste
             eps = _predict(model, x, t, cond, uncond, w, size, starts)
             if melody_floor is not None:
                 eps = _raise_melody(eps, x, sched.alphas_cumprod[int(t)], melody_floor, cfg.prediction_type)
+            if key_guide is not None:
+                eps = key_guide.steer(eps, x, sched.alphas_cumprod[int(t)], cfg)
             if off_chord is not None:
                 eps = _pull_off_chord(eps, x, alphas[int(t)], off_chord, cfg.prediction_type)
             x = sched.step(eps, t, x, **step_kw).prev_sample
@@ -289,6 +296,59 @@ def _predict(model: RollModel, x: torch.Tensor, t, cond: torch.Tensor, uncond: t
         total[:, :, s:s + size] += out[i:i + 1]
         count[:, :, s:s + size] += 1
     return total / count
+
+
+@dataclass(frozen=True)
+class KeyGuide:
+    """Keeps a key the one heard, in the roll's own (key-normalised) pitch space.
+
+    At every step the predicted clean roll is read as notes (sustain cells above their thresholds) and, with
+    ``backing`` (the steps each pitch class sounds in parts the model does not write: the rule engine's bass),
+    turned into a pitch-class profile. For each set of key profiles where key ``target`` (0-11 major tonics, 12-23
+    minor) does not lead every other key's correlation by ``margin``, the roll's cells of each pitch class are
+    moved by ``strength`` × (target's profile − the closest rival's), averaged over the sets; the network
+    re-plans around that at the next step. When the key is clear to every set it does nothing.
+    """
+
+    target: int
+    strength: float
+    margin: float = 0.1
+    backing: tuple[float, ...] = (0.0,) * 12
+    profiles: tuple[str, ...] = ("albrecht-shanahan", "krumhansl-kessler")
+
+    def push(self, profile) -> Any:
+        """The per-pitch-class move (12 values) for a profile, or None while the key leads."""
+        import numpy as np
+
+        from ..key_profiles import key_matrix, unit_profile
+
+        p = unit_profile(np.asarray(profile, dtype=float) + np.asarray(self.backing))
+        if np.isnan(p[0]):
+            return None
+        push = np.zeros(12)
+        for name in self.profiles:
+            keys = key_matrix(name)
+            r = keys @ p
+            lead = r[self.target]
+            r[self.target] = -np.inf
+            rival = int(np.argmax(r))
+            if lead - r[rival] < self.margin:
+                push += keys[self.target] - keys[rival]
+        return None if not push.any() else self.strength / len(self.profiles) * push
+
+    def steer(self, out: torch.Tensor, x: torch.Tensor, alpha: torch.Tensor, cfg: ModelConfig) -> torch.Tensor:
+        import torch
+
+        x0 = _x0_of(out, x, alpha, cfg.prediction_type)
+        th = torch.tensor([cfg.thresholds[1], cfg.thresholds[3]]).view(1, 2, 1, 1)
+        sounding = (x0[:, 1::2] > th).float().sum(dim=(0, 1, 2))  # (P,) steps each pitch sounds
+        pcs = (torch.arange(x0.shape[-1]) + cfg.spec.pitch_lo) % 12
+        profile = torch.zeros(12).index_add_(0, pcs, sounding)
+        push = self.push(profile.numpy())
+        if push is None:
+            return out
+        x0 = (x0 + torch.as_tensor(push, dtype=x0.dtype)[pcs]).clamp(-1, 1)
+        return _out_of(x0, x, alpha, cfg.prediction_type)
 
 
 def _x0_of(out, x, alpha, prediction_type: str):

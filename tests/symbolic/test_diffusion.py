@@ -308,3 +308,18 @@ def test_the_post_filter_reads_the_chord_carried_over_a_barline():
             if 0 < bar < plan.n_bars and off % beat == 0 and off < 1.5 * beat:  # before the bar's own chord
                 carried = plan.chords_at(bar - 1)[-1][1]
                 assert n.pitch % 12 in carried.pitch_classes, (bar, off, n)
+
+
+def test_the_key_guide_pushes_only_while_another_key_rivals_the_plans():
+    from framescore.symbolic.models.roll_unet import KeyGuide
+
+    e_major = np.zeros(12)
+    e_major[[4, 6, 8, 9, 11, 1, 3]] = 1.0
+    e_major[[4, 11]] = 3.0  # dwelling on E and B: heard as E major
+    guide = KeyGuide(target=12 + 1, strength=0.5)  # the plan says C# minor (same notes)
+    push = guide.push(e_major)
+    assert push is not None and push[1] > 0 > push[4]  # towards C#, away from E
+    c_sharp_minor = e_major.copy()
+    c_sharp_minor[[1, 8]] = 6.0  # tonic and dominant dwelt on
+    assert guide.push(c_sharp_minor) is None
+    assert KeyGuide(target=4, strength=0.5).push(e_major) is None  # E major is clear already
