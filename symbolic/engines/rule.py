@@ -16,6 +16,14 @@ Four parts, each from a few explicit rules (no checkpoint, no training):
 - drums: a groove chosen by arousal, a fill at each section end (a short one at a cadence inside a section),
   a crash at each cut, one hit let ring at the end.
 
+The key: chords such as C#m A B E say C# minor no more than E major; what decides is the tones the music dwells
+on. While the music written so far (the bass, the harmony, then the melody) leaves the plan's key in doubt to
+either of two key finders (:class:`~.rule_pitches.KeyGuide`), a melody note may give way to its neighbour of the
+same kind (the next chord tone, or the next scale tone for a passing note) and a phrase may end on another of its
+cadence's tones, where that tone says the key, the longer the note the more (:func:`_guided`); a broken triad
+may double its middle tone instead of its lowest (:func:`_guided_doubling`). A return's restatement is left as it
+is, and where the key is clear nothing changes.
+
 Every chord change in the plan is honoured to the tick and every note ends by ``piece.end_tick``, where all
 parts hold the final chord together. Bars are assumed to be of the plan's meter (the gate composes a plan with
 bars of other lengths as a uniform proxy). Same plan, same piece: motifs come from
@@ -38,9 +46,9 @@ from ..piece import Note, Piece, Track, piece_from_plan_grid
 from ..plan import MusicPlan, velocity_of
 from . import EngineInfo
 from .assembly import REAL_BAR_QUARTERS, clip_to_end
-from .rule_pitches import chord_scale, fold, nearest, scale_step, steps_between, voicing, voicing_pcs
+from .rule_pitches import KeyGuide, chord_scale, fold, nearest, scale_step, steps_between, voicing, voicing_pcs
 
-__all__ = ["ENGINE", "compose"]
+__all__ = ["ENGINE", "KEY_GUIDE", "KEY_MARGIN", "KEY_STRENGTH", "compose"]
 
 #: The baseline and the fallback: no checkpoint, nothing beyond the core packages.
 ENGINE = EngineInfo(name="rule", order=0)
@@ -53,6 +61,17 @@ MELODY_RANGE = (60, 84)  # C4-C6: singable
 MELODY_CENTER = 70  # B flat 4: above the accompaniment, room both ways
 BASS_RANGE = (28, 48)  # E1-C3
 BASS_HOME = (31, 45)  # where roots sit by preference
+
+#: The key guide (:class:`~.rule_pitches.KeyGuide`; :func:`_guided` in the melody, :func:`_guided_doubling` in
+#: the harmony): on; False composes as the engine did before it had one (``tools/rule_key_report.py --no-guide``).
+KEY_GUIDE = True
+#: How far the plan's key must lead every other key (correlation, in both key finders) to count as clear.
+KEY_MARGIN = 0.05
+#: How much a beat of a tone's pull toward the key weighs against a step away from the rule's own choice (cost 1).
+KEY_STRENGTH = 12.0
+#: The guide never makes the melody sound one pitch more than this many times in a row (POP909's melodies: the
+#: longest run of one pitch in 32 bars is 4 notes at the median); the rule's own repetitions are its own.
+KEY_MAX_REPEATS = 4
 
 
 # ----- the meter's grid ----------------------------------------------------------------------------------------
@@ -159,6 +178,7 @@ class _Ctx:
             self.section += [i] * s.n_bars
             self.variant.append(keys.setdefault(self.material[i], len(keys)))
         self.tonic_triad = frozenset(self.key.scale[i] for i in (0, 2, 4))
+        self.backing = np.zeros(12)  # the accompaniment written so far, per pitch class in pulses: what guides hear
 
     def bar_length(self, bar: int) -> int:
         """Ticks of ``bar`` that sound: the grid's bar, or less where the real plan's bar is shorter."""
@@ -345,11 +365,54 @@ def _pitch(prev: int, s: int, strong: bool, tones: frozenset[int], scale: frozen
 @dataclass
 class _Line:
     """The melody as it is written: its notes ([start, end, pitch, velocity]; an end is cut when the next note
-    starts), its last pitch, and whether that was a passing or neighbour note (the next one moves on by step)."""
+    starts), its last pitch, whether that was a passing or neighbour note (the next one moves on by step), and the
+    key guide that hears it with its accompaniment (None: the guide is off)."""
 
     notes: list[list[int]] = field(default_factory=list)
     prev: int = MELODY_CENTER
     nct: bool = False
+    guide: KeyGuide | None = None
+
+
+def _guided(line: _Line, choices: list[tuple[int, float]], beats: float) -> int:
+    """The key guide's choice among ``choices`` (pitch, cost; the rule's own pitch first, at cost 0): when the
+    key heard so far leaves the plan's key in doubt, a note of ``beats`` beats takes the choice whose pull toward
+    the key (:meth:`~.rule_pitches.KeyGuide.push`, × :data:`KEY_STRENGTH` × its length) most exceeds its cost: the
+    melody dwells on the tones that say the key, the longer the note the more, but the guide never makes it sound
+    one pitch more than :data:`KEY_MAX_REPEATS` times in a row. Once the key is clear, the rule's own pitch. The
+    note is heard (:meth:`~.rule_pitches.KeyGuide.add`) before the next is chosen."""
+    pitch = choices[0][0]
+    if line.guide is None:
+        return pitch
+    push = line.guide.push()
+    if push is not None:
+        run = 0  # how many times the line has just sounded its last pitch
+        for n in reversed(line.notes):
+            if n[2] != line.prev:
+                break
+            run += 1
+        if run >= KEY_MAX_REPEATS:
+            choices = [c for i, c in enumerate(choices) if i == 0 or c[0] != line.prev]
+        pitch = max(choices, key=lambda c: KEY_STRENGTH * beats * push[c[0] % 12] - c[1])[0]
+    line.guide.add(pitch % 12, beats)
+    return pitch
+
+
+def _singable(before: int, q: int) -> bool:
+    leap = abs(q - before)
+    return leap != 6 and leap <= 9
+
+
+def _neighbour_choices(pitch: int, before: int, pcs: frozenset[int]) -> list[tuple[int, float]]:
+    """``pitch`` and, at a cost of 1, its neighbours in ``pcs`` (the next one up and down) that are singable from
+    ``before`` and in the melody's range: what the note may take instead, a tone of the same kind."""
+    lo, hi = MELODY_RANGE
+    out: list[tuple[int, float]] = [(pitch, 0.0)]
+    for d in (1, -1):
+        q = scale_step(pitch, d, pcs)
+        if lo <= q <= hi and _singable(before, q):
+            out.append((q, 1.0))
+    return out
 
 
 @dataclass(frozen=True)
@@ -432,7 +495,8 @@ def _sing(ctx: _Ctx, line: _Line, mb: _MelodyBar, onsets: set[int], changes: set
     or on a closing bar's last onset, else in scale tones; downbeats and strong beats are accented."""
     g, bar0 = ctx.grid, mb.bar0
     last_onset, k = max(onsets), 0
-    for t in sorted(onsets | changes):
+    times = sorted(onsets | changes)
+    for i, t in enumerate(times):
         tones = ctx.chord_tones(t)
         if t in changes and line.notes[-1][2] % 12 in tones:
             continue
@@ -444,6 +508,10 @@ def _sing(ctx: _Ctx, line: _Line, mb: _MelodyBar, onsets: set[int], changes: set
             s = 1 if s >= 0 else -1
         strong = (t - bar0) in g.strong or t in ctx.start_set or (mb.role == "close" and t == last_onset)
         pitch = _pitch(line.prev, s, strong, tones, ctx.scale_at(t))
+        if line.guide is not None:  # the note may give way to its neighbour of the same kind that says the key
+            beats = ((times[i + 1] if i + 1 < len(times) else mb.stop) - t) / g.pulses[0][1]
+            pcs = tones if pitch % 12 in tones else ctx.scale_at(t)  # a chord tone, or a passing/neighbour note
+            pitch = _guided(line, _neighbour_choices(pitch, line.prev, pcs), beats)
         line.nct = pitch % 12 not in tones
         if line.notes and line.notes[-1][1] > t:
             line.notes[-1][1] = t
@@ -503,16 +571,21 @@ def _cadence_pcs(ctx: _Ctx, tick: int, cadence: str | None) -> frozenset[int]:
     return tones & degrees if degrees and tones & degrees else tones
 
 
-def _nearest_singable(pitch: int, before: int | None, pcs: Collection[int]) -> int:
-    """The melody pitch of a class in ``pcs`` nearest ``pitch``, an unsingable leap from ``before`` (a tritone,
-    or more than a sixth) counting as an octave away."""
+def _singable_costs(pitch: int, before: int | None, pcs: Collection[int]) -> list[tuple[int, int]]:
+    """The melody pitches of a class in ``pcs``, each with its distance from ``pitch`` in semitones, an
+    unsingable leap from ``before`` (a tritone, or more than a sixth) counting as an octave more; nearest first."""
     lo, hi = MELODY_RANGE
 
     def cost(q: int) -> int:
-        leap = abs(q - before) if before is not None else 0
-        return abs(q - pitch) + (12 if leap == 6 or leap > 9 else 0)
+        return abs(q - pitch) + (12 if before is not None and not _singable(before, q) else 0)
 
-    return min((q for q in range(lo, hi + 1) if q % 12 in pcs), key=cost)
+    return sorted(((q, cost(q)) for q in range(lo, hi + 1) if q % 12 in pcs), key=lambda c: c[1])
+
+
+def _nearest_singable(pitch: int, before: int | None, pcs: Collection[int]) -> int:
+    """The melody pitch of a class in ``pcs`` nearest ``pitch``, an unsingable leap from ``before`` (a tritone,
+    or more than a sixth) counting as an octave away."""
+    return _singable_costs(pitch, before, pcs)[0][0]
 
 
 def _close_phrase(ctx: _Ctx, line: _Line, first: int, stop: int, cadence: str | None) -> None:
@@ -526,8 +599,16 @@ def _close_phrase(ctx: _Ctx, line: _Line, first: int, stop: int, cadence: str | 
     last = notes[-1]
     last[1] = stop
     target = _cadence_pcs(ctx, last[0], cadence)
+    before = notes[-2][2] if len(notes) > first + 1 else None
+    if line.guide is not None:  # of the cadence's tones, the one that says the key, where it is in doubt
+        # a step (two semitones) counts as a strong beat's move to the next chord tone
+        choices = [(q, c / 3) for q, c in _singable_costs(last[2], before, target) if c < 12]
+        if last[2] % 12 in target:
+            choices = [(last[2], 0.0)] + [c for c in choices if c[0] != last[2]]
+        if choices:
+            last[2] = _guided(line, choices, (stop - last[0]) / ctx.grid.pulses[0][1])
     if last[2] % 12 not in target:
-        last[2] = _nearest_singable(last[2], notes[-2][2] if len(notes) > first + 1 else None, target)
+        last[2] = _nearest_singable(last[2], before, target)
     line.prev, line.nct = last[2], False
 
 
@@ -542,7 +623,7 @@ def _melody(ctx: _Ctx) -> list[Note]:
     restated, sings = restated_bars(ctx.plan), melody_bars(ctx.plan)
     motifs: dict[int, _Motif] = {}
     half = max(1, len(g.pulses) // 2)
-    line = _Line()
+    line = _Line(guide=KeyGuide(ctx.key, ctx.backing, KEY_MARGIN) if KEY_GUIDE else None)
     sung: dict[int, list[list[int]]] = {}  # bar -> its notes as written: what a return restates
     resume = True
     for b in range(ctx.n_bars):
@@ -559,6 +640,7 @@ def _melody(ctx: _Ctx) -> list[Note]:
         resume = False
         closing = b in ph.closes
         stop, first = _stop(ctx, bar0, closing), len(line.notes)
+        heard = line.guide.profile.copy() if line.guide is not None else None
         src = sung.get(restated.get(b, -1))
         if src:
             _restate(ctx, line, src, restated[b] * g.tpb, b, stop)
@@ -571,6 +653,10 @@ def _melody(ctx: _Ctx) -> list[Note]:
         if closing and bar0 + g.tpb <= ctx.final:  # in the last chord's bar the final cadence closes
             _close_phrase(ctx, line, first, stop, ph.closes[b])
         sung[b] = [list(n) for n in line.notes[first:]]
+        if line.guide is not None:  # the guide hears the bar as it was written, each note as long as it is
+            line.guide.profile[:] = heard
+            for n in line.notes[first:]:
+                line.guide.add(n[2] % 12, (n[1] - n[0]) / g.pulses[0][1])
     fb = ctx.final // g.tpb
     src = sung.get(restated.get(fb, -1))
     if src and ctx.final == fb * g.tpb and sings[min(fb, len(sings) - 1)]:
@@ -635,13 +721,15 @@ def _positions(ctx: _Ctx, sp: _Span, kind: str) -> list[int]:
     return sorted({sp.start} | {bar0 + o for o in offs if sp.start <= bar0 + o < sp.end})
 
 
-def _broken_chord(ctx: _Ctx, sp: _Span, v: tuple[int, ...], vel: int, d: float) -> list[Note]:
+def _broken_chord(ctx: _Ctx, sp: _Span, v: tuple[int, ...], vel: int, d: float,
+                  top: int | None = None) -> list[Note]:
     """Middle density: the voicing broken, Alberti-like in simple time (on the pulses when sparser), up and down
-    in compound time; each note rings, pedal-like, until its pitch comes again or the chord changes. A chord
+    in compound time; each note rings, pedal-like, until its pitch comes again or the chord changes. A triad is
+    broken in four, its lowest tone doubled an octave up (or ``top``: see :func:`_guided_doubling`). A chord
     with fewer onsets than notes (two beats of a sparse bar) sounds the rest with its last onset, the notes
     before it let go there, so every chord is heard whole and no more notes sound at once than before."""
     g, bar0 = ctx.grid, sp.bar * ctx.grid.tpb
-    ext = v + (v[0] + 12,) if len(v) == 3 else v
+    ext = v + (v[0] + 12 if top is None else top,) if len(v) == 3 else v
     tern = g.ternary(0)
     pos = _positions(ctx, sp, "pulse" if d < 0.5 and not tern else "sub")
     order = (0, 1, 2, 3, 2, 1) if tern else (0, 2, 1, 3)
@@ -678,21 +766,42 @@ def _comping(ctx: _Ctx, sp: _Span, v: tuple[int, ...], vel: int, ar: float) -> l
     return out
 
 
+def _guided_doubling(ctx: _Ctx, guide: KeyGuide, own: list[Note], other: list[Note]) -> list[Note]:
+    """A broken triad doubles its lowest tone (``own``); while the key heard so far (the bass, the harmony
+    written) leaves the plan's key in doubt, it doubles its middle tone instead (``other``) when that tone's pull
+    toward the key (× :data:`KEY_STRENGTH`, per beat it sounds) is worth more than the change (cost 1)."""
+    push = guide.push()
+    if push is None:
+        return own
+
+    def pull(notes: list[Note]) -> float:
+        return KEY_STRENGTH * sum(push[n.pitch % 12] * n.duration for n in notes) / ctx.grid.pulses[0][1]
+
+    return other if pull(other) - 1.0 > pull(own) else own
+
+
 def _harmony(ctx: _Ctx) -> list[Note]:
     """Each chord voiced with the least motion from the last voicing, played as density asks: a held pad when
     sparse (and for the last chord), a broken chord in the middle, comping when busy."""
     out, prev = [], None
+    guide = KeyGuide(ctx.key, ctx.backing, KEY_MARGIN) if KEY_GUIDE else None  # it hears the bass, then the harmony
     for sp in ctx.spans:
         if sp.chord.is_none:
             continue
         v = prev = voicing(voicing_pcs(sp.chord), prev)
         d, vel = ctx.density(sp.bar), ctx.velocity(sp.bar, -12)
         if sp.start >= ctx.final or d < 0.35:
-            out += [_note(sp.start, sp.end, p, vel - 4) for p in v]
+            notes = [_note(sp.start, sp.end, p, vel - 4) for p in v]
         elif d < 0.7:
-            out += _broken_chord(ctx, sp, v, vel, d)
+            notes = _broken_chord(ctx, sp, v, vel, d)
+            if guide is not None and len(v) == 3:  # a triad broken in four: which tone the fourth note doubles
+                notes = _guided_doubling(ctx, guide, notes, _broken_chord(ctx, sp, v, vel, d, v[1] + 12))
         else:
-            out += _comping(ctx, sp, v, vel, ctx.arousal(sp.bar))
+            notes = _comping(ctx, sp, v, vel, ctx.arousal(sp.bar))
+        out += notes
+        if guide is not None:
+            for n in notes:
+                guide.add(n.pitch, max(0, min(n.end, ctx.end) - n.start) / ctx.grid.pulses[0][1])
     return out
 
 
@@ -876,14 +985,23 @@ _PARTS = {"melody": _melody, "harmony": _harmony, "bass": _bass, "drums": _drums
 
 
 def compose(plan: MusicPlan) -> Piece:
-    """Realize a validated plan: one track per role in ``plan.instrumentation``, melody, harmony, bass, drums."""
+    """Realize a validated plan: one track per role in ``plan.instrumentation``, melody, harmony, bass, drums.
+    The bass comes first and the melody last: the key guide of the harmony hears the bass, the melody's hears both
+    (the bass and the drums depend on nothing else, so :func:`~.assembly.rule_backing` gets the same notes)."""
     piece = piece_from_plan_grid(plan)
     ctx = _Ctx(plan, piece)
     streams = np.random.default_rng(plan.seed).spawn(len(_PARTS))  # one per part: parts do not disturb each other
-    for (role, part), rng in zip(_PARTS.items(), streams):
+    written: dict[str, list[Note]] = {}
+    for role in ("bass", "harmony", "drums", "melody"):
+        if role in plan.instrumentation:
+            written[role] = sorted(clip_to_end(_PARTS[role](ctx), piece.end_tick))
+            if role in ("harmony", "bass"):
+                for n in written[role]:
+                    ctx.backing[n.pitch % 12] += n.duration / ctx.grid.pulses[0][1]
+    for (role, _part), rng in zip(_PARTS.items(), streams):
         if role not in plan.instrumentation:
             continue
-        notes = sorted(clip_to_end(part(ctx), piece.end_tick))
+        notes = written[role]
         jitter = rng.integers(-4, 5, size=len(notes))  # humanise velocities, a little, reproducibly
         notes = [Note(n.start, n.duration, n.pitch, int(max(1, min(127, n.velocity + j))))
                  for n, j in zip(notes, jitter)]

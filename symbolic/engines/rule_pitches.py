@@ -1,15 +1,19 @@
 """The rule engine's pitch helpers: scale steps, the nearest chord tone, octave folding and close-position
 voicings led from the last. Pure functions of pitches, keys and chords (no plan, no time), kept apart from
-:mod:`.rule` so that the arranger reads as rules about time and parts."""
+:mod:`.rule` so that the arranger reads as rules about time and parts; and :class:`KeyGuide`, which hears the key
+of what has been written so far and says which pitches would make the plan's key the one heard."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-from ..chords import QUALITIES, Chord, Key
+import numpy as np
 
-__all__ = ["HARMONY_CENTER", "HARMONY_LOWEST", "chord_scale", "fold", "nearest", "scale_step", "steps_between",
-           "voicing", "voicing_pcs"]
+from ..chords import QUALITIES, Chord, Key
+from ..key_profiles import key_matrix, unit_profile
+
+__all__ = ["HARMONY_CENTER", "HARMONY_LOWEST", "KeyGuide", "chord_scale", "fold", "nearest", "scale_step",
+           "steps_between", "voicing", "voicing_pcs"]
 
 HARMONY_LOWEST = (48, 57)  # the voicing's lowest note lies in C3-A3: chords sit in C3-A4, under the melody
 HARMONY_CENTER = 58  # where a voicing's mean pitch is pulled, so voice leading does not drift
@@ -104,3 +108,55 @@ def voicing(pcs: tuple[int, ...], prev: tuple[int, ...] | None) -> tuple[int, ..
                 + centre)
 
     return min(_candidates(pcs), key=cost)
+
+
+class KeyGuide:
+    """Which pitch classes would make ``key`` the key heard, while what is heard leaves it in doubt.
+
+    A progression such as C#m A B E is as much E major as C# minor; what decides is which tones the music dwells
+    on. The guide keeps a duration-weighted pitch-class profile (``profile``: what has been written, and the
+    accompaniment the melody will sound over) and, for each set of key profiles in ``profiles``
+    (:mod:`~framescore.symbolic.key_profiles`) where ``key`` does not lead every other key's correlation by
+    ``margin``, takes the target's profile minus the closest rival's: the first-order direction in which a note
+    widens the gap (profiles centred, unit length). :meth:`push` averages them over the sets; it is None when the
+    key is clear to every set, and then the guide changes nothing. Two sets (Albrecht-Shanahan, Krumhansl-Kessler,
+    as the transformer's guide), so the music is made clear in its key, not fitted to one key finder's template.
+    """
+
+    def __init__(self, key: Key, profile: np.ndarray, margin: float,
+                 profiles: tuple[str, ...] = ("albrecht-shanahan", "krumhansl-kessler")) -> None:
+        self.keys = [key_matrix(p) for p in profiles]
+        self.target = 12 * (key.mode == "minor") + key.tonic
+        self.margin = margin
+        self.profile = np.asarray(profile, dtype=float).copy()
+
+    def add(self, pc: int, weight: float) -> None:
+        self.profile[pc % 12] += weight
+
+    def lead(self) -> float:
+        """The smallest lead of the target's correlation over the best rival's, across the sets (-1: no notes)."""
+        p = unit_profile(self.profile)
+        if np.isnan(p[0]):
+            return -1.0
+        out = np.inf
+        for keys in self.keys:
+            r = keys @ p
+            out = min(out, r[self.target] - np.delete(r, self.target).max())
+        return float(out)
+
+    def push(self) -> np.ndarray | None:
+        """Per pitch class, how much a note of it pulls toward the target key (mean over the sets where the key is
+        not clear); None when it is clear to every set, or nothing has been heard."""
+        p = unit_profile(self.profile)
+        if np.isnan(p[0]):
+            return None
+        push, unclear = np.zeros(12), False
+        for keys in self.keys:
+            r = keys @ p
+            lead = r[self.target]
+            r[self.target] = -np.inf
+            rival = int(np.argmax(r))
+            if lead - r[rival] < self.margin:
+                push += keys[self.target] - keys[rival]
+                unclear = True
+        return push / len(self.keys) if unclear else None

@@ -1,5 +1,6 @@
-"""The rule engine honours the plan (bars, meter, tempo, key, chords, density, end) and is deterministic;
-the registry finds it by name and refuses unknown names."""
+"""The rule engine honours the plan (bars, meter, tempo, key, chords, density, end) and is deterministic; its
+key guide makes an ambiguous progression heard in the plan's key; the registry finds it by name and refuses
+unknown names."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ import numpy as np
 import pytest
 
 from framescore.errors import FramescoreError
+from framescore.symbolic.chords import parse_key
 from framescore.symbolic.engines import ENGINE_NAMES, EngineError, compose, get_engine, rule
+from framescore.symbolic.engines.rule_pitches import KeyGuide
+from framescore.symbolic.metrics import chord_accuracy, estimate_key
 from framescore.symbolic.midi_io import write_midi
 from framescore.symbolic.piece import Piece
 from framescore.symbolic.plan import BarPlan, ChordSlot, MusicPlan, Section, simple_plan
@@ -214,6 +218,61 @@ def test_very_short_plan() -> None:
         assert tr.notes and all(n.start == 0 and n.end == 240 for n in tr.notes if not tr.is_drum)
         assert all(n.end <= 240 for n in tr.notes)
     assert piece.track("melody").notes[0].pitch % 12 == 0
+
+
+# ----- the key ---------------------------------------------------------------------------------------------------
+# i VI VII III: as much the relative major (III VI ... I) as the minor key the plan names.
+AMBIGUOUS = [("C# minor", "C#m A B E", "E major"), ("A minor", "Am F G C", "C major"),
+             ("D minor", "Dm Bb C F", "F major")]
+
+
+def melody_pitches(piece: Piece) -> list[int]:
+    return [n.pitch for n in sorted(piece.track("melody").notes)]
+
+
+def test_key_guide_pulls_toward_the_key_only_while_it_is_in_doubt() -> None:
+    c_sharp_minor = parse_key("C# minor")
+    chords = np.zeros(12)
+    for pcs in ((1, 4, 8), (9, 1, 4), (11, 3, 6), (4, 8, 11)):  # C#m A B E, a bar each
+        chords[list(pcs)] += 4.0
+    guide = KeyGuide(c_sharp_minor, chords, margin=0.05)
+    push = guide.push()
+    assert guide.lead() < 0.05 and push is not None
+    assert push[1] > 0 > push[4]  # C# (the tonic) says C# minor, E (E major's tonic) the rival
+    for _ in range(12):  # a tune that dwells on the tonic and its fifth
+        guide.add(1, 2.0)
+        guide.add(8, 1.0)
+    assert guide.lead() >= 0.05 and guide.push() is None
+
+
+@pytest.mark.parametrize("key,chords,relative", AMBIGUOUS)
+@pytest.mark.parametrize("meter", ["4/4", "3/4", "6/8"])
+@pytest.mark.parametrize("density", [0.3, 0.6])
+def test_an_ambiguous_progression_is_heard_in_the_plans_key(key, chords, relative, meter, density,
+                                                            monkeypatch) -> None:
+    plan = simple_plan(24.0, tempo_bpm=100, key=key, meter=meter, chords=chords, density=density, seed=1)
+    piece = rule.compose(plan)
+    check_plan_honoured(plan, piece)
+    assert estimate_key(piece).name == key  # Albrecht-Shanahan, the metric's key finder
+    assert estimate_key(piece, "krumhansl-kessler").name == key
+    monkeypatch.setattr(rule, "KEY_GUIDE", False)  # without the guide: the relative major
+    unguided = rule.compose(plan)
+    assert estimate_key(unguided).name == relative
+    assert chord_accuracy(piece, plan)[0] >= chord_accuracy(unguided, plan)[0]
+    pitches = melody_pitches(piece)  # the guide moves notes, it does not make the tune recite one pitch
+    assert len(set(pitches)) >= 4
+    window = rule.KEY_MAX_REPEATS + 3  # the rule's own repetitions and the guide's together stay shorter
+    assert all(len(set(pitches[i:i + window])) > 1 for i in range(len(pitches) - window + 1))
+
+
+@pytest.mark.parametrize("chords", ["I vi IV V", "I IV V7 I", "ii7 V7 I I"])
+def test_the_key_guide_changes_nothing_where_the_key_is_clear(chords, monkeypatch) -> None:
+    plan = simple_plan(20.0, chords=chords, density=0.5, seed=2)
+    guided = rule.compose(plan)
+    monkeypatch.setattr(rule, "KEY_GUIDE", False)
+    plain = rule.compose(plan)
+    assert estimate_key(guided).name == plan.key
+    assert [t.notes for t in guided.tracks] == [t.notes for t in plain.tracks]
 
 
 # ----- density, dynamics, arousal --------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from framescore.symbolic import form
 from framescore.symbolic.chords import parse_key, parse_progression
 from framescore.symbolic.engines import compose
 from framescore.symbolic.engines.rule_pitches import scale_step, steps_between
+from framescore.symbolic.metrics import estimate_key
 from framescore.symbolic.midi_io import write_midi
 from framescore.symbolic.piece import Note, Piece
 from framescore.symbolic.plan import BarPlan, ChordSlot, MusicPlan, Section, simple_plan
@@ -118,6 +119,23 @@ def test_a_return_restates_its_first_statement_fitted_to_its_chords(seed: int, d
         assert [n.pitch for n in bar_notes(piece, 10 + k)] == [n.pitch for n in bar_notes(piece, 2 + k)]
     fitted = bar_notes(piece, 12)
     assert {n.pitch % 12 for n in fitted if (n.start % piece.ticks_per_bar) in (0, 960)} <= {2, 5, 9}
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("density", [0.3, 0.9])
+def test_a_return_stays_a_restatement_where_the_key_guide_works(seed: int, density: float) -> None:
+    """i VI VII III is as much C major as A minor: the key guide makes it heard in A minor, and the return still
+    restates its statement note for note over the same chords, cadencing on tones of the dominant at a half cadence."""
+    plan = form_plan("i i  i VI VII III  VI iv VII III  i VI VII III  VI i", key="A minor", seed=seed,
+                     density=density)
+    piece = compose(plan, "rule")
+    check_plan_honoured(plan, piece)
+    assert estimate_key(piece).name == estimate_key(piece, "krumhansl-kessler").name == "A minor"
+    for k in range(4):
+        assert rhythm(piece, 10 + k) == rhythm(piece, 2 + k)
+        assert [n.pitch for n in bar_notes(piece, 10 + k)] == [n.pitch for n in bar_notes(piece, 2 + k)]
+    for b in (5, 9, 13):  # half cadences over III (C E G): E or G, the tones of V (E) it holds
+        assert bar_notes(piece, b)[-1].pitch % 12 in {4, 7}
 
 
 def test_different_themes_get_different_material() -> None:
