@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["KEY_PROFILES", "key_matrix", "unit_profile"]
+__all__ = ["GUIDE_PROFILES", "KEY_PROFILES", "key_matrix", "key_push", "unit_profile"]
 
 # Key profiles, tonic first. Albrecht & Shanahan (2013), fitted to a corpus of tonal pieces, are the default:
 # on POP909's training split (its annotated keys against its own notes, duration-weighted) they agree with
@@ -40,3 +40,32 @@ def unit_profile(v: np.ndarray) -> np.ndarray:
     v = v - v.mean()
     norm = float(np.sqrt(v @ v))
     return v / norm if norm > 0 else np.full_like(v, np.nan)
+
+
+#: The key finders the engines' key guides listen with: two, so the music is made clear in its key rather than
+#: fitted to one finder's template (Albrecht-Shanahan is the metric's).
+GUIDE_PROFILES = ("albrecht-shanahan", "krumhansl-kessler")
+
+
+def key_push(profile: np.ndarray, target: int, margin: float,
+             profiles: tuple[str, ...] = GUIDE_PROFILES) -> np.ndarray | None:
+    """What the engines' key guides share: per pitch class, how much more of it would make key ``target`` (0-11
+    major tonics, 12-23 minor) the one heard in ``profile`` (a pitch-class profile, any scale).
+
+    For each set of ``profiles`` where the target does not lead every other key's correlation by ``margin``, the
+    target's profile minus the closest rival's (the first-order direction that widens the gap; profiles centred,
+    unit length), averaged over all the sets. None when the key is clear to every set or nothing is heard."""
+    p = unit_profile(np.asarray(profile, dtype=float))
+    if np.isnan(p[0]):
+        return None
+    push, unclear = np.zeros(12), False
+    for name in profiles:
+        keys = key_matrix(name)
+        r = keys @ p
+        lead = r[target]
+        r[target] = -np.inf
+        rival = int(np.argmax(r))
+        if lead - r[rival] < margin:
+            push += keys[target] - keys[rival]
+            unclear = True
+    return push / len(profiles) if unclear else None

@@ -10,7 +10,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..chords import QUALITIES, Chord, Key
-from ..key_profiles import key_matrix, unit_profile
+from ..key_profiles import GUIDE_PROFILES, key_matrix, key_push, unit_profile
 
 __all__ = ["HARMONY_CENTER", "HARMONY_LOWEST", "KeyGuide", "chord_scale", "fold", "nearest", "scale_step",
            "steps_between", "voicing", "voicing_pcs"]
@@ -124,7 +124,8 @@ class KeyGuide:
     """
 
     def __init__(self, key: Key, profile: np.ndarray, margin: float,
-                 profiles: tuple[str, ...] = ("albrecht-shanahan", "krumhansl-kessler")) -> None:
+                 profiles: tuple[str, ...] = GUIDE_PROFILES) -> None:
+        self.profiles = profiles
         self.keys = [key_matrix(p) for p in profiles]
         self.target = 12 * (key.mode == "minor") + key.tonic
         self.margin = margin
@@ -146,17 +147,6 @@ class KeyGuide:
 
     def push(self) -> np.ndarray | None:
         """Per pitch class, how much a note of it pulls toward the target key (mean over the sets where the key is
-        not clear); None when it is clear to every set, or nothing has been heard."""
-        p = unit_profile(self.profile)
-        if np.isnan(p[0]):
-            return None
-        push, unclear = np.zeros(12), False
-        for keys in self.keys:
-            r = keys @ p
-            lead = r[self.target]
-            r[self.target] = -np.inf
-            rival = int(np.argmax(r))
-            if lead - r[rival] < self.margin:
-                push += keys[self.target] - keys[rival]
-                unclear = True
-        return push / len(self.keys) if unclear else None
+        not clear, :func:`~framescore.symbolic.key_profiles.key_push`); None when it is clear to every set, or
+        nothing has been heard."""
+        return key_push(self.profile, self.target, self.margin, self.profiles)

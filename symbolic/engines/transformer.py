@@ -42,7 +42,7 @@ from threadpoolctl import threadpool_limits
 
 from ..chords import Key
 from ..form import melody_bars, restated_bars
-from ..key_profiles import key_matrix, unit_profile
+from ..key_profiles import GUIDE_PROFILES, key_push
 from ..piece import TICKS_PER_QUARTER, Note, Piece, piece_from_plan_grid
 from ..plan import MusicPlan
 from . import EngineInfo
@@ -175,8 +175,8 @@ class _KeyGuide:
     """
 
     def __init__(self, target: int, strength: float, margin: float, profile: np.ndarray,
-                 profiles: tuple[str, ...] = ("albrecht-shanahan", "krumhansl-kessler")) -> None:
-        self.keys = [key_matrix(p) for p in profiles]
+                 profiles: tuple[str, ...] = GUIDE_PROFILES) -> None:
+        self.profiles = profiles
         self.target, self.strength, self.margin = target, strength, margin
         self.profile = np.asarray(profile, dtype=float).copy()
 
@@ -185,20 +185,10 @@ class _KeyGuide:
 
     def bias(self, pcs: np.ndarray) -> np.ndarray | None:
         """Logit bonus for candidate pitch classes ``pcs``; None when the key already leads."""
-        p = unit_profile(self.profile)
-        if np.isnan(p[0]):
+        push = key_push(self.profile, self.target, self.margin, self.profiles)
+        if push is None or not push.any():
             return None
-        push = np.zeros(12)
-        for keys in self.keys:
-            r = keys @ p
-            lead = r[self.target]
-            r[self.target] = -np.inf
-            rival = int(np.argmax(r))
-            if lead - r[rival] < self.margin:
-                push += keys[self.target] - keys[rival]
-        if not push.any():
-            return None
-        return (self.strength / len(self.keys) * push)[pcs].astype(np.float32)
+        return (self.strength * push)[pcs].astype(np.float32)
 
 
 def _chord_pcs(plan: MusicPlan, tok, shift: int) -> list[list[tuple[int, frozenset[int]]]]:

@@ -320,21 +320,11 @@ class KeyGuide:
         """The per-pitch-class move (12 values) for a profile, or None while the key leads."""
         import numpy as np
 
-        from ..key_profiles import key_matrix, unit_profile
+        from ..key_profiles import key_push
 
-        p = unit_profile(np.asarray(profile, dtype=float) + np.asarray(self.backing))
-        if np.isnan(p[0]):
-            return None
-        push = np.zeros(12)
-        for name in self.profiles:
-            keys = key_matrix(name)
-            r = keys @ p
-            lead = r[self.target]
-            r[self.target] = -np.inf
-            rival = int(np.argmax(r))
-            if lead - r[rival] < self.margin:
-                push += keys[self.target] - keys[rival]
-        return None if not push.any() else self.strength / len(self.profiles) * push
+        push = key_push(np.asarray(profile, dtype=float) + np.asarray(self.backing), self.target, self.margin,
+                        self.profiles)
+        return None if push is None or not push.any() else self.strength * push
 
     def steer(self, out: torch.Tensor, x: torch.Tensor, alpha: torch.Tensor, cfg: ModelConfig) -> torch.Tensor:
         import torch
