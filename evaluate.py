@@ -93,6 +93,18 @@ def plans_for_input(spec: str, duration: float | None, seed: int, stages: Stages
     return [(Path(spec).name, plan)]
 
 
+def plans_for(specs: list[str], seed: int = 0, duration: float | None = None,
+              log: Callable[[str], None] | None = None) -> list[tuple[str, MusicPlan]]:
+    """Every ``(name, plan)`` of the specs :func:`collect_inputs` gave, in order, as evaluate composes them."""
+    stages = Stages(quiet=True)
+    plans: list[tuple[str, MusicPlan]] = []
+    for spec in specs:
+        if log:
+            log(f"planning {spec}")
+        plans += plans_for_input(spec, duration, seed, stages)
+    return plans
+
+
 def _pop909_plans(spec: str, seed: int) -> list[tuple[str, MusicPlan]]:
     from .datasets.pop909 import crop, read_song
 
@@ -117,12 +129,7 @@ def evaluate(inputs: list[str], engines: list[str], reference: str | None = None
     specs = collect_inputs(inputs)
     ref = load_reference_spec(reference) if reference else None
     ref_motion = reference_melody_motion(reference) if reference else None
-    stages = Stages(quiet=True)
-    plans: list[tuple[str, MusicPlan]] = []
-    for spec in specs:
-        if log:
-            log(f"planning {spec}")
-        plans += plans_for_input(spec, duration, seed, stages)
+    plans = plans_for(specs, seed, duration, log)
     rows: list[dict[str, Any]] = []
     summary: dict[str, Any] = {}
     from .symbolic.models.va_classifier import VAClassifier

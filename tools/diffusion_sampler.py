@@ -27,14 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     from framescore import evaluate as E
-    from framescore.pipeline import Stages
     from framescore.symbolic.engines import compose, diffusion
     from framescore.symbolic.metrics import chord_accuracy, melody_coverage, music_metrics, overlap_with_reference
 
     ref = E.load_reference_spec("pop909:test")
-    plans = []
-    for spec in E.collect_inputs([str(ROOT.parent / "shared" / "media"), f"pop909:validation:{args.songs}"]):
-        plans += E.plans_for_input(spec, None, 0, Stages(quiet=True))
+    plans = E.plans_for(E.collect_inputs([str(ROOT.parent / "shared" / "media"), f"pop909:validation:{args.songs}"]))
     model = diffusion._load(diffusion._checkpoint(None))
     shipped = model.config
     for setting in args.settings.split(","):

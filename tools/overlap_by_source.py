@@ -30,14 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     from framescore import evaluate as E
-    from framescore.pipeline import Stages
     from framescore.symbolic.engines import compose
     from framescore.symbolic.metrics import overlap_with_reference, score_piece
 
     ref = E.load_reference_spec("pop909:test")
-    plans = []
-    for spec in E.collect_inputs([str(ROOT.parent / "shared" / "media"), "pop909:validation:16"]):
-        plans += E.plans_for_input(spec, None, args.seed, Stages(quiet=True))
+    plans = E.plans_for(E.collect_inputs([str(ROOT.parent / "shared" / "media"), "pop909:validation:16"]), args.seed)
     for engine in args.engines.split(","):
         values: dict[str, dict[str, list[float]]] = {"media": {}, "pop909": {}, "all": {}}
         chords: dict[str, list[float]] = {"media": [], "pop909": []}

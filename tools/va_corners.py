@@ -26,14 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     os.environ.setdefault("FRAMESCORE_DATA", str(ROOT.parent / "shared" / "datasets"))
     from framescore import evaluate as E
-    from framescore.pipeline import Stages
     from framescore.symbolic.engines import compose
     from framescore.symbolic.models.va_classifier import VAClassifier
 
     classifier = VAClassifier.load()
-    plans = []
-    for spec in E.collect_inputs([str(ROOT.parent / "shared" / "media")]):
-        plans += E.plans_for_input(spec, None, 0, Stages(quiet=True))
+    plans = E.plans_for(E.collect_inputs([str(ROOT.parent / "shared" / "media")]))
     for engine in args.engines.split(","):
         hits, per_q = 0, [0, 0, 0, 0]
         for _, plan in plans:

@@ -22,8 +22,10 @@ from collections.abc import Iterable, Mapping
 from ..piece import Note, Piece, Track, piece_from_plan_grid
 from ..plan import ROLES, TICKS_PER_QUARTER, ChordSlot, MusicPlan
 
-__all__ = ["BACKING_ROLES", "REAL_BAR_QUARTERS", "BarMap", "clip_to_end", "onto_proxy_bars", "onto_real_bars",
-           "proxy_meter", "rule_backing", "silence_melody", "uniform_proxy", "with_backing"]
+__all__ = [
+    "BACKING_ROLES", "REAL_BAR_QUARTERS", "BarMap", "bass_profile", "clip_to_end", "onto_proxy_bars",
+    "onto_real_bars", "proxy_meter", "rule_backing", "silence_melody", "uniform_proxy", "with_backing",
+]
 
 #: The roles a trained engine leaves to the rule engine.
 BACKING_ROLES = ("bass", "drums")
@@ -44,6 +46,15 @@ def rule_backing(plan: MusicPlan) -> dict[str, Track]:
 
     backing = {r: p for r, p in plan.instrumentation.items() if r in BACKING_ROLES}
     return {t.name: t for t in compose(dataclasses.replace(plan, instrumentation=backing)).tracks}
+
+
+def bass_profile(backing: Mapping[str, Track]) -> list[float]:
+    """Ticks each pitch class sounds in the backing's bass (all 0 without one): what a trained engine's key guide
+    hears under the parts it writes."""
+    profile = [0.0] * 12
+    for n in backing["bass"].notes if "bass" in backing else ():
+        profile[n.pitch % 12] += n.duration
+    return profile
 
 
 def with_backing(plan: MusicPlan, parts: Mapping[str, Iterable[Note]],

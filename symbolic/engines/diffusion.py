@@ -31,10 +31,12 @@ convolutional, so it runs on any window, but it learnt from 4/4 songs only, so t
 4/4-flavoured (the chords still change where the plan says).
 
 Same plan and seed, same piece: the noise comes from a ``torch.Generator`` seeded with ``plan.seed`` and sampling
-runs the checkpoint's sampler (DDIM, eta 0, or DPM-Solver++) in one torch thread. Two guidances keep the chords: classifier-free guidance (``guidance``, the
-network's own conditional against unconditional prediction) and tone guidance (``tone_guidance``: each step's
-predicted roll is pulled off the cells outside the sounding chord, and the network carries on from there; see
-:func:`~framescore.symbolic.models.roll_unet.sample`); the checkpoint's config sets both. ``post_filter`` (off by default) drops notes that start on a beat outside
+runs the checkpoint's sampler (DDIM, eta 0, or DPM-Solver++) in one torch thread. Two guidances keep the chords:
+classifier-free guidance (``guidance``, the network's own conditional against unconditional prediction) and tone
+guidance (``tone_guidance``: each step's predicted roll is pulled off the cells outside the sounding chord, and the
+network carries on from there; see :func:`~framescore.symbolic.models.roll_unet.sample`); a key guide
+(``key_guidance``, :class:`~framescore.symbolic.models.roll_unet.KeyGuide`) keeps the plan's key the one heard;
+the checkpoint's config sets all three. ``post_filter`` (off by default) drops notes that start on a beat outside
 the sounding chord; it is a stated crutch, measured separately, not part of the model.
 """
 
@@ -116,9 +118,9 @@ def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody:
 
     from ..form import melody_bars
     from ..models.roll_unet import KeyGuide, sample
-    from .assembly import REAL_BAR_QUARTERS
     from ..piece import piece_from_plan_grid
     from ..roll import chord_shift, condition, notes_to_roll, plan_chords, plan_density
+    from .assembly import REAL_BAR_QUARTERS
 
     model = _load(_checkpoint(checkpoint))
     cfg, spec = model.config, model.config.spec
@@ -138,14 +140,14 @@ def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody:
     cond = torch.from_numpy(condition(mask, root, plan_density(plan, total, spec), spec))
     roll = torch.zeros((4, total, spec.n_pitches))
     known = torch.zeros(roll.shape, dtype=torch.bool)
+    sounding = melody_bars(plan)
     returns: dict[int, int] = {}
     if melody is not None:
         mel = notes_to_roll(melody, total, spec, shift)
         roll[:2] = torch.from_numpy(mel).float() * 2 - 1
         known[:2] = True
     else:
-        returns = _melody_plan(plan, roll, known, spb)
-    sounding = melody_bars(plan)
+        returns = _melody_plan(plan, sounding, roll, known, spb)
     melody_k = MELODY_ONSETS if melody_onsets is None else melody_onsets
     music_end = -(-piece_from_plan_grid(plan).end_tick * spec.steps_per_quarter // TICKS_PER_QUARTER)  # in steps
     # where each bar's music ends: the bar's end, the piece's in a last bar cut short, the real bar's when the
@@ -186,13 +188,13 @@ def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody:
     return roll[:, :n_steps].numpy().astype(np.float32), spec, shift
 
 
-def _melody_plan(plan: MusicPlan, roll, known, spb: int) -> dict[int, int]:
-    """Fix the melody's silent bars (``BarPlan.melody`` False) to silence on the melody channels, so the model
-    writes the accompaniment of a bar without tune, and return ``{bar: bar it restates}`` for the bars of a
-    returning theme whose statement has a melody (:func:`~framescore.symbolic.form.restated_bars`)."""
-    from ..form import melody_bars, restated_bars
+def _melody_plan(plan: MusicPlan, sounding: list[bool], roll, known, spb: int) -> dict[int, int]:
+    """Fix the melody's silent bars (``sounding`` False: :func:`~framescore.symbolic.form.melody_bars`) to silence
+    on the melody channels, so the model writes the accompaniment of a bar without tune, and return
+    ``{bar: bar it restates}`` for the bars of a returning theme whose statement has a melody
+    (:func:`~framescore.symbolic.form.restated_bars`)."""
+    from ..form import restated_bars
 
-    sounding = melody_bars(plan)
     for b, on in enumerate(sounding):
         if not on:
             roll[:2, b * spb:(b + 1) * spb] = -1.0
@@ -232,10 +234,8 @@ def compose(plan: MusicPlan, melody: Piece | None = None, *, checkpoint: str | P
             key_guidance: float | None = None) -> Piece:
     """Realize ``plan``; with ``melody`` (a piece whose bar 0 is the plan's bar 0), keep that melody and write
     the accompaniment around it. Keyword arguments override :data:`DEFAULTS` (``None``: the checkpoint's)."""
-    import numpy as np
-
     from ..roll import roll_to_notes
-    from .assembly import rule_backing, with_backing
+    from .assembly import bass_profile, rule_backing, with_backing
 
     plan.validate()
     guidance = DEFAULTS["guidance"] if guidance is None else guidance
@@ -246,11 +246,8 @@ def compose(plan: MusicPlan, melody: Piece | None = None, *, checkpoint: str | P
     post_filter = DEFAULTS["post_filter"] if post_filter is None else post_filter
     user = melody_notes(melody) if melody is not None else None
     backing = rule_backing(plan)  # composed first, so the key guide hears the bass
-    bass = np.zeros(12)
-    for n in backing["bass"].notes if "bass" in backing else ():
-        bass[n.pitch % 12] += n.duration
     roll, spec, shift = generate_roll(plan, checkpoint, user, guidance, steps, hop_bars, tone_guidance,
-                                      key_guidance=key_guidance, backing_profile=bass)
+                                      key_guidance=key_guidance, backing_profile=bass_profile(backing))
     th = _load(_checkpoint(checkpoint)).config.thresholds
 
     spb = roll.shape[1] // plan.n_bars

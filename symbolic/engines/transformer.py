@@ -551,17 +551,14 @@ def compose(plan: MusicPlan, checkpoint: str | Path | None = None, **sampling) -
     or piano note where it would ring on into a chord that lacks it. The bass is composed first, so the key
     guide hears it.
     """
-    from .assembly import rule_backing, with_backing
+    from .assembly import bass_profile, rule_backing, with_backing
 
     plan.validate()
     opts = {**DEFAULTS, **sampling}
     trim = opts.pop("trim_at_chord_changes")
     directory = str(Path(checkpoint) if checkpoint is not None else _default_dir())
     backing = rule_backing(plan)
-    profile = np.zeros(12)
-    for n in backing["bass"].notes if "bass" in backing else ():
-        profile[n.pitch % 12] += n.duration
-    ids = generate_tokens(plan, directory, backing_profile=profile, **opts)
+    ids = generate_tokens(plan, directory, backing_profile=np.array(bass_profile(backing)), **opts)
     tok = _load(directory)[0]
     parts = {t.name: t.notes for t in tok.decode(ids, plan, TICKS_PER_QUARTER)}
     if trim:

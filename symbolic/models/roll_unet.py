@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Sequence
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..checkpoints import CheckpointError
+from ..key_profiles import GUIDE_PROFILES
 from ..roll import COND_CHANNELS, ROLL_CHANNELS, RollSpec
 
 if TYPE_CHECKING:
@@ -314,7 +315,7 @@ class KeyGuide:
     strength: float
     margin: float = 0.1
     backing: tuple[float, ...] = (0.0,) * 12
-    profiles: tuple[str, ...] = ("albrecht-shanahan", "krumhansl-kessler")
+    profiles: tuple[str, ...] = GUIDE_PROFILES
 
     def push(self, profile) -> Any:
         """The per-pitch-class move (12 values) for a profile, or None while the key leads."""
@@ -342,6 +343,7 @@ class KeyGuide:
 
 
 def _x0_of(out, x, alpha, prediction_type: str):
+    """The clean roll the network output ``out`` predicts from ``x`` (clipped to [-1, 1], as the scheduler does)."""
     a, b = alpha.sqrt(), (1 - alpha).sqrt()
     if prediction_type == "v_prediction":
         return (a * x - b * out).clamp(-1, 1)
@@ -349,6 +351,7 @@ def _x0_of(out, x, alpha, prediction_type: str):
 
 
 def _out_of(x0, x, alpha, prediction_type: str):
+    """The network output that predicts ``x0`` from ``x``: what a guidance hands the scheduler."""
     a, b = alpha.sqrt(), (1 - alpha).sqrt()
     return (a * x - x0) / b if prediction_type == "v_prediction" else (x - a * x0) / b
 
@@ -376,14 +379,8 @@ def _pull_off_chord(out: torch.Tensor, x: torch.Tensor, alpha: torch.Tensor, wei
                     prediction_type: str) -> torch.Tensor:
     """The network output that predicts the clean roll ``x0 - weight * (x0 + 1)`` instead of ``x0`` (``x0 = -1``
     is "off"), with the noise the step implies recomputed to match."""
-    a, b = alpha.sqrt(), (1 - alpha).sqrt()
-    if prediction_type == "v_prediction":
-        x0 = (a * x - b * out).clamp(-1, 1)  # the scheduler clips its prediction to [-1, 1] too
-        x0 = x0 - weight * (x0 + 1)
-        return (a * x - x0) / b
-    x0 = ((x - b * out) / a).clamp(-1, 1)
-    x0 = x0 - weight * (x0 + 1)
-    return (x - a * x0) / b
+    x0 = _x0_of(out, x, alpha, prediction_type)
+    return _out_of(x0 - weight * (x0 + 1), x, alpha, prediction_type)
 
 
 # ----- files -------------------------------------------------------------------------------------------------------
