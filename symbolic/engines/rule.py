@@ -159,16 +159,16 @@ class _Ctx:
         self.plan, self.key, self.end = plan, plan.key_obj, piece.end_tick
         num, den = plan.meter_tuple
         self.grid = g = _grid(num, den, piece.resolution)
+        real = plan.source.get(REAL_BAR_QUARTERS)  # a proxy's bars, as long as the real plan's (assembly.py)
+        self.bar_len = [min(g.tpb, round(q * piece.resolution)) for q in real] if real else [g.tpb] * plan.n_bars
         self.spans: list[_Span] = []
-        for sp in plan.chord_spans(piece.resolution):  # a chord ends with its bar, or with the music
-            end = min(sp.end_tick, (sp.bar + 1) * g.tpb, self.end)
+        for sp in plan.chord_spans(piece.resolution):  # a chord ends with its (real) bar, or with the music
+            end = min(sp.end_tick, sp.bar * g.tpb + self.bar_len[min(sp.bar, len(self.bar_len) - 1)], self.end)
             if sp.start_tick < end:  # slots that round to the same tick: the later one wins
                 self.spans.append(_Span(sp.start_tick, end, sp.chord, sp.bar))
         self.starts = [s.start for s in self.spans]
         self.start_set = set(self.starts)
         self.final = self.spans[-1].start  # where every part starts holding the last chord
-        real = plan.source.get(REAL_BAR_QUARTERS)  # a proxy's bars, as long as the real plan's (assembly.py)
-        self.bar_len = [min(g.tpb, round(q * piece.resolution)) for q in real] if real else [g.tpb] * plan.n_bars
         self.n_bars = min(plan.n_bars, -(-self.end // g.tpb))
         self.section: list[int] = []  # section index per bar
         self.material = _material_keys(plan)  # per section: the name its material is drawn from

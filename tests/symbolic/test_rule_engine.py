@@ -173,6 +173,20 @@ def test_a_sparse_broken_chord_sounds_every_chord_whole() -> None:
         assert set(chord.pitch_classes) <= heard, (chord, sorted(heard))
 
 
+def test_a_broken_chord_in_a_shorter_bar_sounds_whole_before_the_bar_ends() -> None:
+    """A 3/4 bar inside 4/4, G then A from beat 1.5 (as a cut makes): the A is broken within the real bar's
+    length, not the proxy's (whose third beat would be cut away), so its third is heard."""
+    plan = simple_plan(6.0, tempo_bpm=120, chords="G A | D", density=0.45)
+    plan.bars[0].meter = "3/4"
+    plan.bars[0].chords = [ChordSlot(0.0, "G:maj"), ChordSlot(1.5, "A:maj")]
+    plan.duration_sec = plan.bar_start_sec(plan.n_bars)
+    plan.validate()
+    piece = compose(plan, "rule")
+    heard = {n.pitch % 12 for n in piece.track("harmony").notes if 720 <= n.start < 1440}
+    assert {9, 1, 4} <= heard, sorted(heard)
+    assert chord_accuracy(piece, plan)[0] == 1.0
+
+
 def test_tempo_map_and_sections() -> None:
     plan = sectioned_plan(seed=2)
     piece = rule.compose(plan)
