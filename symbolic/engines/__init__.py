@@ -175,13 +175,14 @@ def compose(plan: MusicPlan, engine: str | None = None, *, melody: Piece | str |
     settings). Two passes make every engine honour what it was not written for (:mod:`.assembly`): a plan
     whose bars are not all of one length (not ``uniform``) is composed as a uniform proxy and mapped onto its
     own bars (a given melody moved onto the proxy's bars first), and no melody note is left in a bar whose
-    ``melody`` flag is off. A uniform plan goes to the engine as it is. The piece is then checked against the
+    ``melody`` flag is off. A third plays calm sections legato (:func:`.assembly.articulate`; a given melody is
+    left as it is). A uniform plan goes to the engine as it is. The piece is then checked against the
     plan (:func:`~framescore.symbolic.contract.check_piece`); a piece that breaks it raises
     :class:`EngineError` naming the engine and the first violation.
     """
     from ..contract import check_piece
     from ..plan import TICKS_PER_QUARTER
-    from .assembly import onto_proxy_bars, onto_real_bars, silence_melody, uniform_proxy
+    from .assembly import articulate, onto_proxy_bars, onto_real_bars, silence_melody, uniform_proxy
 
     plan.validate()
     name = engine or plan.engine
@@ -202,7 +203,7 @@ def compose(plan: MusicPlan, engine: str | None = None, *, melody: Piece | str |
         piece = compose_fn(plan, **options)
     else:
         piece = onto_real_bars(compose_fn(proxy, **options), plan, proxy)
-    piece = silence_melody(piece, plan)
+    piece = articulate(silence_melody(piece, plan), plan, keep_melody=melody is not None)
     check_piece(piece, plan, name)
     return piece
 

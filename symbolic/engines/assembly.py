@@ -8,7 +8,9 @@ and the two passes the gate (:func:`framescore.symbolic.engines.compose`) makes 
   own length. The proxy's ``source`` lists the real lengths (:data:`REAL_BAR_QUARTERS`) for an engine that can
   end a bar where it really ends (the rule engine does);
 - **bars without melody** (``BarPlan.melody`` False): :func:`silence_melody` drops the melody notes that start
-  there and cuts the ones that would ring on into them.
+  there and cuts the ones that would ring on into them;
+- **calm music played legato** (:func:`articulate`): in sections of low arousal the melody is joined up and the
+  harmony rings, pedal-like, to the next chord, as a player would, whatever wrote the notes.
 
 A helper module, not an engine: it declares no ``ENGINE``.
 """
@@ -20,10 +22,11 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 
 from ..piece import Note, Piece, Track, piece_from_plan_grid
-from ..plan import ROLES, TICKS_PER_QUARTER, ChordSlot, MusicPlan
+from ..plan import ROLES, TICKS_PER_QUARTER, ChordSlot, MusicPlan, velocity_of
 
 __all__ = [
-    "BACKING_ROLES", "REAL_BAR_QUARTERS", "BarMap", "bass_profile", "clip_to_end", "onto_proxy_bars",
+    "BACKING_ROLES", "LEGATO_AROUSAL", "REAL_BAR_QUARTERS", "ROLE_VELOCITY", "BarMap", "articulate", "at_dynamics",
+    "bass_profile", "clip_to_end", "legato_amount", "onto_proxy_bars",
     "onto_real_bars", "proxy_meter", "rule_backing", "silence_melody", "uniform_proxy", "with_backing",
 ]
 
@@ -55,6 +58,32 @@ def bass_profile(backing: Mapping[str, Track]) -> list[float]:
     for n in backing["bass"].notes if "bass" in backing else ():
         profile[n.pitch % 12] += n.duration
     return profile
+
+
+#: Each trained part's velocity against its bar's planned one (:func:`~framescore.symbolic.plan.velocity_of`): the
+#: tune over the accompaniment.
+ROLE_VELOCITY = {"melody": 6, "harmony": -8}
+
+
+def at_dynamics(notes: Iterable[Note], plan: MusicPlan, role: str, resolution: int = TICKS_PER_QUARTER,
+                spread: float = 0.5) -> list[Note]:
+    """A trained part's notes at the plan's dynamics: in each bar its velocities are moved so that their mean is
+    the bar's planned velocity (plus :data:`ROLE_VELOCITY`), the model's accents kept at ``spread`` of their size
+    (a model learnt from performances plays as loud as the song it recalls, not as the plan asks)."""
+    notes = list(notes)
+    lines = plan.bar_start_ticks(resolution)
+    by_bar: dict[int, list[int]] = {}
+    for i, n in enumerate(notes):
+        by_bar.setdefault(min(max(bisect.bisect_right(lines, n.start) - 1, 0), plan.n_bars - 1), []).append(i)
+    out = list(notes)
+    for b, idx in by_bar.items():
+        target = velocity_of(plan.bars[b].dynamics) + ROLE_VELOCITY.get(role, 0)
+        mean = sum(notes[i].velocity for i in idx) / len(idx)
+        for i in idx:
+            n = notes[i]
+            v = int(round(target + spread * (n.velocity - mean)))
+            out[i] = Note(n.start, n.duration, n.pitch, min(127, max(1, v)))
+    return out
 
 
 def with_backing(plan: MusicPlan, parts: Mapping[str, Iterable[Note]],
@@ -234,4 +263,68 @@ def silence_melody(piece: Piece, plan: MusicPlan) -> Piece:
             n = Note(n.start, nxt - n.start, n.pitch, n.velocity)
         notes.append(n)
     track.notes = notes
+    return piece
+
+
+# ----- calm music played legato ---------------------------------------------------------------------------------
+#: Section arousal at and below which a bar is played fully legato; from 0 down to it, the more the calmer (a
+#: section of arousal 0 or above is played as written).
+LEGATO_AROUSAL = -0.5
+
+
+def legato_amount(plan: MusicPlan, bar: int) -> float:
+    """How far (0-1) the notes starting in ``bar`` are held toward their legato ends: 0 at section arousal 0 and
+    above, 1 at :data:`LEGATO_AROUSAL` and below, linear between."""
+    a = plan.section_of_bar(bar).arousal
+    a = plan.arousal if a is None else a
+    return min(1.0, max(0.0, a / LEGATO_AROUSAL))
+
+
+def articulate(piece: Piece, plan: MusicPlan, keep_melody: bool = False) -> Piece:
+    """Calm music played legato, as a player reads a calm cue: in bars of low arousal (:func:`legato_amount`)
+    each melody note is held toward the next melody note when that comes within a beat of its end (a longer
+    gap is a breath, and is kept), and each harmony note rings toward the next chord change or the next attack
+    of its own pitch, as under a sustain pedal changed with the harmony. A note is only ever lengthened, and
+    by the amount of the bar it starts in; ``keep_melody`` leaves a user's given melody as it is. Changes the
+    tracks in place; a piece whose sections are all of arousal 0 or above is left as it is."""
+    amounts = [legato_amount(plan, b) for b in range(plan.n_bars)]
+    if not any(amounts):
+        return piece
+    lines = plan.bar_start_ticks(piece.resolution)
+    beat = [piece.resolution * 4 // plan.bar_meter(b)[1] for b in range(plan.n_bars)]
+
+    def bar_of(tick: int) -> int:
+        return min(max(bisect.bisect_right(lines, tick) - 1, 0), plan.n_bars - 1)
+
+    def held(n: Note, target: int) -> Note:
+        amount = amounts[bar_of(n.start)]
+        end = n.end + round(amount * (min(target, piece.end_tick) - n.end))
+        return Note(n.start, end - n.start, n.pitch, n.velocity) if end > n.end else n
+
+    melody = piece.track("melody")
+    if melody is not None and not keep_melody:
+        onsets = sorted({n.start for n in melody.notes})
+        notes = []
+        for n in melody.notes:
+            i = bisect.bisect_right(onsets, n.start)
+            nxt = onsets[i] if i < len(onsets) else None
+            join = nxt is not None and n.end < nxt and nxt - n.end <= beat[bar_of(n.end)]
+            notes.append(held(n, nxt) if join else n)
+        melody.notes = notes
+    harmony = piece.track("harmony")
+    if harmony is not None:
+        changes = [s.start_tick for s in plan.chord_spans(piece.resolution)] + [lines[-1]]
+        by_pitch: dict[int, list[int]] = {}
+        for n in harmony.notes:
+            by_pitch.setdefault(n.pitch, []).append(n.start)
+        for starts in by_pitch.values():
+            starts.sort()
+        notes = []
+        for n in harmony.notes:
+            change = changes[min(bisect.bisect_right(changes, n.start), len(changes) - 1)]
+            same = by_pitch[n.pitch]
+            j = bisect.bisect_right(same, n.start)
+            again = same[j] if j < len(same) else change
+            notes.append(held(n, min(change, again)))
+        harmony.notes = notes
     return piece

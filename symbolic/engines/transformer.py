@@ -549,9 +549,9 @@ def compose(plan: MusicPlan, checkpoint: str | Path | None = None, **sampling) -
     ``sampling`` takes ``temperature``, ``top_p``, ``chord_tones``, ``passing_max_positions``, ``diatonic_passing``,
     ``key_guidance``, ``key_margin`` and ``trim_at_chord_changes`` (see :data:`DEFAULTS`): the last cuts a melody
     or piano note where it would ring on into a chord that lacks it. The bass is composed first, so the key
-    guide hears it.
+    guide hears it. Velocities are set to the plan's bar dynamics, the model's accents kept (:func:`.at_dynamics`).
     """
-    from .assembly import bass_profile, rule_backing, with_backing
+    from .assembly import at_dynamics, bass_profile, rule_backing, with_backing
 
     plan.validate()
     opts = {**DEFAULTS, **sampling}
@@ -564,6 +564,7 @@ def compose(plan: MusicPlan, checkpoint: str | Path | None = None, **sampling) -
     if trim:
         changes = _chord_changes(plan, TICKS_PER_QUARTER)
         parts = {role: _trim(notes, changes) for role, notes in parts.items()}
+    parts = {role: at_dynamics(notes, plan, role) for role, notes in parts.items()}
     return with_backing(plan, parts, backing)
 
 

@@ -1,6 +1,7 @@
-"""The gate's two passes (symbolic/engines/assembly.py): a plan with bars of another length is composed on a
-uniform proxy and mapped onto its own bars by a monotone tick map; bars whose melody is off hold no melody note.
-Values worked out by hand on small plans."""
+"""The gate's passes (symbolic/engines/assembly.py): a plan with bars of another length is composed on a
+uniform proxy and mapped onto its own bars by a monotone tick map; bars whose melody is off hold no melody note;
+calm sections are played legato. And a trained part set to the plan's dynamics. Values worked out by hand on
+small plans."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import importlib.util
 import pytest
 
 from framescore.symbolic.engines import compose, get_engine
-from framescore.symbolic.engines.assembly import (BarMap, onto_proxy_bars, onto_real_bars, proxy_meter,
-                                                  silence_melody, uniform_proxy)
+from framescore.symbolic.engines.assembly import (BarMap, articulate, at_dynamics, legato_amount, onto_proxy_bars,
+                                                  onto_real_bars, proxy_meter, silence_melody, uniform_proxy)
 from framescore.symbolic.piece import ControlChange, MeterChange, Note, Piece, Track, piece_from_plan_grid
 from framescore.symbolic.plan import MusicPlan, simple_plan
 
@@ -148,3 +149,56 @@ def test_the_diffusion_engine_keeps_a_users_melody_over_bars_of_another_length()
     debug = Path(__file__).resolve().parents[2] / "checkpoints" / "diffusion-debug"
     piece = compose(plan, "diffusion", melody=melody, checkpoint=debug, steps=2)
     assert piece.track("melody").notes == tune
+
+
+# ----- calm music played legato, trained parts at the plan's dynamics ----------------------------------------------
+def _calm(arousal: float) -> MusicPlan:
+    """Two 4/4 bars at 120 bpm (a beat is 480 ticks), C then F, the section's arousal as given."""
+    plan = simple_plan(4.0, 120, "C major", chords="C | F", seed=0)
+    plan.sections[0].arousal = arousal
+    return plan.validate()
+
+
+def _piece(plan: MusicPlan, melody: list[Note], harmony: list[Note]) -> Piece:
+    piece = piece_from_plan_grid(plan)
+    piece.tracks = [Track("melody", 73, False, list(melody)), Track("harmony", 0, False, list(harmony))]
+    return piece
+
+
+def test_legato_grows_from_arousal_zero_to_minus_a_half():
+    assert [legato_amount(_calm(a), 0) for a in (0.3, 0.0, -0.25, -0.5, -0.9)] == [0.0, 0.0, 0.5, 1.0, 1.0]
+
+
+def test_calm_melody_is_joined_up_but_keeps_its_breaths_and_the_harmony_rings_to_the_chord_change():
+    melody = [Note(0, 240, 72, 80), Note(480, 240, 74, 80), Note(1920 + 960, 240, 76, 80), Note(3600, 120, 77, 80)]
+    harmony = [Note(0, 240, 60, 60), Note(480, 240, 64, 60), Note(960, 240, 60, 60), Note(1920, 240, 65, 60)]
+    piece = articulate(_piece(_calm(-0.5), melody, harmony), _calm(-0.5))
+    # 0-240 joins the note at 480; 480-720 is 2,160 ticks (more than a beat) from the next: a breath, kept;
+    # 2880-3120 is a beat from the next: joined; the last has none after it
+    assert [(n.start, n.end) for n in piece.track("melody").notes] == [(0, 480), (480, 720), (2880, 3600),
+                                                                       (3600, 3720)]
+    # C rings until C comes again (960), E and the second C until F at the bar line, F until the end
+    assert [(n.start, n.end) for n in piece.track("harmony").notes] == [(0, 960), (480, 1920), (960, 1920),
+                                                                        (1920, 3840)]
+    half = articulate(_piece(_calm(-0.25), melody, harmony), _calm(-0.25))
+    assert [n.end for n in half.track("melody").notes][:2] == [360, 720]  # half-way at half the amount
+    lively = articulate(_piece(_calm(0.2), melody, harmony), _calm(0.2))
+    assert lively.track("melody").notes == melody and lively.track("harmony").notes == harmony
+
+
+def test_legato_never_shortens_and_leaves_a_users_melody_as_given():
+    melody = [Note(0, 960, 72, 80), Note(480, 240, 74, 80)]  # the first rings past the second's attack
+    piece = articulate(_piece(_calm(-0.8), melody, []), _calm(-0.8))
+    assert piece.track("melody").notes[0] == melody[0]
+    given = [Note(0, 240, 72, 80), Note(480, 240, 74, 80)]
+    kept = articulate(_piece(_calm(-0.8), given, []), _calm(-0.8), keep_melody=True)
+    assert kept.track("melody").notes == given
+
+
+def test_a_trained_part_is_moved_to_each_bars_planned_velocity_keeping_half_its_accents():
+    plan = _calm(0.0)
+    plan.bars[0].dynamics, plan.bars[1].dynamics = 0.0, 1.0  # velocity_of: 40 and 110
+    notes = [Note(0, 240, 72, 100), Note(480, 240, 72, 120), Note(1920, 240, 72, 30), Note(2400, 240, 72, 50)]
+    got = at_dynamics(notes, plan, "melody")  # melody: 6 over the plan's
+    assert [n.velocity for n in got] == [41, 51, 111, 121]
+    assert [(n.start, n.duration, n.pitch) for n in got] == [(n.start, n.duration, n.pitch) for n in notes]
