@@ -40,8 +40,11 @@ and the piece's last bar is the tonic. ``--chords`` is used exactly as given ins
 cadence chord is added to a user's progression; the phrases and their cadence marks stay).
 
 Per bar, density and dynamics rise with the section's arousal (a' = (arousal + 1) / 2) and the motion level m
-in that bar's seconds (``_level(motion, 0.12)``): density 0.15 + 0.45a' + 0.4m, dynamics 0.2 + 0.5a' + 0.3m;
-without motion (pictures, text) 0.15 + 0.7a' and 0.2 + 0.6a'.
+in that bar's seconds (``_level(motion, 0.12)``): density 0.15 + 0.45a' + 0.4m, dynamics 0.1 + 0.6a' + 0.3m;
+without motion (pictures, text) 0.15 + 0.7a' and 0.1 + 0.7a' (calm music is played softly: about velocity 50 at
+arousal -0.8, as EMOPIA's calm clips are, 53 on average). Calm, content music flows rather than holds (a
+gentle broken chord, not a pad; EMOPIA's calm clips attack as often in Q4 as in Q3, about four times a second):
+density gains ``CONTENT_FLOW`` · max(valence, 0) · (1 − a').
 Instrumentation by valence-arousal quadrant (``QUADRANT_INSTRUMENTS``); drums only when arousal >= -0.35.
 ``--instruments`` replaces roles one by one; ``none`` drops a role (the plan then has no such track).
 
@@ -114,6 +117,8 @@ TARGET_WEIGHT = 1.0  # how much keeping the base tempo at the target counts agai
 MAX_STRETCH = 1.5  # a final section's tempo may be at most this far from the base before its bar is cut short
 DRUMS_MIN_AROUSAL = -0.35
 
+#: How much busier calm, content bars are than calm, sad ones (× valence × calmness, added to density).
+CONTENT_FLOW = 0.25
 #: valence-arousal quadrant → General MIDI programs (drums: kit number on channel 10).
 QUADRANT_INSTRUMENTS: dict[str, dict[str, int]] = {
     "happy-energetic": {"melody": 65, "harmony": 4, "bass": 33, "drums": 0},  # alto sax, e-piano, finger bass
@@ -497,9 +502,10 @@ def _assemble(
         lift = (span.arousal + 1.0) / 2.0
         if motion is not None:
             m = _level(motion(t, max(t + 1e-6, min(t1, duration))), 0.12)
-            density, dynamics = 0.15 + 0.45 * lift + 0.4 * m, 0.2 + 0.5 * lift + 0.3 * m
+            density, dynamics = 0.15 + 0.45 * lift + 0.4 * m, 0.1 + 0.6 * lift + 0.3 * m
         else:
-            density, dynamics = 0.15 + 0.7 * lift, 0.2 + 0.6 * lift
+            density, dynamics = 0.15 + 0.7 * lift, 0.1 + 0.7 * lift
+        density += CONTENT_FLOW * max(span.valence, 0.0) * (1.0 - lift)  # calm and content: it flows
         bar = plan.bars[b]
         bar.density, bar.dynamics = round(_clip(density, 0.05, 1.0), 3), round(_clip(dynamics, 0.1, 1.0), 3)
     inst: dict[str, int | None] = dict(instrumentation_for(valence, arousal))

@@ -10,8 +10,8 @@ import pytest
 
 from framescore.errors import FramescoreError
 from framescore.symbolic.chords import parse_chord, parse_key
-from framescore.symbolic.plan import TEMPO_RANGE, MusicPlan, PlanError
-from framescore.vision.mapping import Overrides, parse_instruments, plan_from_features, plan_from_text
+from framescore.symbolic.plan import TEMPO_RANGE, MusicPlan, PlanError, velocity_of
+from framescore.vision.mapping import CONTENT_FLOW, Overrides, parse_instruments, plan_from_features, plan_from_text
 from framescore.vision.mood import MoodError, mood_to_va
 
 
@@ -112,6 +112,17 @@ def test_bright_saturated_fast_is_happy_and_excited():
     assert "drums" in bright.instrumentation and "drums" not in dark.instrumentation
     assert np.mean([b.density for b in bright.bars]) > np.mean([b.density for b in dark.bars])
     assert bright.key_obj.fifths > 0 > dark.key_obj.fifths - parse_key("A minor").fifths
+
+
+def test_calm_content_music_flows_and_calm_music_is_soft():
+    calm = dict(arousal=-0.8, seed=1)
+    content = checked(plan_from_features(fake_features(motion=0.0), Overrides(valence=0.8, **calm)))
+    sad = checked(plan_from_features(fake_features(motion=0.0), Overrides(valence=-0.8, **calm)))
+    # the same picture and arousal: only CONTENT_FLOW · valence · calmness tells the densities apart
+    lift = (content.sections[0].arousal + 1) / 2
+    assert np.mean([b.density for b in content.bars]) == pytest.approx(
+        np.mean([b.density for b in sad.bars]) + CONTENT_FLOW * content.sections[0].valence * (1 - lift), abs=2e-3)
+    assert max(velocity_of(b.dynamics) for b in sad.bars + content.bars) < 60  # soft: EMOPIA's calm clips ~53
 
 
 def test_generated_chords_follow_the_model_and_close_on_the_tonic():
