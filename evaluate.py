@@ -73,8 +73,9 @@ def collect_inputs(specs: list[str | Path]) -> list[str]:
     return out
 
 
-def plans_for_input(spec: str, duration: float | None, seed: int, stages: Stages) -> list[tuple[str, MusicPlan]]:
-    """One or more ``(name, plan)`` for an input spec."""
+def plans_for_input(spec: str, duration: float | None, seed: int, stages: Stages,
+                    affect: tuple[float, float] | None = None) -> list[tuple[str, MusicPlan]]:
+    """One or more ``(name, plan)`` for an input spec; ``affect`` plans a medium as ``--valence V --arousal A``."""
     from . import pipeline
     from .vision.mapping import Overrides
 
@@ -88,20 +89,25 @@ def plans_for_input(spec: str, duration: float | None, seed: int, stages: Stages
         plan.seed = seed
         return [(Path(spec).name, plan)]
     overrides = Overrides(seed=seed, duration_sec=(duration or DEFAULT_IMAGE_DURATION) if kind == "image" else None)
+    if affect is not None:
+        overrides.valence, overrides.arousal = affect
     features = pipeline.analyze(spec, kind, stages)
     plan = pipeline.make_plan(features, overrides, {"input": spec, "kind": kind}, stages)
     return [(Path(spec).name, plan)]
 
 
 def plans_for(specs: list[str], seed: int = 0, duration: float | None = None,
-              log: Callable[[str], None] | None = None) -> list[tuple[str, MusicPlan]]:
-    """Every ``(name, plan)`` of the specs :func:`collect_inputs` gave, in order, as evaluate composes them."""
+              log: Callable[[str], None] | None = None,
+              affect: tuple[float, float] | None = None) -> list[tuple[str, MusicPlan]]:
+    """Every ``(name, plan)`` of the specs :func:`collect_inputs` gave, in order, as evaluate composes them.
+
+    ``affect`` = (valence, arousal) plans each medium as the user's ``--valence``/``--arousal`` would."""
     stages = Stages(quiet=True)
     plans: list[tuple[str, MusicPlan]] = []
     for spec in specs:
         if log:
             log(f"planning {spec}")
-        plans += plans_for_input(spec, duration, seed, stages)
+        plans += plans_for_input(spec, duration, seed, stages, affect)
     return plans
 
 
