@@ -75,6 +75,20 @@ def test_monophonic_reading_keeps_one_voice():
     assert len(roll_to_notes(part, SPEC, threshold=0.0)) == 3
 
 
+def test_a_weak_reattack_of_a_held_note_lets_it_go_on():
+    part = np.full((2, 8, 64), -1.0)
+    part[0, 0, 14] = 0.9
+    part[1, 0:8, 14] = 0.9  # held all 8 steps (120 ticks a step)
+    part[0, 2, 14], part[0, 5, 14] = 0.4, 0.8  # re-attacked weakly at step 2, strongly at step 5
+    read = roll_to_notes(part, SPEC, threshold=(0.0, 0.0), monophonic=True, reattack=0.6)
+    assert [(n.start, n.duration) for n in read] == [(0, 600), (600, 360)]
+    plain = roll_to_notes(part, SPEC, threshold=(0.0, 0.0), monophonic=True)
+    assert [n.start for n in plain] == [0, 240, 600]
+    part[1, 1, 14] = -1.0  # the note let go before step 2: step 2 is a new note however weak
+    assert [n.start for n in roll_to_notes(part, SPEC, threshold=(0.0, 0.0), monophonic=True, reattack=0.6)] == [
+        0, 240, 600]
+
+
 def test_chord_shift_follows_the_key_unless_the_chords_clearly_sit_elsewhere():
     for key, chords in [("A minor", "i iv V i"), ("E minor", "i VI III VII"), ("Bb major", "I vi ii V7")]:
         plan = simple_plan(20, key=key, chords=chords)
