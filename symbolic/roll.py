@@ -160,7 +160,7 @@ def piece_to_roll(piece: Piece, n_steps: int, spec: RollSpec, shift: int = 0) ->
 def roll_to_notes(part: np.ndarray, spec: RollSpec, shift: int = 0, threshold: float | tuple[float, float] = 0.5,
                   velocity: int | Sequence[int] = 80, resolution: int = TICKS_PER_QUARTER,
                   end_tick: int | None = None, monophonic: bool = False,
-                  reattack: float | None = None) -> list[Note]:
+                  reattack: float | None = None, bar_steps: int | None = None) -> list[Note]:
     """Notes of one part's ``(2, T, P)`` roll (onset, sustain): a note starts where the onset is above its
     threshold and lasts while the sustain stays above its own (until the next onset of the same pitch).
 
@@ -169,13 +169,14 @@ def roll_to_notes(part: np.ndarray, spec: RollSpec, shift: int = 0, threshold: f
     melody) keeps the strongest onset of each step and ends every note where the next one starts. ``reattack``
     (monophonic only): an onset of the pitch that is sounding, while its sustain is still on, starts a new note
     only above this higher threshold; below it the note goes on (a hysteresis against a held note read as
-    repeated ones).
+    repeated ones), unless it is the first onset of its bar (bars of ``bar_steps`` steps), so that no bar loses
+    the onsets its tune was given.
     """
     t_on, t_sus = (threshold, threshold) if np.isscalar(threshold) else threshold
     onset, sustain = part[0] > t_on, part[1] > t_sus
     n_steps = onset.shape[0]
     if monophonic:
-        onset = _one_voice(onset, sustain, part[0], reattack)
+        onset = _one_voice(onset, sustain, part[0], reattack, bar_steps)
         next_onset = np.full(n_steps + 1, n_steps)
         for s in range(n_steps - 1, -1, -1):
             next_onset[s] = s if onset[s].any() else next_onset[s + 1]
@@ -196,22 +197,28 @@ def roll_to_notes(part: np.ndarray, spec: RollSpec, shift: int = 0, threshold: f
     return sorted(notes)
 
 
-def _one_voice(onset: np.ndarray, sustain: np.ndarray, strength: np.ndarray, reattack: float | None) -> np.ndarray:
+def _one_voice(onset: np.ndarray, sustain: np.ndarray, strength: np.ndarray, reattack: float | None,
+               bar_steps: int | None = None) -> np.ndarray:
     """The onsets of one voice, at most one a step: the strongest of each step's; an onset of the pitch still
-    sounding (its sustain on there) that is not above ``reattack`` is dropped, so that note goes on."""
+    sounding (its sustain on there) that is not above ``reattack`` is dropped, so that note goes on, unless it
+    would be the first onset of its bar (bars of ``bar_steps`` steps; None: no bar lines)."""
     out = np.zeros_like(onset)
     current = -1
+    bar_has_onset = False
     for s in range(onset.shape[0]):
+        if bar_steps and s % bar_steps == 0:
+            bar_has_onset = False
         hit = np.flatnonzero(onset[s])
         if not hit.size:
             if current >= 0 and not sustain[s, current]:
                 current = -1
             continue
         p = int(hit[int(np.argmax(strength[s, hit]))])
-        if reattack is not None and p == current and sustain[s, p] and strength[s, p] <= reattack:
+        if (reattack is not None and bar_has_onset and p == current and sustain[s, p]
+                and strength[s, p] <= reattack):
             continue  # the sounding note goes on
         out[s, p] = True
-        current = p
+        current, bar_has_onset = p, True
     return out
 
 

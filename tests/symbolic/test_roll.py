@@ -84,6 +84,8 @@ def test_a_weak_reattack_of_a_held_note_lets_it_go_on():
     assert [(n.start, n.duration) for n in read] == [(0, 600), (600, 360)]
     plain = roll_to_notes(part, SPEC, threshold=(0.0, 0.0), monophonic=True)
     assert [n.start for n in plain] == [0, 240, 600]
+    bars = roll_to_notes(part, SPEC, threshold=(0.0, 0.0), monophonic=True, reattack=0.6, bar_steps=2)
+    assert [n.start for n in bars] == [0, 240, 600]  # step 2 opens the second bar: its only onset is kept
     part[1, 1, 14] = -1.0  # the note let go before step 2: step 2 is a new note however weak
     assert [n.start for n in roll_to_notes(part, SPEC, threshold=(0.0, 0.0), monophonic=True, reattack=0.6)] == [
         0, 240, 600]
