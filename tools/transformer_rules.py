@@ -1,0 +1,68 @@
+"""Choose the transformer's note rules (``chord_tones``, ``diatonic_passing``) on POP909 validation songs that
+``framescore evaluate pop909:validation:16`` does not report (the split's songs after its first 16): overlap of the
+melody and harmony with POP909 training songs (the evaluate metrics), chord accuracy and key agreement.
+
+    .venv/bin/python tools/transformer_rules.py [--songs 12] [--rules harmony:1,strong:1,harmony:0,strong:0]
+
+Each rule is ``CHORD_TONES:DIATONIC`` (``transformer.CHORD_TONE_MODES``; 1 or 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--songs", type=int, default=12)
+    ap.add_argument("--rules", default="harmony:1,strong:1,harmony:0,strong:0")
+    ap.add_argument("--reference-songs", type=int, default=100)
+    args = ap.parse_args(argv)
+    os.environ.setdefault("FRAMESCORE_DATA", str(ROOT.parent / "shared" / "datasets"))
+    import numpy as np
+
+    from framescore.datasets.paths import DatasetError
+    from framescore.datasets.pop909 import crop, read_song
+    from framescore.datasets.pop909_split import dataset_root, pop909_split
+    from framescore.evaluate import reference_parts
+    from framescore.symbolic.engines import compose
+    from framescore.symbolic.metrics import (MUSIC_METRICS, chord_accuracy, key_agreement, music_metrics,
+                                             overlap_with_reference, reference_for_files)
+
+    root = dataset_root("pop909")
+    split = pop909_split(root)
+    ref = reference_for_files([root / sid / f"{sid}.mid" for sid in split["train"][:args.reference_songs]], root)
+    plans = []
+    for sid in split["validation"][16:]:
+        if len(plans) == args.songs:
+            break
+        try:
+            ex = read_song(root / sid)
+        except DatasetError:
+            continue  # beats off the grid: the corpus skips it too
+        plans.append(dataclasses.replace(crop(ex, 0, min(32, ex.plan.n_bars)).plan, seed=0, engine="transformer"))
+    for rule in args.rules.split(","):
+        mode, diatonic = rule.split(":")
+        values: dict[str, list[float]] = {m: [] for m in MUSIC_METRICS}
+        chords, keys = [], []
+        for plan in plans:
+            piece = compose(plan, "transformer", chord_tones=mode, diatonic_passing=diatonic == "1")
+            for m, v in music_metrics(reference_parts(piece)).items():
+                if v is not None and m in values:
+                    values[m].append(v)
+            chords.append(chord_accuracy(piece, plan)[0])
+            keys.append(key_agreement(piece, plan)["key_agreement"])
+        ov = overlap_with_reference(values, ref)
+        print(f"{rule}: overlap {ov['mean']:.3f} (" + " ".join(f"{m[:5]} {v:.2f}" for m, v in ov.items()
+                                                          if m != "mean" and v is not None)
+              + f"), chord accuracy {np.mean(chords):.3f}, key agreement {np.mean(keys):.3f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
