@@ -114,13 +114,15 @@ def _window_starts(n_bars: int, window_bars: int, hop_bars: int) -> list[int]:
 def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody: list[Note] | None = None,
                   guidance: float | None = None, steps: int | None = None, hop_bars: int | None = None,
                   tone_guidance: float | None = None, melody_onsets: int | None = None,
-                  key_guidance: float | None = None, backing_profile=None):
+                  key_guidance: float | None = None, backing_profile=None,
+                  melody_tone_share: float | None = None):
     """The plan's whole roll, ``(4, n_bars * steps_per_bar, n_pitches)`` float32 numpy in [-1, 1], in the
     key-normalised pitch space (see :mod:`framescore.symbolic.roll`), and the spec and shift it was made with.
 
     ``key_guidance`` (None: the checkpoint's) is the strength of the key guide
     (:class:`~framescore.symbolic.models.roll_unet.KeyGuide`); ``backing_profile`` the ticks each pitch class
-    sounds in the parts the model does not write (the rule engine's bass), which the guide counts in."""
+    sounds in the parts the model does not write (the rule engine's bass), which the guide counts in;
+    ``melody_tone_share`` (None: the checkpoint's) the tone guidance's strength on the melody, as a share."""
     import numpy as np
     import torch
 
@@ -190,6 +192,7 @@ def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody:
     try:
         roll = sample(model, cond[None], generator, steps=steps, guidance=guidance, known=roll[None],
                       known_mask=known[None], tone_guidance=tone_guidance, ties=ties, melody_floor=floor,
+                      melody_tone_share=melody_tone_share,
                       windows=(padded, starts), key_guide=guide)[0]
     finally:
         torch.set_num_threads(threads)
@@ -239,10 +242,11 @@ def drop_off_chord_onsets(notes: list[Note], plan: MusicPlan) -> list[Note]:
 def compose(plan: MusicPlan, melody: Piece | None = None, *, checkpoint: str | Path | None = None,
             guidance: float | None = None, steps: int | None = None, hop_bars: int | None = None,
             post_filter: bool | None = None, tone_guidance: float | None = None,
-            key_guidance: float | None = None, reattack: float | None = None) -> Piece:
+            key_guidance: float | None = None, reattack: float | None = None,
+            melody_tone_share: float | None = None) -> Piece:
     """Realize ``plan``; with ``melody`` (a piece whose bar 0 is the plan's bar 0), keep that melody and write
-    the accompaniment around it. Keyword arguments override :data:`DEFAULTS` (``None``: the checkpoint's), and
-    ``reattack`` :data:`REATTACK`."""
+    the accompaniment around it. Keyword arguments override :data:`DEFAULTS` (``None``: the checkpoint's; the
+    checkpoint's ``melody_tone_share`` too), and ``reattack`` :data:`REATTACK`."""
     from ..roll import roll_to_notes
     from .assembly import bass_profile, rule_backing, with_backing
 
@@ -256,7 +260,8 @@ def compose(plan: MusicPlan, melody: Piece | None = None, *, checkpoint: str | P
     user = melody_notes(melody) if melody is not None else None
     backing = rule_backing(plan)  # composed first, so the key guide hears the bass
     roll, spec, shift = generate_roll(plan, checkpoint, user, guidance, steps, hop_bars, tone_guidance,
-                                      key_guidance=key_guidance, backing_profile=bass_profile(backing))
+                                      key_guidance=key_guidance, backing_profile=bass_profile(backing),
+                                      melody_tone_share=melody_tone_share)
     th = _load(_checkpoint(checkpoint)).config.thresholds
 
     spb = roll.shape[1] // plan.n_bars

@@ -79,6 +79,7 @@ class ModelConfig:
     sampler: str = "ddim"  # or "dpmsolver++" (see RollModel.sample_scheduler)
     guidance: float = 3.0
     tone_guidance: float = 0.0
+    melody_tone_share: float = 0.5  # the tone guidance's strength on the melody, as a share of the accompaniment's
     key_guidance: float = 0.0  # strength of the key guide (see sample); 0: off
     hop_bars: int = 3
 
@@ -184,6 +185,7 @@ def training_target(model: RollModel, scheduler, x0: torch.Tensor, noise: torch.
 def sample(model: RollModel, cond: torch.Tensor, generator: torch.Generator, steps: int | None = None,
            guidance: float | None = None, known: torch.Tensor | None = None,
            known_mask: torch.Tensor | None = None, tone_guidance: float | None = None,
+           melody_tone_share: float | None = None,
            ties: Sequence[tuple[int, int, int]] = (),
            melody_floor: tuple[Sequence[tuple[int, int]], float, int] | None = None,
            windows: tuple[int, Sequence[int]] | None = None,
@@ -204,8 +206,8 @@ def sample(model: RollModel, cond: torch.Tensor, generator: torch.Generator, ste
 
     ``tone_guidance`` ``s`` in [0, 1] (training-free guidance, as in rule-guided diffusion): at every step the
     predicted clean roll is moved a share ``s`` of the way to "off" on the cells that are not tones of the
-    sounding chord (accompaniment channels fully, melody channels at half strength, so passing tones stay
-    possible), and the step continues from that prediction, so the network re-plans the rest of the roll around
+    sounding chord (accompaniment channels fully, melody channels at ``melody_tone_share`` of it, None: the
+    config's, so passing tones stay possible), and the step continues from that prediction, so the network re-plans the rest of the roll around
     it at the next step. 0 (or no chord) leaves the sampler as it was.
 
     ``ties`` ``(dst, src, length)``: after every step the melody channels of time steps ``dst .. dst+length`` are
@@ -243,7 +245,8 @@ def sample(model: RollModel, cond: torch.Tensor, generator: torch.Generator, ste
     if s > 0:  # (B, 4, T, P) weight of the pull to "off": 0 on chord tones and where no chord sounds
         tones = cond[:, :1]
         has_chord = tones.amax(dim=-1, keepdim=True) > 0
-        part = torch.tensor([0.5, 0.5, 1.0, 1.0]).view(1, 4, 1, 1)
+        m = cfg.melody_tone_share if melody_tone_share is None else melody_tone_share
+        part = torch.tensor([m, m, 1.0, 1.0]).view(1, 4, 1, 1)
         off_chord = s * part * ((tones == 0) & has_chord).float()
         alphas = sched.alphas_cumprod
     if known is not None:

@@ -101,6 +101,11 @@ def test_tone_guidance_pulls_the_roll_off_non_chord_tones(tiny):
     assert free[:, :2][off[:, :2]].mean() > half[:, :2][off[:, :2]].mean() > full[:, :2][off[:, :2]].mean()
     with pytest.raises(CheckpointError, match="tone guidance"):
         run(1.5)
+    # the melody's share of the pull: all of it ends the melody "off" outside the chord too, none leaves it free
+    whole = sample(tiny, _cond(), torch.Generator().manual_seed(0), tone_guidance=1.0, melody_tone_share=1.0)
+    assert whole[:, :2][off[:, :2]].max() < -0.9999
+    none = sample(tiny, _cond(), torch.Generator().manual_seed(0), tone_guidance=1.0, melody_tone_share=0.0)
+    assert (none[:, :2][off[:, :2]] > 0).any()
 
 
 def test_windows_denoise_one_long_roll_in_a_batch(tiny):
