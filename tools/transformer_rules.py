@@ -1,10 +1,12 @@
 """Choose the transformer's note rules (``chord_tones``, ``diatonic_passing``) on POP909 validation songs that
 ``framescore evaluate pop909:validation:16`` does not report (the split's songs after its first 16): overlap of the
-melody and harmony with POP909 training songs (the evaluate metrics), chord accuracy and key agreement.
+melody and harmony with POP909 training songs (the evaluate metrics), how the melody moves (repeated notes, steps,
+leaps), chord accuracy and key agreement.
 
     .venv/bin/python tools/transformer_rules.py [--songs 12] [--rules harmony:1,strong:1,harmony:0,strong:0]
 
-Each rule is ``CHORD_TONES:DIATONIC`` (``transformer.CHORD_TONE_MODES``; 1 or 0).
+Each rule is ``CHORD_TONES:DIATONIC[:PASSING[:STRONG]]`` (``transformer.CHORD_TONE_MODES``; 1 or 0; the longest a
+passing tone may last, in grid positions; which beats are strong, every 1st or 2nd: defaults the engine's).
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     from framescore.datasets.pop909_split import dataset_root, pop909_split
     from framescore.evaluate import reference_parts
     from framescore.symbolic.engines import compose
-    from framescore.symbolic.metrics import (MUSIC_METRICS, chord_accuracy, key_agreement, music_metrics,
-                                             overlap_with_reference, reference_for_files)
+    from framescore.symbolic.engines.transformer import DEFAULTS
+    from framescore.symbolic.metrics import (MUSIC_METRICS, chord_accuracy, key_agreement, melody_motion,
+                                             music_metrics, overlap_with_reference, reference_for_files)
 
     root = dataset_root("pop909")
     split = pop909_split(root)
@@ -47,11 +50,16 @@ def main(argv: list[str] | None = None) -> int:
             continue  # beats off the grid: the corpus skips it too
         plans.append(dataclasses.replace(crop(ex, 0, min(32, ex.plan.n_bars)).plan, seed=0, engine="transformer"))
     for rule in args.rules.split(","):
-        mode, diatonic = rule.split(":")
+        mode, diatonic, *rest = rule.split(":")
+        passing = int(rest[0]) if rest else DEFAULTS["passing_max_positions"]
+        strong = int(rest[1]) if len(rest) > 1 else DEFAULTS["strong_beats"]
         values: dict[str, list[float]] = {m: [] for m in MUSIC_METRICS}
-        chords, keys = [], []
+        chords, keys, motion = [], [], []
         for plan in plans:
-            piece = compose(plan, "transformer", chord_tones=mode, diatonic_passing=diatonic == "1")
+            piece = compose(plan, "transformer", chord_tones=mode, diatonic_passing=diatonic == "1",
+                            passing_max_positions=passing, strong_beats=strong)
+            if (m := melody_motion(piece)) is not None:
+                motion.append(m)
             for m, v in music_metrics(reference_parts(piece)).items():
                 if v is not None and m in values:
                     values[m].append(v)
@@ -60,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         ov = overlap_with_reference(values, ref)
         print(f"{rule}: overlap {ov['mean']:.3f} (" + " ".join(f"{m[:5]} {v:.2f}" for m, v in ov.items()
                                                           if m != "mean" and v is not None)
-              + f"), chord accuracy {np.mean(chords):.3f}, key agreement {np.mean(keys):.3f}", flush=True)
+              + f"), chord accuracy {np.mean(chords):.3f}, key agreement {np.mean(keys):.3f}, melody "
+              + " ".join(f"{k} {np.mean([m[k] for m in motion]):.3f}" for k in ("repeated", "step", "leap")),
+              flush=True)
     return 0
 
 

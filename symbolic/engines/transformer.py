@@ -11,7 +11,9 @@ global tokens and the newest bars that fit in half of it (with their plan tokens
 Keeping to the chords (a learned model alone follows them only loosely):
 
 - ``chord_tones`` limits pitches to the tones of the plan's chord sounding at that position: ``"strong"`` on the
-  beats, ``"harmony"`` (the default) on the beats and for every accompaniment note, ``"all"`` everywhere;
+  strong beats, ``"harmony"`` (the default) on the strong beats and for every accompaniment note, ``"all"``
+  everywhere; ``strong_beats`` says which beats are strong: every second (the default: 1 and 3 in 4/4, so a
+  melody may lean on beats 2 and 4 with a passing or neighbour tone) or every one;
 - unless that is ``"none"``, a note outside the chord may last at most ``passing_max_positions`` grid steps (an
   eighth note): passing and neighbour tones pass, what is held is a chord tone;
 - ``trim_at_chord_changes`` cuts a melody or piano note where it would ring on into a chord that lacks it;
@@ -54,6 +56,7 @@ ENGINE = EngineInfo(name="transformer", order=1, checkpoint="transformer", needs
 CHORD_TONE_MODES = ("none", "strong", "harmony", "all")
 #: Sampling settings used by ``compose(plan)``.
 DEFAULTS = {"temperature": 1.0, "top_p": 0.95, "chord_tones": "harmony", "passing_max_positions": 2,
+            "strong_beats": 2,
             "diatonic_passing": True, "key_guidance": 2.0, "key_margin": 0.1,
             "trim_at_chord_changes": True, "melody_tries": 3, "restate_themes": True}
 MAX_BAR_TOKENS = 400  # a runaway bar is closed here (POP909: 94 tokens a bar on average, 99% under 185)
@@ -215,12 +218,13 @@ class _NoteRules:
     chord_tones: str
     passing_max_positions: int
     scale: frozenset[int]  # the key's scale in token space, for passing tones; empty: a passing tone may be any
-    per_beat: int  # grid positions a beat: a position on a beat is strong
+    per_beat: int  # grid positions a beat
+    strong_beats: int = 1  # a position on every strong_beats-th beat is strong (1: every beat)
 
     def pitches(self, pos: int, program: int, chord: frozenset[int]) -> frozenset[int]:
         """The pitch classes a note at ``pos`` of ``program`` may take under ``chord`` (empty: any): the chord's
         tones where the mode constrains the note, else the chord's and the scale's."""
-        strong = pos % self.per_beat == 0
+        strong = pos % (self.per_beat * self.strong_beats) == 0
         constrain = (self.chord_tones == "all" or (self.chord_tones in ("strong", "harmony") and strong)
                      or (self.chord_tones == "harmony" and program == _HARMONY_PROGRAM))
         if constrain:
@@ -398,6 +402,7 @@ def _onset_ends(plan: MusicPlan, grid: Piece, n_pos: int) -> list[int]:
 def generate_tokens(plan: MusicPlan, checkpoint: str | Path | None = None, temperature: float = DEFAULTS["temperature"],
                     top_p: float = DEFAULTS["top_p"], chord_tones: str = DEFAULTS["chord_tones"],
                     passing_max_positions: int = DEFAULTS["passing_max_positions"],
+                    strong_beats: int = DEFAULTS["strong_beats"],
                     diatonic_passing: bool = DEFAULTS["diatonic_passing"],
                     key_guidance: float = DEFAULTS["key_guidance"], key_margin: float = DEFAULTS["key_margin"],
                     melody_tries: int = DEFAULTS["melody_tries"], restate_themes: bool = DEFAULTS["restate_themes"],
@@ -435,7 +440,7 @@ def generate_tokens(plan: MusicPlan, checkpoint: str | Path | None = None, tempe
     scale = frozenset()
     if diatonic_passing and chord_tones != "none":
         scale = frozenset(token_key.scale) | ({(token_key.tonic - 1) % 12} if token_key.mode == "minor" else set())
-    rules = _NoteRules(chord_tones, passing_max_positions, scale, tok.spec.positions_per_beat)
+    rules = _NoteRules(chord_tones, passing_max_positions, scale, tok.spec.positions_per_beat, strong_beats)
     guide = None
     if key_guidance > 0:
         ticks_per_pos = grid.ticks_per_bar // n_pos
@@ -546,7 +551,8 @@ def compose(plan: MusicPlan, checkpoint: str | Path | None = None, **sampling) -
     """Realize ``plan``: the model's melody and harmony (piano), the rule engine's bass and drums.
 
     ``checkpoint`` defaults to ``checkpoints/transformer`` (``$FRAMESCORE_TRANSFORMER_CHECKPOINT`` overrides it);
-    ``sampling`` takes ``temperature``, ``top_p``, ``chord_tones``, ``passing_max_positions``, ``diatonic_passing``,
+    ``sampling`` takes ``temperature``, ``top_p``, ``chord_tones``, ``passing_max_positions``, ``strong_beats``,
+    ``diatonic_passing``,
     ``key_guidance``, ``key_margin`` and ``trim_at_chord_changes`` (see :data:`DEFAULTS`): the last cuts a melody
     or piano note where it would ring on into a chord that lacks it. The bass is composed first, so the key
     guide hears it. Velocities are set to the plan's bar dynamics, the model's accents kept (:func:`.at_dynamics`).

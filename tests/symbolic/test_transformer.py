@@ -279,6 +279,23 @@ def test_default_keeps_accompaniment_on_chord_tones_and_passing_tones_short(engi
         assert n.pitch % 12 in chord_at(n.start) or n.duration <= 240, n
 
 
+def test_a_melody_note_on_beat_one_or_three_is_a_chord_tone_and_may_lean_on_two_and_four(engine):
+    from framescore.symbolic.chords import parse_chord
+
+    plan = simple_plan(24, key="C major", chords="I | IV | V | I", seed=5)
+    tpb, beat = 4 * 480, 480
+    melody = [n for seed in range(4) for n in engine.compose(dataclasses.replace(plan, seed=seed),
+                                                             checkpoint=DEBUG).track("melody").notes]
+    pcs = lambda n: set(parse_chord(plan.bars[n.start // tpb].chords[0].chord).pitch_classes)  # noqa: E731
+    strong = [n for n in melody if n.start % (2 * beat) == 0]
+    weak_beats = [n for n in melody if n.start % (2 * beat) == beat]
+    assert strong and all(n.pitch % 12 in pcs(n) for n in strong)
+    assert any(n.pitch % 12 not in pcs(n) for n in weak_beats)  # the debug model leans on beats 2 and 4
+    every = [n for seed in range(4) for n in engine.compose(dataclasses.replace(plan, seed=seed), checkpoint=DEBUG,
+                                                            strong_beats=1).track("melody").notes]
+    assert all(n.pitch % 12 in pcs(n) for n in every if n.start % beat == 0)
+
+
 @pytest.mark.parametrize("key, scale", [("A major", {9, 11, 1, 2, 4, 6, 8}), ("D minor", {2, 4, 5, 7, 9, 10, 0, 1})])
 def test_passing_tones_stay_in_the_key_unless_told(engine, key, scale):
     from framescore.symbolic.chords import parse_chord
