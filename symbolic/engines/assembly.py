@@ -26,7 +26,7 @@ from ..plan import ROLES, TICKS_PER_QUARTER, ChordSlot, MusicPlan, velocity_of
 
 __all__ = [
     "BACKING_ROLES", "LEGATO_AROUSAL", "REAL_BAR_QUARTERS", "ROLE_VELOCITY", "BarMap", "articulate", "at_dynamics",
-    "bass_profile", "clip_to_end", "legato_amount", "onto_proxy_bars",
+    "bass_profile", "clip_to_end", "close_on_tonic", "legato_amount", "onto_proxy_bars",
     "onto_real_bars", "proxy_meter", "rule_backing", "silence_melody", "uniform_proxy", "with_backing",
 ]
 
@@ -84,6 +84,27 @@ def at_dynamics(notes: Iterable[Note], plan: MusicPlan, role: str, resolution: i
             v = int(round(target + spread * (n.velocity - mean)))
             out[i] = Note(n.start, n.duration, n.pitch, min(127, max(1, v)))
     return out
+
+
+def close_on_tonic(notes: Iterable[Note], plan: MusicPlan, end_tick: int,
+                   resolution: int = TICKS_PER_QUARTER) -> list[Note]:
+    """A trained melody brought home: when its last note starts in the last bar and the last chord holds the
+    key's tonic, that note becomes the nearest tonic (down on a tie, at most a tritone away) and is held to the
+    end of the music (``end_tick``), as a cadence ends. Any other melody is left as it is."""
+    notes = sorted(notes)
+    if not notes or plan.n_bars == 0:
+        return notes
+    last_start = max(n.start for n in notes)
+    i = max((j for j, n in enumerate(notes) if n.start == last_start), key=lambda j: notes[j].pitch)
+    last = notes[i]
+    tonic = plan.key_obj.tonic
+    final = [sp for sp in plan.chord_spans(resolution) if sp.start_tick < end_tick]
+    if (last.start < plan.bar_start_ticks(resolution)[plan.n_bars - 1] or not final or final[-1].chord.is_none
+            or tonic not in final[-1].chord.pitch_classes):
+        return notes
+    pitch = last.pitch - min((d for d in range(-6, 7) if (last.pitch - d) % 12 == tonic), key=lambda d: (abs(d), -d))
+    notes[i] = Note(last.start, max(last.duration, end_tick - last.start), pitch, last.velocity)
+    return [n for j, n in enumerate(notes) if j == i or n.start < last.start or n.pitch != pitch]
 
 
 def with_backing(plan: MusicPlan, parts: Mapping[str, Iterable[Note]],

@@ -246,9 +246,11 @@ def compose(plan: MusicPlan, melody: Piece | None = None, *, checkpoint: str | P
             melody_tone_share: float | None = None) -> Piece:
     """Realize ``plan``; with ``melody`` (a piece whose bar 0 is the plan's bar 0), keep that melody and write
     the accompaniment around it. Keyword arguments override :data:`DEFAULTS` (``None``: the checkpoint's; the
-    checkpoint's ``melody_tone_share`` too), and ``reattack`` :data:`REATTACK`."""
+    checkpoint's ``melody_tone_share`` too), and ``reattack`` :data:`REATTACK`. The model's melody ends on the
+    tonic (:func:`.assembly.close_on_tonic`); a given one is kept as it is."""
+    from ..piece import piece_from_plan_grid
     from ..roll import roll_to_notes
-    from .assembly import bass_profile, rule_backing, with_backing
+    from .assembly import bass_profile, close_on_tonic, rule_backing, with_backing
 
     plan.validate()
     guidance = DEFAULTS["guidance"] if guidance is None else guidance
@@ -274,6 +276,8 @@ def compose(plan: MusicPlan, melody: Piece | None = None, *, checkpoint: str | P
         "harmony": roll_to_notes(roll[2:], spec, shift, (th[2], th[3]), [max(1, v - 8) for v in velocity],
                                  TICKS_PER_QUARTER),
     }
+    if user is None:
+        parts["melody"] = close_on_tonic(parts["melody"], plan, piece_from_plan_grid(plan).end_tick)
     if post_filter:
         parts = {k: (v if k == "melody" and user is not None else drop_off_chord_onsets(v, plan))
                  for k, v in parts.items()}

@@ -555,9 +555,10 @@ def compose(plan: MusicPlan, checkpoint: str | Path | None = None, **sampling) -
     ``diatonic_passing``,
     ``key_guidance``, ``key_margin`` and ``trim_at_chord_changes`` (see :data:`DEFAULTS`): the last cuts a melody
     or piano note where it would ring on into a chord that lacks it. The bass is composed first, so the key
-    guide hears it. Velocities are set to the plan's bar dynamics, the model's accents kept (:func:`.at_dynamics`).
+    guide hears it. Velocities are set to the plan's bar dynamics, the model's accents kept (:func:`.at_dynamics`),
+    and the melody's last note comes home to the tonic (:func:`.close_on_tonic`).
     """
-    from .assembly import at_dynamics, bass_profile, rule_backing, with_backing
+    from .assembly import at_dynamics, bass_profile, close_on_tonic, rule_backing, with_backing
 
     plan.validate()
     opts = {**DEFAULTS, **sampling}
@@ -571,6 +572,8 @@ def compose(plan: MusicPlan, checkpoint: str | Path | None = None, **sampling) -
         changes = _chord_changes(plan, TICKS_PER_QUARTER)
         parts = {role: _trim(notes, changes) for role, notes in parts.items()}
     parts = {role: at_dynamics(notes, plan, role) for role, notes in parts.items()}
+    if "melody" in parts:
+        parts["melody"] = close_on_tonic(parts["melody"], plan, piece_from_plan_grid(plan).end_tick)
     return with_backing(plan, parts, backing)
 
 

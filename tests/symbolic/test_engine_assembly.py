@@ -10,8 +10,9 @@ import importlib.util
 import pytest
 
 from framescore.symbolic.engines import compose, get_engine
-from framescore.symbolic.engines.assembly import (BarMap, articulate, at_dynamics, legato_amount, onto_proxy_bars,
-                                                  onto_real_bars, proxy_meter, silence_melody, uniform_proxy)
+from framescore.symbolic.engines.assembly import (BarMap, articulate, at_dynamics, close_on_tonic, legato_amount,
+                                                  onto_proxy_bars, onto_real_bars, proxy_meter, silence_melody,
+                                                  uniform_proxy)
 from framescore.symbolic.piece import ControlChange, MeterChange, Note, Piece, Track, piece_from_plan_grid
 from framescore.symbolic.plan import MusicPlan, simple_plan
 
@@ -202,3 +203,14 @@ def test_a_trained_part_is_moved_to_each_bars_planned_velocity_keeping_half_its_
     got = at_dynamics(notes, plan, "melody")  # melody: 6 over the plan's
     assert [n.velocity for n in got] == [41, 51, 111, 121]
     assert [(n.start, n.duration, n.pitch) for n in got] == [(n.start, n.duration, n.pitch) for n in notes]
+
+
+def test_a_trained_melody_ends_on_the_nearest_tonic_held_to_the_end():
+    plan = simple_plan(4.0, 120, "C major", chords="G | C", seed=0)  # two bars of 1,920 ticks
+    got = close_on_tonic([Note(0, 480, 67, 80), Note(1920, 480, 64, 80), Note(2400, 240, 62, 80)], plan, 3840)
+    assert got == [Note(0, 480, 67, 80), Note(1920, 480, 64, 80), Note(2400, 1440, 60, 80)]  # D: C below
+    assert close_on_tonic([Note(2400, 240, 66, 80)], plan, 3840) == [Note(2400, 1440, 60, 80)]  # F#: a tie, down
+    early = [Note(0, 480, 67, 80)]  # the last note is not in the last bar: a rest ends the tune, kept
+    assert close_on_tonic(early, plan, 3840) == early
+    on_v = simple_plan(4.0, 120, "C major", chords="C | G", seed=0)  # a last chord without the tonic: left
+    assert close_on_tonic([Note(2400, 240, 62, 80)], on_v, 3840) == [Note(2400, 240, 62, 80)]
