@@ -5,8 +5,9 @@ leaps), chord accuracy and key agreement.
 
     .venv/bin/python tools/transformer_rules.py [--songs 12] [--rules harmony:1,strong:1,harmony:0,strong:0]
 
-Each rule is ``CHORD_TONES:DIATONIC[:PASSING[:STRONG]]`` (``transformer.CHORD_TONE_MODES``; 1 or 0; the longest a
-passing tone may last, in grid positions; which beats are strong, every 1st or 2nd: defaults the engine's).
+Each rule is ``CHORD_TONES:DIATONIC[:PASSING[:STRONG[:KEY_GUIDANCE[:KEY_MARGIN]]]]`` (``transformer.CHORD_TONE_MODES``;
+1 or 0; the longest a passing tone may last, in grid positions; which beats are strong, every 1st or 2nd; the key
+guide's strength and margin: defaults the engine's).
 """
 
 from __future__ import annotations
@@ -53,11 +54,14 @@ def main(argv: list[str] | None = None) -> int:
         mode, diatonic, *rest = rule.split(":")
         passing = int(rest[0]) if rest else DEFAULTS["passing_max_positions"]
         strong = int(rest[1]) if len(rest) > 1 else DEFAULTS["strong_beats"]
+        guide = float(rest[2]) if len(rest) > 2 else DEFAULTS["key_guidance"]
+        margin = float(rest[3]) if len(rest) > 3 else DEFAULTS["key_margin"]
         values: dict[str, list[float]] = {m: [] for m in MUSIC_METRICS}
         chords, keys, motion = [], [], []
         for plan in plans:
             piece = compose(plan, "transformer", chord_tones=mode, diatonic_passing=diatonic == "1",
-                            passing_max_positions=passing, strong_beats=strong)
+                            passing_max_positions=passing, strong_beats=strong, key_guidance=guide,
+                            key_margin=margin)
             if (m := melody_motion(piece)) is not None:
                 motion.append(m)
             for m, v in music_metrics(reference_parts(piece)).items():
