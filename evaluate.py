@@ -17,7 +17,7 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -111,17 +111,35 @@ def plans_for(specs: list[str], seed: int = 0, duration: float | None = None,
     return plans
 
 
-def _pop909_plans(spec: str, seed: int) -> list[tuple[str, MusicPlan]]:
+def song_plans(root: Path, ids: Iterable[str], seed: int = 0, count: int | None = None,
+               skip: Callable[[str, Exception], None] | None = None) -> Iterator[tuple[str, MusicPlan]]:
+    """``(song id, plan)`` of POP909 songs ``ids`` under ``root``, as evaluate plans them: the first
+    :data:`POP909_BARS` bars with the key annotated for those bars, ``seed``; at most ``count`` plans. A song whose
+    annotations do not read raises :class:`~framescore.datasets.paths.DatasetError`, or, with ``skip``, is
+    handed to it (id, error) and left out."""
+    from .datasets.paths import DatasetError
     from .datasets.pop909 import crop, read_song
 
-    root, ids, limit = _pop909_spec(spec)
-    out = []
-    for sid in ids[:limit]:
-        ex = read_song(root / sid)
+    made = 0
+    for sid in ids:
+        if count is not None and made == count:
+            return
+        try:
+            ex = read_song(root / sid)
+        except DatasetError as e:
+            if skip is None:
+                raise
+            skip(sid, e)
+            continue
         plan = crop(ex, 0, min(POP909_BARS, ex.plan.n_bars)).plan  # the key annotated for these bars
         plan.seed = seed
-        out.append((f"pop909/{sid}", plan))
-    return out
+        made += 1
+        yield sid, plan
+
+
+def _pop909_plans(spec: str, seed: int) -> list[tuple[str, MusicPlan]]:
+    root, ids, limit = _pop909_spec(spec)
+    return [(f"pop909/{sid}", plan) for sid, plan in song_plans(root, ids[:limit], seed)]
 
 
 def evaluate(inputs: list[str], engines: list[str], reference: str | None = None, duration: float | None = None,

@@ -23,20 +23,15 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("FRAMESCORE_DATA", str(ROOT.parent / "shared" / "datasets"))
     import numpy as np
 
-    from framescore.datasets.pop909 import crop, read_song
     from framescore.datasets.pop909_split import dataset_root, pop909_split
     from framescore.datasets.train_transformer import _other_key_finders
+    from framescore.evaluate import song_plans
     from framescore.symbolic.engines import compose
     from framescore.symbolic.metrics import chord_accuracy, key_agreement
 
     root = dataset_root("pop909")
-    plans = []
-    for sid in pop909_split(root)[args.split]:
-        if len(plans) == args.songs:
-            break
-        ex = read_song(root / sid)
-        plan = crop(ex, 0, min(32, ex.plan.n_bars)).plan
-        plans.append(dataclasses.replace(plan, seed=0, engine="diffusion"))
+    plans = [dataclasses.replace(plan, engine="diffusion")
+             for _, plan in song_plans(root, pop909_split(root)[args.split], count=args.songs)]
     for s in (float(v) for v in args.strengths.split(",")):
         keys, other, chords = [], [], []
         for plan in plans:

@@ -26,9 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("FRAMESCORE_DATA", str(ROOT.parent / "shared" / "datasets"))
     import numpy as np
 
-    from framescore.datasets.paths import DatasetError
-    from framescore.datasets.pop909 import crop, read_song
     from framescore.datasets.pop909_split import dataset_root, pop909_split
+    from framescore.evaluate import song_plans
     from framescore.symbolic.engines import compose
     from framescore.symbolic.metrics import chord_accuracy, melody_motion
     from framescore.symbolic.midi_io import read_midi
@@ -38,15 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     shares = [melody_motion(read_midi(root / sid / f"{sid}.mid")) for sid in split["train"][:args.reference_songs]]
     ref = {k: float(np.mean([m[k] for m in shares if m])) for k in ("repeated", "step", "leap")}
     print("POP909 train melodies: " + " ".join(f"{k} {v:.3f}" for k, v in ref.items()), flush=True)
-    plans = []
-    for sid in split["validation"][16:]:
-        if len(plans) == args.songs:
-            break
-        try:
-            ex = read_song(root / sid)
-        except DatasetError:
-            continue  # beats off the grid: the corpus skips it too
-        plans.append(dataclasses.replace(crop(ex, 0, min(32, ex.plan.n_bars)).plan, seed=0, engine="diffusion"))
+    plans = [dataclasses.replace(plan, engine="diffusion")  # a song the reader refuses is skipped, as the corpus does
+             for _, plan in song_plans(root, split["validation"][16:], count=args.songs, skip=lambda sid, e: None)]
     shares = [float(v) for v in args.shares.split(",")] if args.shares else [None]
     for raw, share in ((r, m) for r in args.values.split(",") for m in shares):
         value = None if raw == "none" else float(raw)
@@ -60,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
             chords.append(chord_accuracy(piece, plan)[0])
         got = {k: float(np.mean([m[k] for m in motion])) for k in ref}
         dist = sum(abs(got[k] - ref[k]) for k in ref)
-        print(f"reattack {raw}" + ("" if share is None else f" melody share {share:g}") + ": " + " ".join(f"{k} {v:.3f}" for k, v in got.items())
+        label = f"reattack {raw}" + ("" if share is None else f" melody share {share:g}")
+        print(f"{label}: " + " ".join(f"{k} {v:.3f}" for k, v in got.items())
               + f"  L1 to POP909 {dist:.3f}  chord accuracy {np.mean(chords):.3f}", flush=True)
     return 0
 

@@ -27,20 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def plans(split: str, n: int, start: int = 0):
     """(song id, plan) for songs ``start`` .. ``start + n`` of ``split``: the first 32 bars, seed 0."""
-    from framescore.datasets.paths import DatasetError
-    from framescore.datasets.pop909 import crop, read_song
     from framescore.datasets.pop909_split import dataset_root, pop909_split
+    from framescore.evaluate import song_plans
 
     root = dataset_root("pop909")
-    for sid in pop909_split(root)[split][start:start + n]:
-        try:
-            ex = read_song(root / sid)
-        except DatasetError as e:  # a few songs' annotations do not read: left out, and said so
-            print(f"skipped {sid}: {e}", file=sys.stderr)
-            continue
-        plan = crop(ex, 0, min(32, ex.plan.n_bars)).plan
-        plan.seed = 0
-        yield sid, plan
+    # a few songs' annotations do not read: left out, and said so
+    yield from song_plans(root, pop909_split(root)[split][start:start + n],
+                          skip=lambda sid, e: print(f"skipped {sid}: {e}", file=sys.stderr))
 
 
 def measure(split: str, n: int, guide: bool, finders: bool, start: int = 0) -> dict:

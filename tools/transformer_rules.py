@@ -29,10 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("FRAMESCORE_DATA", str(ROOT.parent / "shared" / "datasets"))
     import numpy as np
 
-    from framescore.datasets.paths import DatasetError
-    from framescore.datasets.pop909 import crop, read_song
     from framescore.datasets.pop909_split import dataset_root, pop909_split
-    from framescore.evaluate import reference_parts
+    from framescore.evaluate import reference_parts, song_plans
     from framescore.symbolic.engines import compose
     from framescore.symbolic.engines.transformer import DEFAULTS
     from framescore.symbolic.metrics import (MUSIC_METRICS, chord_accuracy, key_agreement, melody_motion,
@@ -41,15 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     root = dataset_root("pop909")
     split = pop909_split(root)
     ref = reference_for_files([root / sid / f"{sid}.mid" for sid in split["train"][:args.reference_songs]], root)
-    plans = []
-    for sid in split["validation"][16:]:
-        if len(plans) == args.songs:
-            break
-        try:
-            ex = read_song(root / sid)
-        except DatasetError:
-            continue  # beats off the grid: the corpus skips it too
-        plans.append(dataclasses.replace(crop(ex, 0, min(32, ex.plan.n_bars)).plan, seed=0, engine="transformer"))
+    plans = [dataclasses.replace(plan, engine="transformer")  # a song the reader refuses is skipped, as the corpus does
+             for _, plan in song_plans(root, split["validation"][16:], count=args.songs, skip=lambda sid, e: None)]
     for rule in args.rules.split(","):
         mode, diatonic, *rest = rule.split(":")
         passing = int(rest[0]) if rest else DEFAULTS["passing_max_positions"]

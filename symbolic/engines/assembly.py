@@ -60,6 +60,12 @@ def bass_profile(backing: Mapping[str, Track]) -> list[float]:
     return profile
 
 
+def _bar_of(lines: list[int], tick: int) -> int:
+    """The bar a tick lies in, by the plan's bar lines (``bar_start_ticks``: one more than the bars), clamped to
+    the plan's bars."""
+    return min(max(bisect.bisect_right(lines, tick) - 1, 0), len(lines) - 2)
+
+
 #: Each trained part's velocity against its bar's planned one (:func:`~framescore.symbolic.plan.velocity_of`): the
 #: tune over the accompaniment.
 ROLE_VELOCITY = {"melody": 6, "harmony": -8}
@@ -74,7 +80,7 @@ def at_dynamics(notes: Iterable[Note], plan: MusicPlan, role: str, resolution: i
     lines = plan.bar_start_ticks(resolution)
     by_bar: dict[int, list[int]] = {}
     for i, n in enumerate(notes):
-        by_bar.setdefault(min(max(bisect.bisect_right(lines, n.start) - 1, 0), plan.n_bars - 1), []).append(i)
+        by_bar.setdefault(_bar_of(lines, n.start), []).append(i)
     out = list(notes)
     for b, idx in by_bar.items():
         target = velocity_of(plan.bars[b].dynamics) + ROLE_VELOCITY.get(role, 0)
@@ -314,11 +320,8 @@ def articulate(piece: Piece, plan: MusicPlan, keep_melody: bool = False) -> Piec
     lines = plan.bar_start_ticks(piece.resolution)
     beat = [piece.resolution * 4 // plan.bar_meter(b)[1] for b in range(plan.n_bars)]
 
-    def bar_of(tick: int) -> int:
-        return min(max(bisect.bisect_right(lines, tick) - 1, 0), plan.n_bars - 1)
-
     def held(n: Note, target: int) -> Note:
-        amount = amounts[bar_of(n.start)]
+        amount = amounts[_bar_of(lines, n.start)]
         end = n.end + round(amount * (min(target, piece.end_tick) - n.end))
         return Note(n.start, end - n.start, n.pitch, n.velocity) if end > n.end else n
 
@@ -329,7 +332,7 @@ def articulate(piece: Piece, plan: MusicPlan, keep_melody: bool = False) -> Piec
         for n in melody.notes:
             i = bisect.bisect_right(onsets, n.start)
             nxt = onsets[i] if i < len(onsets) else None
-            join = nxt is not None and n.end < nxt and nxt - n.end <= beat[bar_of(n.end)]
+            join = nxt is not None and n.end < nxt and nxt - n.end <= beat[_bar_of(lines, n.end)]
             notes.append(held(n, nxt) if join else n)
         melody.notes = notes
     harmony = piece.track("harmony")

@@ -207,8 +207,8 @@ def sample(model: RollModel, cond: torch.Tensor, generator: torch.Generator, ste
     ``tone_guidance`` ``s`` in [0, 1] (training-free guidance, as in rule-guided diffusion): at every step the
     predicted clean roll is moved a share ``s`` of the way to "off" on the cells that are not tones of the
     sounding chord (accompaniment channels fully, melody channels at ``melody_tone_share`` of it, None: the
-    config's, so passing tones stay possible), and the step continues from that prediction, so the network re-plans the rest of the roll around
-    it at the next step. 0 (or no chord) leaves the sampler as it was.
+    config's, so passing tones stay possible), and the step continues from that prediction, so the network
+    re-plans the rest of the roll around it at the next step. 0 (or no chord) leaves the sampler as it was.
 
     ``ties`` ``(dst, src, length)``: after every step the melody channels of time steps ``dst .. dst+length`` are
     set to those of ``src ..``, so two passages of one window are denoised as one melody (a theme and its
