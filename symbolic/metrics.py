@@ -26,7 +26,7 @@ import json
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +51,12 @@ __all__ = [
     "empty_beat_rate",
     "estimate_key",
     "key_correlations",
+    "first_bars",
     "format_report",
     "groove_consistency",
     "key_agreement",
     "load_reference",
+    "matched_reference",
     "melody_coverage",
     "melody_motion",
     "meter_match",
@@ -731,8 +733,24 @@ def plan_metrics(piece: Piece, plan: MusicPlan | None = None) -> dict[str, Any]:
 
 
 # ----- reference sets ----------------------------------------------------------------------------------------------
-def reference_stats(sources: Iterable[str | Path | Piece]) -> dict[str, list[float]]:
-    """Each music metric's values over MIDI files and/or pieces (undefined values left out).
+def first_bars(piece: Piece, n_bars: int) -> Piece:
+    """The piece's first ``n_bars`` bars (:meth:`Piece.bar_starts`): notes that start before the line after them,
+    cut there. A piece of fewer bars is returned whole. Why: a set of short pieces is compared with real music of
+    the same lengths, not with whole songs, whose pitch range, entropy and empty beats grow with length."""
+    lines = piece.bar_starts()
+    if n_bars >= len(lines) - 1:
+        return piece
+    end = lines[n_bars]
+    tracks = [replace(t, notes=[replace(n, duration=min(n.duration, end - n.start)) for n in t.notes
+                                if n.start < end]) for t in piece.tracks]
+    return replace(piece, tracks=tracks, end_tick=end,
+                   meter_changes=[m for m in piece.meter_changes if m.tick < end],
+                   markers=[m for m in piece.markers if m.tick < end])
+
+
+def reference_stats(sources: Iterable[str | Path | Piece], bars: int | None = None) -> dict[str, list[float]]:
+    """Each music metric's values over MIDI files and/or pieces (undefined values left out), of each one's first
+    ``bars`` bars when given (:func:`first_bars`).
 
     Raises :class:`~framescore.symbolic.midi_io.MidiError` for a file that cannot be read.
     """
@@ -741,6 +759,8 @@ def reference_stats(sources: Iterable[str | Path | Piece]) -> dict[str, list[flo
     out: dict[str, list[float]] = {m: [] for m in MUSIC_METRICS}
     for src in sources:
         piece = src if isinstance(src, Piece) else read_midi(src)
+        if bars is not None:
+            piece = first_bars(piece, bars)
         for name, v in music_metrics(piece).items():
             if v is not None:
                 out[name].append(float(v))
@@ -752,31 +772,45 @@ def _cache_dir() -> Path:
     return (Path(root) if root else Path.home() / ".cache" / "framescore") / "reference"
 
 
-def load_reference(directory: str | Path, cache_dir: str | Path | None = None) -> dict[str, list[float]]:
-    """Music metrics of every ``*.mid``/``*.midi`` under ``directory`` (recursive), cached as JSON.
-
-    The cache file, ``<cache>/reference/<hash>.json`` (``$FRAMESCORE_CACHE`` or ``~/.cache/framescore``), is
-    named by a hash of the files' paths, sizes and modification times and :data:`METRICS_VERSION`, so any
-    change recomputes it. Unreadable files are skipped and listed in the cache file under ``skipped``.
-    """
+def reference_files(directory: str | Path) -> tuple[Path, list[Path]]:
+    """The folder and its MIDI files (recursive, sorted); :class:`MetricsError` if it is missing or holds none."""
     root = Path(directory)
     if not root.is_dir():
         raise MetricsError(f"reference folder not found: {root}")
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in (".mid", ".midi") and p.is_file())
     if not files:
         raise MetricsError(f"no MIDI files (*.mid, *.midi) under {root}")
-    return reference_for_files(files, root, cache_dir)
+    return root, files
 
 
-def reference_for_files(files: Sequence[Path], root: Path,
-                        cache_dir: str | Path | None = None) -> dict[str, list[float]]:
-    """Music metrics of the given MIDI files (named relative to ``root`` in the cache), cached as in
-    :func:`load_reference`: a list of files rather than a folder, e.g. one split of a dataset."""
-    from .midi_io import MidiError
+def load_reference(directory: str | Path, cache_dir: str | Path | None = None,
+                   bars: int | None = None) -> dict[str, list[float]]:
+    """Music metrics of every ``*.mid``/``*.midi`` under ``directory`` (recursive), of each file's first ``bars``
+    bars when given, cached as JSON.
 
+    The cache file, ``<cache>/reference/<hash>.json`` (``$FRAMESCORE_CACHE`` or ``~/.cache/framescore``), is
+    named by a hash of the files' paths, sizes and modification times, ``bars`` and :data:`METRICS_VERSION`, so
+    any change recomputes it. Unreadable files are skipped and listed in the cache file under ``skipped``.
+    """
+    root, files = reference_files(directory)
+    return reference_for_files(files, root, cache_dir, bars)
+
+
+def reference_for_files(files: Sequence[Path], root: Path, cache_dir: str | Path | None = None,
+                        bars: int | None = None, reader: Any = None, reader_name: str = "midi",
+                        unreadable: tuple[type[Exception], ...] = ()) -> dict[str, list[float]]:
+    """Music metrics of the given MIDI files (named relative to ``root`` in the cache), of their first ``bars``
+    bars when given, cached as in :func:`load_reference`: a list of files rather than a folder, e.g. one split of
+    a dataset. ``reader`` (path → :class:`Piece`, default :func:`~framescore.symbolic.midi_io.read_midi`, named
+    ``reader_name`` in the cache key) reads a file; it may raise any of ``unreadable`` (besides ``MidiError``)
+    for a file to skip."""
+    from .midi_io import MidiError, read_midi
+
+    read = reader or read_midi
     files = [Path(p) for p in files]
     sig = hashlib.sha256(json.dumps(
-        [METRICS_VERSION] + [[str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
+        [METRICS_VERSION, reader_name, bars] + [[str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns]
+                                                for p in files]
     ).encode()).hexdigest()[:20]
     cache = (Path(cache_dir) if cache_dir else _cache_dir()) / f"{sig}.json"
     if cache.is_file():
@@ -788,19 +822,33 @@ def reference_for_files(files: Sequence[Path], root: Path,
     skipped = []
     for p in files:
         try:
-            one = reference_stats([p])
-        except MidiError:
+            one = reference_stats([read(p)], bars)
+        except (MidiError, *unreadable):
             skipped.append(str(p.relative_to(root)))
             continue
         for m in MUSIC_METRICS:
             metrics[m] += one[m]
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps({"folder": str(root.resolve()), "n_files": len(files) - len(skipped),
-                               "skipped": skipped, "metrics_version": METRICS_VERSION, "metrics": metrics}),
+    tmp.write_text(json.dumps({"folder": str(root.resolve()), "n_files": len(files) - len(skipped), "bars": bars,
+                               "reader": reader_name, "skipped": skipped, "metrics_version": METRICS_VERSION,
+                               "metrics": metrics}),
                    encoding="utf-8")
     os.replace(tmp, cache)
     return metrics
+
+
+def matched_reference(lengths: Sequence[int], stats_for: Any) -> dict[str, list[float]]:
+    """A reference of the lengths of the pieces it is compared with: for each piece of ``n`` bars, the values of
+    every reference file's first ``n`` bars (``stats_for(n)``, a :func:`reference_for_files` result), pooled. So
+    a set of one 4-bar and one 32-bar piece is compared with the reference's 4-bar and 32-bar openings, equally
+    weighted."""
+    per_length = {n: stats_for(n) for n in sorted(set(lengths))}
+    out: dict[str, list[float]] = {m: [] for m in MUSIC_METRICS}
+    for n in lengths:
+        for m in MUSIC_METRICS:
+            out[m] += per_length[n].get(m, [])
+    return out
 
 
 def _kde(sample: np.ndarray, grid: np.ndarray, floor: float) -> np.ndarray:

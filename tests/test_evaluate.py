@@ -45,3 +45,20 @@ def test_bad_inputs_are_named(tmp_path):
         evaluate([str(tmp_path / "empty")], ["rule"])
     with pytest.raises(FramescoreError, match="unknown engine"):
         evaluate([], ["nope"])
+
+
+POP909 = __import__("framescore.datasets.paths", fromlist=["dataset_root"]).dataset_root("pop909")
+
+
+@pytest.mark.skipif(not (POP909 / "001").is_dir(), reason=f"POP909 not found at {POP909}")
+def test_pop909_inputs_against_openings_of_their_length(tmp_path, monkeypatch):
+    from framescore.evaluate import load_reference_spec
+
+    monkeypatch.setenv("FRAMESCORE_CACHE", str(tmp_path / "cache"))
+    result = evaluate(["pop909:validation:2"], ["rule"], reference="pop909:test:3")
+    row = result["rows"][0]
+    whole, opening = load_reference_spec("pop909:test:3"), load_reference_spec("pop909:test:3", bars=row["bars"])
+    assert max(opening["pitch_range"]) <= max(whole["pitch_range"]) and opening != whole
+    # the ceiling: the input song's own bars against the reference's openings of that length
+    assert result["real"]["songs"] == 2 and 0.0 <= result["real"]["overlap"]["mean"] <= 1.0
+    assert "| real POP909 | the 2 input songs' own bars |" in format_table(result)

@@ -30,8 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     from framescore.symbolic.engines import compose, diffusion
     from framescore.symbolic.metrics import chord_accuracy, melody_coverage, music_metrics, overlap_with_reference
 
-    ref = E.load_reference_spec("pop909:test")
     plans = E.plans_for(E.collect_inputs([str(ROOT.parent / "shared" / "media"), f"pop909:validation:{args.songs}"]))
+    ref = E.matched_reference_spec("pop909:test", [plan.n_bars for _, plan in plans])  # as evaluate's
     model = diffusion._load(diffusion._checkpoint(None))
     shipped = model.config
     for setting in args.settings.split(","):

@@ -31,25 +31,27 @@ def main(argv: list[str] | None = None) -> int:
 
     from framescore import evaluate as E
     from framescore.symbolic.engines import compose
-    from framescore.symbolic.metrics import overlap_with_reference, score_piece
+    from framescore.symbolic.metrics import music_metrics, overlap_with_reference, score_piece
 
-    ref = E.load_reference_spec("pop909:test")
     plans = E.plans_for(E.collect_inputs([str(ROOT.parent / "shared" / "media"), "pop909:validation:16"]), args.seed)
+    bars = {"media": [p.n_bars for n, p in plans if not n.startswith("pop909")],
+            "pop909": [p.n_bars for n, p in plans if n.startswith("pop909")], "all": [p.n_bars for _, p in plans]}
     for engine in args.engines.split(","):
         values: dict[str, dict[str, list[float]]] = {"media": {}, "pop909": {}, "all": {}}
         chords: dict[str, list[float]] = {"media": [], "pop909": []}
         for name, plan in plans:
             plan = replace(plan, engine=engine)
-            report = score_piece(compose(plan, engine), plan)
+            piece = compose(plan, engine)
+            report = score_piece(piece, plan)
             part = "pop909" if name.startswith("pop909") else "media"
             if report["plan"].get("chord_accuracy") is not None:
                 chords[part].append(report["plan"]["chord_accuracy"])
-            for k, v in report["music"].items():
+            for k, v in music_metrics(E.reference_parts(piece)).items():  # the parts POP909 has, as evaluate
                 if v is not None:
                     for group in (part, "all"):
                         values[group].setdefault(k, []).append(float(v))
         for group, vals in values.items():
-            overlap = overlap_with_reference(vals, ref)
+            overlap = overlap_with_reference(vals, E.matched_reference_spec("pop909:test", bars[group]))
             print(engine, group, "overlap", {k: round(v, 3) for k, v in overlap.items()})
         print(engine, "chord accuracy: media %.3f, pop909 %.3f" % (np.mean(chords["media"]), np.mean(chords["pop909"])))
     return 0

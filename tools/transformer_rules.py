@@ -34,13 +34,18 @@ def main(argv: list[str] | None = None) -> int:
     from framescore.symbolic.engines import compose
     from framescore.symbolic.engines.transformer import DEFAULTS
     from framescore.symbolic.metrics import (MUSIC_METRICS, chord_accuracy, key_agreement, melody_motion,
-                                             music_metrics, overlap_with_reference, reference_for_files)
+                                             matched_reference, music_metrics, overlap_with_reference,
+                                             reference_for_files)
+    from framescore.datasets.paths import DatasetError
+    from framescore.datasets.pop909 import read_song
 
     root = dataset_root("pop909")
     split = pop909_split(root)
-    ref = reference_for_files([root / sid / f"{sid}.mid" for sid in split["train"][:args.reference_songs]], root)
     plans = [dataclasses.replace(plan, engine="transformer")  # a song the reader refuses is skipped, as the corpus does
              for _, plan in song_plans(root, split["validation"][16:], count=args.songs, skip=lambda sid, e: None)]
+    ref = matched_reference([p.n_bars for p in plans], lambda n: reference_for_files(  # as evaluate's, of train songs
+        [root / sid / f"{sid}.mid" for sid in split["train"][:args.reference_songs]], root, bars=n,
+        reader=lambda f: read_song(f.parent).piece, reader_name="pop909.read_song", unreadable=(DatasetError,)))
     for rule in args.rules.split(","):
         mode, diatonic, *rest = rule.split(":")
         passing = int(rest[0]) if rest else DEFAULTS["passing_max_positions"]

@@ -273,6 +273,28 @@ def test_load_reference_caches_and_skips_unreadable(tmp_path, monkeypatch):
         M.load_reference(tmp_path / "nowhere")
 
 
+def test_first_bars_cuts_at_the_line_and_keeps_shorter_pieces():
+    # 4/4 at Q ticks a quarter: bar lines 0, 4Q, 8Q, 12Q; a note over the line is cut, a later one dropped
+    piece = Piece([Track("m", 0, False, [Note(0, Q, 60), Note(3 * Q, 3 * Q, 62), Note(4 * Q, Q, 64),
+                                         Note(9 * Q, Q, 65)])])
+    one = M.first_bars(piece, 1)
+    assert [(n.start, n.duration, n.pitch) for n in one.tracks[0].notes] == [(0, Q, 60), (3 * Q, Q, 62)]
+    assert one.end_tick == 4 * Q and M.pitch_range(one) == 2
+    assert M.first_bars(piece, 3) is piece and M.first_bars(piece, 30) is piece
+    assert piece.tracks[0].notes[1].duration == 3 * Q  # the original is untouched
+
+
+def test_reference_of_the_pieces_lengths(tmp_path, monkeypatch):
+    # two files: a one-bar C and a run up the scale, one note a bar, over seven bars
+    write_midi(melody([60, 62, 64, 65, 67, 69, 71], [4 * Q] * 7), tmp_path / "run.mid")
+    write_midi(Piece([Track("h", 0, False, [Note(0, 4 * Q, 60)])]), tmp_path / "one.mid")
+    monkeypatch.setenv("FRAMESCORE_CACHE", str(tmp_path / "cache"))
+    assert sorted(M.load_reference(tmp_path, bars=2)["pitch_range"]) == [0, 2]  # C–D of the run
+    assert sorted(M.load_reference(tmp_path)["pitch_range"]) == [0, 11]
+    ref = M.matched_reference([2, 2, 7], lambda n: M.load_reference(tmp_path, bars=n))
+    assert sorted(ref["pitch_range"]) == [0, 0, 0, 2, 2, 11]  # each file once per piece, at its length
+
+
 def test_score_piece_report():
     plan = simple_plan(8.0, tempo_bpm=120)
     piece = with_chords(plan)
