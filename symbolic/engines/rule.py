@@ -11,7 +11,8 @@ Four parts, each from a few explicit rules (no checkpoint, no training):
   theme restates its first statement bar by bar: its rhythm and its steps, fitted to the new chords. No note
   in a bar whose ``melody`` is off; the tonic held to the end (a return that ends the piece restates its
   statement's last bar there, its last note moved to the tonic and held);
-- harmony: voice-led voicings in the middle register, as pads, arpeggios or comping as density rises;
+- harmony: voice-led voicings in the middle register, as pads, arpeggios or comping as density rises, the
+  chord's bass under them in a pianist's left hand; where a phrase closes the arpeggio stops and the chord rings;
 - bass: the chord's bass at every change, then fifths, octaves and approach notes as density rises;
 - drums: a groove chosen by arousal, a fill at each section end (a short one at a cadence inside a section),
   a crash at each cut, one hit let ring at the end.
@@ -61,6 +62,14 @@ MELODY_RANGE = (60, 84)  # C4-C6: singable
 MELODY_CENTER = 70  # B flat 4: above the accompaniment, room both ways
 BASS_RANGE = (28, 48)  # E1-C3
 BASS_HOME = (31, 45)  # where roots sit by preference
+#: The harmony's left hand (:func:`_left_hand`): on, in C2-B2, under every voicing. False composes without it.
+LEFT_HAND = True
+LEFT_HAND_RANGE = (36, 47)
+#: What taking another chord tone than the bass into the left hand costs, against the key's pull (as
+#: :data:`KEY_STRENGTH`): an inversion says more than which tone a broken chord doubles (cost 1).
+LEFT_HAND_CHANGE = 3.0
+#: In a bar where a phrase closes, a broken chord settles into the chord struck on the strong beats.
+CADENCE_SETTLES = True
 
 #: The key guide (:class:`~.rule_pitches.KeyGuide`; :func:`_guided` in the melody, :func:`_guided_doubling` in
 #: the harmony): on; False composes as the engine did before it had one (``tools/rule_key_report.py --no-guide``).
@@ -780,10 +789,45 @@ def _guided_doubling(ctx: _Ctx, guide: KeyGuide, own: list[Note], other: list[No
     return other if pull(other) - 1.0 > pull(own) else own
 
 
+def _left_hand(ctx: _Ctx, sp: _Span, prev: int, vel: int, d: float,
+               guide: KeyGuide | None = None) -> tuple[list[Note], int]:
+    """The chord's bass an octave or two below its voicing, as a pianist's left hand plays it (POP909's
+    accompaniment reaches a bar's lowest note around G2): a beat long, struck on each strong beat when the bar
+    is busy, held to the end under the last chord. The octave nearest the last one in :data:`LEFT_HAND_RANGE`.
+    While ``guide`` hears the key in doubt, another tone of the triad may take the bass's place, as in
+    :func:`_guided_doubling` (the roots of i VI III VII are the relative major's I IV V and vi)."""
+    lo, hi = LEFT_HAND_RANGE
+
+    def play(pc: int) -> tuple[list[Note], int]:
+        pitch = min(range(lo + (pc - lo) % 12, hi + 1, 12), key=lambda p: abs(p - prev))
+        if sp.start >= ctx.final:
+            return [_note(sp.start, sp.end, pitch, vel)], pitch
+        pos = _positions(ctx, sp, "pulse")
+        if d < 0.7:
+            return [_note(sp.start, pos[1] if len(pos) > 1 else sp.end, pitch, vel)], pitch
+        pos = _positions(ctx, sp, "strong")
+        return [_note(t, e, pitch, vel) for t, e in zip(pos, pos[1:] + [sp.end])], pitch
+
+    own = play(sp.chord.bass_pc)
+    push = guide.push() if guide is not None and sp.start < ctx.final else None
+    if push is None:
+        return own
+
+    def pull(notes: list[Note]) -> float:
+        return KEY_STRENGTH * sum(push[n.pitch % 12] * n.duration for n in notes) / ctx.grid.pulses[0][1]
+
+    triad = [(sp.chord.root + iv) % 12 for iv in sorted({i % 12 for i in QUALITIES[sp.chord.quality]})
+             if iv in (0, 3, 4, 6, 7, 8)]  # a seventh or a ninth in the bass would be another chord
+    best = max((play(pc) for pc in triad), key=lambda o: pull(o[0]))
+    return best if pull(best[0]) - LEFT_HAND_CHANGE > pull(own[0]) else own
+
+
 def _harmony(ctx: _Ctx) -> list[Note]:
     """Each chord voiced with the least motion from the last voicing, played as density asks: a held pad when
-    sparse (and for the last chord), a broken chord in the middle, comping when busy."""
-    out, prev = [], None
+    sparse (and for the last chord), a broken chord in the middle, comping when busy; under it the chord's bass
+    in the left hand (:func:`_left_hand`)."""
+    out, prev, low = [], None, sum(LEFT_HAND_RANGE) // 2
+    closes = _phrasing(ctx.plan).closes
     guide = KeyGuide(ctx.key, ctx.backing, KEY_MARGIN) if KEY_GUIDE else None  # it hears the bass, then the harmony
     for sp in ctx.spans:
         if sp.chord.is_none:
@@ -792,17 +836,28 @@ def _harmony(ctx: _Ctx) -> list[Note]:
         d, vel = ctx.density(sp.bar), ctx.velocity(sp.bar, -12)
         if sp.start >= ctx.final or d < 0.35:
             notes = [_note(sp.start, sp.end, p, vel - 4) for p in v]
+        elif d < 0.7 and CADENCE_SETTLES and sp.bar in closes:  # the figure stops where the phrase closes
+            notes = [_note(sp.start, sp.end, p, vel - 2) for p in v]
         elif d < 0.7:
             notes = _broken_chord(ctx, sp, v, vel, d)
             if guide is not None and len(v) == 3:  # a triad broken in four: which tone the fourth note doubles
                 notes = _guided_doubling(ctx, guide, notes, _broken_chord(ctx, sp, v, vel, d, v[1] + 12))
         else:
             notes = _comping(ctx, sp, v, vel, ctx.arousal(sp.bar))
-        out += notes
         if guide is not None:
-            for n in notes:
-                guide.add(n.pitch, max(0, min(n.end, ctx.end) - n.start) / ctx.grid.pulses[0][1])
+            _hear(ctx, guide, notes)
+        if LEFT_HAND:  # after the chord above it is heard: the left hand is guided only if that leaves doubt
+            lh, low = _left_hand(ctx, sp, low, vel - 2, d, guide)
+            notes += lh
+            if guide is not None:
+                _hear(ctx, guide, lh)
+        out += notes
     return out
+
+
+def _hear(ctx: _Ctx, guide: KeyGuide, notes: list[Note]) -> None:
+    for n in notes:
+        guide.add(n.pitch, max(0, min(n.end, ctx.end) - n.start) / ctx.grid.pulses[0][1])
 
 
 # ----- bass ----------------------------------------------------------------------------------------------------

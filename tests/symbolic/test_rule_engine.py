@@ -81,7 +81,10 @@ def check_plan_honoured(plan: MusicPlan, piece: Piece) -> None:
     for n in harmony.notes:
         assert n.pitch % 12 in chord_at(changes, n.start).pitch_classes
         assert n.end <= next_change(changes, n.start)
-        assert 45 <= n.pitch <= 79
+        assert 36 <= n.pitch <= 79
+        if n.pitch < 48:  # the left hand, in C2-B2: the chord's bass, or a tone of its triad (the key guide's)
+            c = chord_at(changes, n.start)
+            assert n.pitch % 12 in {c.bass_pc} | {(c.root + i) % 12 for i in (0, 3, 4, 6, 7, 8)}
     # bass: chord tones, or a short approach note just before a change that lands a step away on the new bass
     bass_starts = {n.start: n for n in bass.notes}
     for n in bass.notes:
@@ -171,6 +174,30 @@ def test_a_sparse_broken_chord_sounds_every_chord_whole() -> None:
     for lo, hi, chord in zip(changes, changes[1:] + [piece.end_tick], chords):
         heard = {n.pitch % 12 for n in harmony if lo <= n.start < hi}
         assert set(chord.pitch_classes) <= heard, (chord, sorted(heard))
+
+
+def test_left_hand_under_the_chords_and_the_figure_settles_at_a_cadence(monkeypatch) -> None:
+    """Every chord has its bass in the left hand (C2-B2), a beat long (under the last chord: to the end); in the bar where a phrase closes the broken chord stops and the chord is struck once and held (a
+    16-bar phrase breathes every four bars). The key guide off: it may move the left hand to another triad tone."""
+    monkeypatch.setattr(rule, "KEY_GUIDE", False)
+    plan = simple_plan(32.0, tempo_bpm=120, chords="C | Am | F | G7 | C | Am | Dm | G", density=0.5, seed=2)
+    piece = compose(plan, "rule")
+    tpb = piece.ticks_per_bar
+    changes, chords = chord_changes(plan, piece)
+    harmony = piece.track("harmony").notes
+    for lo, chord in zip(changes, chords):
+        (lh,) = [n for n in harmony if n.start == lo and n.pitch < 48]
+        assert lh.pitch >= 36 and lh.pitch % 12 == chord.bass_pc
+        assert lh.end == (lo + tpb // 4 if lo < changes[-1] else piece.end_tick)
+    closes = rule._phrasing(plan).closes
+    assert sorted(closes) == [3, 7, 11, 15]
+    for b in range(plan.n_bars - 1):
+        onsets = {n.start for n in harmony if b * tpb <= n.start < (b + 1) * tpb}
+        assert (onsets == {b * tpb}) == (b in closes), b  # a figure in every other bar
+    monkeypatch.setattr(rule, "CADENCE_SETTLES", False)
+    monkeypatch.setattr(rule, "LEFT_HAND", False)
+    plain = compose(plan, "rule").track("harmony").notes
+    assert min(n.pitch for n in plain) >= 48 and len({n.start for n in plain if n.start < tpb}) > 1
 
 
 def test_a_broken_chord_in_a_shorter_bar_sounds_whole_before_the_bar_ends() -> None:
@@ -279,14 +306,29 @@ def test_an_ambiguous_progression_is_heard_in_the_plans_key(key, chords, relativ
     assert all(len(set(pitches[i:i + window])) > 1 for i in range(len(pitches) - window + 1))
 
 
-@pytest.mark.parametrize("chords", ["I vi IV V", "I IV V7 I", "ii7 V7 I I"])
-def test_the_key_guide_changes_nothing_where_the_key_is_clear(chords, monkeypatch) -> None:
+@pytest.mark.parametrize("chords, left_hand_moves", [("I vi IV V", False), ("I IV V7 I", False),
+                                                     ("ii7 V7 I I", True)])
+def test_the_key_guide_changes_nothing_where_the_key_is_clear(chords, left_hand_moves, monkeypatch) -> None:
+    """Where the key is clear nothing changes; only the left hand may take another triad tone where the chord
+    over it and the bass line leave doubt (a first chord ii7 is D minor's as much as C major's: ii6, F under it)."""
     plan = simple_plan(20.0, chords=chords, density=0.5, seed=2)
     guided = rule.compose(plan)
     monkeypatch.setattr(rule, "KEY_GUIDE", False)
     plain = rule.compose(plan)
     assert estimate_key(guided).name == plan.key
-    assert [t.notes for t in guided.tracks] == [t.notes for t in plain.tracks]
+    changes, chords_at = chord_changes(plan, guided)
+    moved = set(guided.track("harmony").notes) - set(plain.track("harmony").notes)
+    assert bool(moved) == left_hand_moves
+    for n in moved:
+        chord = chord_at((changes, chords_at), n.start)
+        assert n.pitch < 48 and n.pitch % 12 in {(chord.root + i) % 12 for i in (0, 3, 4, 7)}
+    starts = {n.start for n in moved}
+
+    def rest(piece):
+        return [[n for n in t.notes if not (t.name == "harmony" and n.pitch < 48 and n.start in starts)]
+                for t in piece.tracks]
+
+    assert rest(guided) == rest(plain)
 
 
 # ----- density, dynamics, arousal --------------------------------------------------------------------------------
