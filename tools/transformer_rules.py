@@ -7,7 +7,8 @@ leaps), chord accuracy and key agreement.
 
 Each rule is ``CHORD_TONES:DIATONIC[:PASSING[:STRONG[:KEY_GUIDANCE[:KEY_MARGIN]]]]`` (``transformer.CHORD_TONE_MODES``;
 1 or 0; the longest a passing tone may last, in grid positions; which beats are strong, every 1st or 2nd; the key
-guide's strength and margin: defaults the engine's).
+guide's strength and margin: defaults the engine's). ``--option NAME=VALUE`` (repeatable) passes any other
+``compose`` option of the engine to every rule, e.g. ``--option trim_at_chord_changes=false``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--songs", type=int, default=12)
     ap.add_argument("--rules", default="harmony:1,strong:1,harmony:0,strong:0")
     ap.add_argument("--reference-songs", type=int, default=100)
+    ap.add_argument("--option", action="append", default=[], metavar="NAME=VALUE")
     args = ap.parse_args(argv)
+    import json
+
+    extra = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.option)}
     os.environ.setdefault("FRAMESCORE_DATA", str(ROOT.parent / "shared" / "datasets"))
     import numpy as np
 
@@ -57,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         for plan in plans:
             piece = compose(plan, "transformer", chord_tones=mode, diatonic_passing=diatonic == "1",
                             passing_max_positions=passing, strong_beats=strong, key_guidance=guide,
-                            key_margin=margin)
+                            key_margin=margin, **extra)
             if (m := melody_motion(piece)) is not None:
                 motion.append(m)
             for m, v in music_metrics(reference_parts(piece)).items():

@@ -235,6 +235,9 @@ _BINARY_W = ((3, 1, 0, 0, 0, 0, 0, 0), (2, 3, 0, 0, 1, 0, 0, 0), (1, 3, 1, 1, 3,
 _TERNARY_W = ((3, 1, 0, 0, 0, 0, 0, 0), (1, 2, 2, 0, 0, 0, 0, 0), (0, 1, 3, 1, 2, 0, 0, 0),
               (0, 0, 1, 0, 4, 1, 1, 0), (0, 0, 0, 0, 2, 2, 2, 1))
 _STEPS = np.array([-3, -2, -1, 0, 1, 2, 3])
+#: How often a motif's note repeats the one before (weight of step 0), and how many of its first eight may.
+MOTIF_REPEAT = 0.25
+MOTIF_MAX_REPEATS = 3
 # Each cell's sibling with as many onsets off the beat ((0,) <-> (2,), (0, 3) <-> (0, 2), ...; binary, then
 # ternary), which every other theme takes, so that a contrasting theme has a rhythm of its own at the same density.
 _OFFBEAT = ((0, 2, 1, 4, 3, 6, 5, 7), (0, 1, 3, 2, 4, 6, 5, 7))
@@ -254,14 +257,14 @@ def _contour(rng: np.random.Generator, p: np.ndarray) -> tuple[int, ...]:
     for _ in range(8):
         steps = rng.choice(_STEPS, 32, p=p)
         walk = np.cumsum(steps[:8])
-        if walk.max() - min(walk.min(), 0) >= 3 and (steps[:8] == 0).sum() <= 1:
+        if walk.max() - min(walk.min(), 0) >= 3 and (steps[:8] == 0).sum() <= MOTIF_MAX_REPEATS:
             break
     return tuple(int(s) for s in steps)
 
 
 def _motif(rng: np.random.Generator, n_pulses: int, valence: float) -> _Motif:
     leap = 0.04 + 0.05 * max(valence, 0.0)  # brighter music leaps more
-    p = np.array([leap, 0.14, 0.3 - leap, 0.06, 0.3 - leap, 0.14, leap])
+    p = np.array([leap, 0.14, 0.3 - leap, MOTIF_REPEAT, 0.3 - leap, 0.14, leap])
     p /= p.sum()
     return _Motif(tuple(rng.random(n_pulses)), tuple(rng.random(n_pulses)), _contour(rng, p), _contour(rng, p))
 
