@@ -191,6 +191,21 @@ def test_key_guidance_makes_an_ambiguous_progression_sound_in_the_plans_key(engi
     assert _midi_bytes(engine.compose(plan, checkpoint=DEBUG, key_guidance=3.0)) == _midi_bytes(guided)
 
 
+def test_dark_plans_hold_the_key_harder_unless_told(engine, monkeypatch):
+    seen = []
+    real = engine.generate_tokens
+    monkeypatch.setattr(engine, "generate_tokens",
+                        lambda plan, *a, **k: seen.append((k["key_guidance"], k["key_margin"])) or real(plan, *a, **k))
+    plan = simple_plan(6, key="A minor", chords="i VI III VII", seed=0)
+    for valence in (0.4, -0.4):
+        plan.valence = valence
+        engine.compose(plan, checkpoint=DEBUG)
+    engine.compose(plan, checkpoint=DEBUG, key_guidance=1.0)  # the caller's setting wins
+    d = engine.DEFAULTS
+    assert seen == [(d["key_guidance"], d["key_margin"]), (d["dark_key_guidance"], d["dark_key_margin"]),
+                    (1.0, d["dark_key_margin"])]
+
+
 def test_numpy_decoder_matches_transformers(tmp_path):
     import torch
 
