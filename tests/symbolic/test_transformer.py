@@ -201,9 +201,9 @@ def test_dark_plans_hold_the_key_harder_unless_told(engine, monkeypatch):
         plan.valence = valence
         engine.compose(plan, checkpoint=DEBUG)
     engine.compose(plan, checkpoint=DEBUG, key_guidance=1.0)  # the caller's setting wins
-    d = engine.DEFAULTS
-    assert seen == [(d["key_guidance"], d["key_margin"]), (d["dark_key_guidance"], d["dark_key_margin"]),
-                    (1.0, d["dark_key_margin"])]
+    d, dark = engine.DEFAULTS, engine.DARK_KEY_GUIDE
+    assert seen == [(d["key_guidance"], d["key_margin"]), (dark["key_guidance"], dark["key_margin"]),
+                    (1.0, dark["key_margin"])]
 
 
 def test_numpy_decoder_matches_transformers(tmp_path):
