@@ -28,21 +28,17 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("FRAMESCORE_DATA", str(ROOT.parent / "shared" / "datasets"))
     import numpy as np
 
-    from framescore.datasets.paths import DatasetError
-    from framescore.datasets.pop909 import read_song
     from framescore.datasets.pop909_split import dataset_root, pop909_split
-    from framescore.evaluate import reference_parts, song_plans
+    from framescore.evaluate import matched_reference_spec, reference_parts, song_plans
     from framescore.symbolic.engines import compose, diffusion
-    from framescore.symbolic.metrics import (MUSIC_METRICS, chord_accuracy, density_correlation, matched_reference,
-                                             music_metrics, overlap_with_reference, reference_for_files)
+    from framescore.symbolic.metrics import (MUSIC_METRICS, chord_accuracy, density_correlation, music_metrics,
+                                             overlap_with_reference)
 
     root = dataset_root("pop909")
     split = pop909_split(root)
     plans = [dataclasses.replace(plan, engine="diffusion")  # a song the reader refuses is skipped, as the corpus does
              for _, plan in song_plans(root, split["validation"][16:], count=args.songs, skip=lambda sid, e: None)]
-    ref = matched_reference([p.n_bars for p in plans], lambda n: reference_for_files(
-        [root / sid / f"{sid}.mid" for sid in split["train"][:args.reference_songs]], root, bars=n,
-        reader=lambda f: read_song(f.parent).piece, reader_name="pop909.read_song", unreadable=(DatasetError,)))
+    ref = matched_reference_spec(f"pop909:train:{args.reference_songs}", [p.n_bars for p in plans])  # as evaluate's
     model = diffusion._load(diffusion._checkpoint(None))
     shipped = model.config
     try:

@@ -35,22 +35,17 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     from framescore.datasets.pop909_split import dataset_root, pop909_split
-    from framescore.evaluate import reference_parts, song_plans
+    from framescore.evaluate import matched_reference_spec, reference_parts, song_plans
     from framescore.symbolic.engines import compose
     from framescore.symbolic.engines.transformer import DEFAULTS
     from framescore.symbolic.metrics import (MUSIC_METRICS, chord_accuracy, key_agreement, melody_motion,
-                                             matched_reference, music_metrics, overlap_with_reference,
-                                             reference_for_files)
-    from framescore.datasets.paths import DatasetError
-    from framescore.datasets.pop909 import read_song
+                                             music_metrics, overlap_with_reference)
 
     root = dataset_root("pop909")
     split = pop909_split(root)
     plans = [dataclasses.replace(plan, engine="transformer")  # a song the reader refuses is skipped, as the corpus does
              for _, plan in song_plans(root, split["validation"][16:], count=args.songs, skip=lambda sid, e: None)]
-    ref = matched_reference([p.n_bars for p in plans], lambda n: reference_for_files(  # as evaluate's, of train songs
-        [root / sid / f"{sid}.mid" for sid in split["train"][:args.reference_songs]], root, bars=n,
-        reader=lambda f: read_song(f.parent).piece, reader_name="pop909.read_song", unreadable=(DatasetError,)))
+    ref = matched_reference_spec(f"pop909:train:{args.reference_songs}", [p.n_bars for p in plans])  # as evaluate's
     for rule in args.rules.split(","):
         mode, diatonic, *rest = rule.split(":")
         passing = int(rest[0]) if rest else DEFAULTS["passing_max_positions"]
