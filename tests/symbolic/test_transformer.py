@@ -206,6 +206,17 @@ def test_dark_plans_hold_the_key_harder_unless_told(engine, monkeypatch):
                     (1.0, dark["key_margin"])]
 
 
+def test_leap_and_repeat_costs_make_the_melody_move_by_step(engine):
+    from framescore.symbolic.metrics import melody_motion
+
+    plan = simple_plan(24, chords="I vi IV V", seed=3)
+    free = melody_motion(engine.compose(plan, checkpoint=DEBUG, melody_leap_cost=0.0, melody_repeat_cost=0.0))
+    led = melody_motion(engine.compose(plan, checkpoint=DEBUG, melody_leap_cost=2.0, melody_repeat_cost=3.0))
+    held = melody_motion(engine.compose(plan, checkpoint=DEBUG, melody_leap_cost=2.0, melody_repeat_cost=0.0))
+    assert led["step"] > free["step"] + 0.2 and led["leap"] < free["leap"]
+    assert held["repeated"] > led["repeated"]  # a leap cost alone makes the nearest chord tone, itself, win
+
+
 def test_numpy_decoder_matches_transformers(tmp_path):
     import torch
 
