@@ -138,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", help="videos, pictures, plan.json files, folders of them, or pop909:SPLIT[:N]")
     p.add_argument("--engines", default="rule", help="comma-separated engines (default: rule)")
     p.add_argument("--reference", help="folder of MIDI files, or pop909:test, to compare each engine's set with")
+    p.add_argument("--as-played", action="store_true",
+                   help="compare with the reference's notes as played (default: snapped to the engines' 16th grid)")
     p.add_argument("--duration", type=float, default=None, help="music length for pictures (default 20 s)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", help="also write all figures to this JSON file (a new file, unless --force)")

@@ -9,6 +9,11 @@ pitch range, pitch-class entropy and empty beats grow with length, so 32-bar ope
 whole real songs only about 0.76, where against real 32-bar openings they score 0.86-0.89. The real songs behind
 the POP909 inputs are scored the same way, as the ceiling.
 
+A score is compared with a score: the engines write on a sixteenth grid (and were trained on POP909 snapped to
+it), while POP909's files are played, their onsets a few ticks either side of the grid, which groove consistency
+counts as a new rhythm in every bar. So the reference's notes (and the ceiling's) are snapped to the sixteenth
+grid first (:func:`~framescore.symbolic.metrics.on_grid`); ``--as-played`` keeps them as played.
+
 Like is compared with like: POP909 holds a melody and a piano part (its MELODY, BRIDGE and PIANO tracks) and no
 bass or drums, so the music metrics and the headline overlap are of the parts that correspond to it, our
 ``melody`` and ``harmony`` tracks (:data:`REFERENCE_PARTS`). The whole piece, with the rule engine's bass and
@@ -29,6 +34,7 @@ from typing import Any
 from .errors import FramescoreError
 from .outputs import check_output_file, write_file_atomically
 from .pipeline import IMAGE_EXTS, VIDEO_EXTS, DEFAULT_IMAGE_DURATION, InputError, Stages, input_kind
+from .symbolic.metrics import SCORE_STEPS_PER_QUARTER
 from .symbolic.plan import MusicPlan
 
 #: (column title, report group, metric key)
@@ -147,8 +153,10 @@ def _pop909_plans(spec: str, seed: int) -> list[tuple[str, MusicPlan]]:
 
 
 def evaluate(inputs: list[str], engines: list[str], reference: str | None = None, duration: float | None = None,
-             seed: int = 0, log: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Compose every input's plan with every engine and score it. Returns rows and per-engine summaries."""
+             seed: int = 0, log: Callable[[str], None] | None = None,
+             steps_per_quarter: int | None = SCORE_STEPS_PER_QUARTER) -> dict[str, Any]:
+    """Compose every input's plan with every engine and score it. Returns rows and per-engine summaries.
+    ``steps_per_quarter``: the grid the reference's notes are snapped to (None: as played)."""
     from .symbolic.engines import compose, get_engine
     from .symbolic.metrics import melody_motion, music_metrics, overlap_with_reference, score_piece
 
@@ -159,7 +167,8 @@ def evaluate(inputs: list[str], engines: list[str], reference: str | None = None
         check_reference_spec(reference)  # a missing reference fails before any planning
     ref_motion = reference_melody_motion(reference) if reference else None
     plans = plans_for(specs, seed, duration, log)
-    ref = matched_reference_spec(reference, [plan.n_bars for _, plan in plans]) if reference else None
+    ref = (matched_reference_spec(reference, [plan.n_bars for _, plan in plans], steps_per_quarter)
+           if reference else None)
     rows: list[dict[str, Any]] = []
     summary: dict[str, Any] = {}
     from .symbolic.models.va_classifier import VAClassifier
@@ -189,7 +198,8 @@ def evaluate(inputs: list[str], engines: list[str], reference: str | None = None
                            "overlap": overlap_with_reference(values.get("music", {}), ref) if ref else None,
                            "overlap_whole": overlap_with_reference(values.get("music_whole", {}), ref) if ref else None}
     return {"rows": rows, "summary": summary, "reference": reference, "seed": seed,
-            "reference_melody": ref_motion, "real": real_overlap(plans, ref, reference)}
+            "reference_steps_per_quarter": steps_per_quarter, "reference_melody": ref_motion,
+            "real": real_overlap(plans, ref, reference, steps_per_quarter)}
 
 
 def reference_parts(piece):
@@ -234,10 +244,12 @@ def _pop909_spec(spec: str) -> tuple[Path, list[str], int | None]:
     return root, ids, limit
 
 
-def load_reference_spec(spec: str, bars: int | None = None) -> dict[str, list[float]]:
+def load_reference_spec(spec: str, bars: int | None = None,
+                        steps_per_quarter: int | None = None) -> dict[str, list[float]]:
     """The music metrics of a reference: a folder of MIDI files, or ``pop909:SPLIT`` (the songs of that split, read
     as :func:`~framescore.datasets.pop909.read_song` reads them, bar 0 on the first annotated downbeat); of each
-    one's first ``bars`` bars when given."""
+    one's first ``bars`` bars when given, its notes snapped to ``steps_per_quarter`` when given
+    (:func:`~framescore.symbolic.metrics.on_grid`)."""
     from .symbolic.metrics import load_reference, reference_for_files
 
     if spec.startswith("pop909:"):
@@ -247,8 +259,8 @@ def load_reference_spec(spec: str, bars: int | None = None) -> dict[str, list[fl
         root, ids, limit = _pop909_spec(spec)
         return reference_for_files([root / sid / f"{sid}.mid" for sid in ids[:limit]], root, bars=bars,
                                    reader=lambda p: read_song(p.parent).piece, reader_name="pop909.read_song",
-                                   unreadable=(DatasetError,))
-    return load_reference(spec, bars=bars)
+                                   unreadable=(DatasetError,), steps_per_quarter=steps_per_quarter)
+    return load_reference(spec, bars=bars, steps_per_quarter=steps_per_quarter)
 
 
 def check_reference_spec(spec: str) -> None:
@@ -261,23 +273,27 @@ def check_reference_spec(spec: str) -> None:
         reference_files(spec)
 
 
-def matched_reference_spec(spec: str, lengths: list[int]) -> dict[str, list[float]]:
+def matched_reference_spec(spec: str, lengths: list[int],
+                           steps_per_quarter: int | None = SCORE_STEPS_PER_QUARTER) -> dict[str, list[float]]:
     """The reference cut to the lengths of the pieces it is compared with
     (:func:`~framescore.symbolic.metrics.matched_reference`): a 32-bar excerpt is compared with real 32-bar
-    openings, not with whole songs (real 32-bar openings against whole songs overlap only about 0.76)."""
+    openings, not with whole songs (real 32-bar openings against whole songs overlap only about 0.76). Its notes
+    are snapped to the engines' sixteenth grid unless ``steps_per_quarter`` is None
+    (:func:`~framescore.symbolic.metrics.on_grid`): a score is compared with a score, not with a performance."""
     from .symbolic.metrics import matched_reference
 
-    return matched_reference(lengths, lambda n: load_reference_spec(spec, bars=n))
+    return matched_reference(lengths, lambda n: load_reference_spec(spec, bars=n,
+                                                                    steps_per_quarter=steps_per_quarter))
 
 
 def real_overlap(plans: list[tuple[str, MusicPlan]], ref: dict[str, list[float]] | None,
-                 reference: str | None) -> dict[str, Any] | None:
-    """What real music scores: the POP909 inputs' own songs, the same bars their plans were cut to, against the
-    reference cut to those lengths. The ceiling the engines' overlap is read against; None without POP909
-    inputs or a reference."""
+                 reference: str | None, steps_per_quarter: int | None = SCORE_STEPS_PER_QUARTER) -> dict[str, Any] | None:
+    """What real music scores: the POP909 inputs' own songs, the same bars their plans were cut to (snapped to
+    the grid as the reference is), against the reference cut to those lengths. The ceiling the engines' overlap
+    is read against; None without POP909 inputs or a reference."""
     from .datasets.pop909 import crop, read_song
     from .datasets.pop909_split import dataset_root
-    from .symbolic.metrics import MUSIC_METRICS, music_metrics, overlap_with_reference
+    from .symbolic.metrics import MUSIC_METRICS, music_metrics, on_grid, overlap_with_reference
 
     songs = [(name.split("/", 1)[1], plan.n_bars) for name, plan in plans if name.startswith("pop909/")]
     if not songs or ref is None or reference is None:
@@ -286,11 +302,13 @@ def real_overlap(plans: list[tuple[str, MusicPlan]], ref: dict[str, list[float]]
     values: dict[str, list[float]] = {m: [] for m in MUSIC_METRICS}
     for sid, n in songs:
         ex = read_song(root / sid)
-        for k, v in music_metrics(crop(ex, 0, min(n, ex.plan.n_bars)).piece).items():
+        piece = crop(ex, 0, min(n, ex.plan.n_bars)).piece
+        for k, v in music_metrics(on_grid(piece, steps_per_quarter) if steps_per_quarter else piece).items():
             if v is not None:
                 values[k].append(float(v))
     lengths = [n for _, n in songs]
-    return {"songs": len(songs), "overlap": overlap_with_reference(values, matched_reference_spec(reference, lengths))}
+    return {"songs": len(songs),
+            "overlap": overlap_with_reference(values, matched_reference_spec(reference, lengths, steps_per_quarter))}
 
 
 def reference_melody_motion(spec: str) -> dict[str, float] | None:
@@ -350,8 +368,11 @@ def format_table(result: dict[str, Any]) -> str:
     if any(s["overlap"] for s in result["summary"].values()):
         metrics = [k for _, g, k in COLUMNS if g == "music"]
         parts = " and ".join(REFERENCE_PARTS)
+        grid = result.get("reference_steps_per_quarter")
+        timing = (f"its notes snapped to {grid} steps a quarter, the grid the engines write on" if grid
+                  else "its notes as played")
         lines += ["", f"Overlap with the reference ({result['reference']}, each file cut to the lengths of the pieces "
-                  "compared: its first n bars for a piece of n), per metric (Yang & Lerch), of the parts "
+                  f"compared: its first n bars for a piece of n; {timing}), per metric (Yang & Lerch), of the parts "
                   f"that correspond to POP909's ({parts}; the columns above are of these parts too; `mean` is over "
                   "every music metric, pitch classes used included); then of whole pieces, bass and drums "
                   "included; then, as the ceiling, of the real songs behind the POP909 inputs:", ""]
@@ -376,7 +397,8 @@ def evaluate_cli(args: argparse.Namespace) -> None:
         raise FramescoreError("no engines given (e.g. --engines rule,transformer)")
     json_out = check_output_file(args.json, args.inputs, force=args.force) if args.json is not None else None
     log = (lambda msg: print(f"framescore: {msg}", file=sys.stderr, flush=True))
-    result = evaluate(args.inputs, engines, reference=args.reference, duration=args.duration, seed=args.seed, log=log)
+    result = evaluate(args.inputs, engines, reference=args.reference, duration=args.duration, seed=args.seed, log=log,
+                      steps_per_quarter=None if args.as_played else SCORE_STEPS_PER_QUARTER)
     print(format_table(result))
     if json_out is not None:
         from .pipeline import json_default

@@ -62,3 +62,21 @@ def test_pop909_inputs_against_openings_of_their_length(tmp_path, monkeypatch):
     # the ceiling: the input song's own bars against the reference's openings of that length
     assert result["real"]["songs"] == 2 and 0.0 <= result["real"]["overlap"]["mean"] <= 1.0
     assert "| real POP909 | the 2 input songs' own bars |" in format_table(result)
+
+
+@pytest.mark.skipif(not (POP909 / "001").is_dir(), reason=f"POP909 not found at {POP909}")
+def test_the_reference_is_snapped_to_the_engines_grid_unless_asked_as_played(tmp_path, monkeypatch):
+    from framescore.evaluate import load_reference_spec, matched_reference_spec
+
+    monkeypatch.setenv("FRAMESCORE_CACHE", str(tmp_path / "cache"))
+    played = load_reference_spec("pop909:test:3", bars=8)
+    snapped = load_reference_spec("pop909:test:3", bars=8, steps_per_quarter=4)
+    # POP909 is played a few ticks off the grid, which groove consistency hears as a new rhythm
+    assert snapped["groove_consistency"] != played["groove_consistency"]
+    assert snapped["pitch_range"] == played["pitch_range"]  # snapping moves time, not pitch
+    assert matched_reference_spec("pop909:test:3", [8]) == snapped  # evaluate's default
+    assert matched_reference_spec("pop909:test:3", [8], None) == played
+    result = evaluate(["pop909:validation:1"], ["rule"], reference="pop909:test:3", steps_per_quarter=None)
+    assert "its notes as played" in format_table(result)
+    assert "snapped to 4 steps a quarter" in format_table(evaluate(["pop909:validation:1"], ["rule"],
+                                                                   reference="pop909:test:3"))

@@ -4,7 +4,8 @@ overlap of the melody and harmony with real music, and seconds, per setting.
     .venv/bin/python tools/diffusion_sampler.py [--songs 16] [--settings ddim:20,dpmsolver++:10,dpmsolver++:8]
 
 Plans: the shared media and the first ``--songs`` POP909 validation songs (32 bars each), as ``framescore
-evaluate`` makes them; reference: ``pop909:test`` (overlap of the parts POP909 has, as evaluate's headline).
+evaluate`` makes them; reference: the first ``--reference-songs`` training songs, cut and snapped as evaluate's
+(overlap of the parts POP909 has, as evaluate's headline). Never the test split: settings are chosen without it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--songs", type=int, default=16)
+    ap.add_argument("--reference-songs", type=int, default=100)
     ap.add_argument("--settings", default="ddim:20,dpmsolver++:10,dpmsolver++:8,dpmsolver++:6")
     args = ap.parse_args(argv)
     os.environ.setdefault("FRAMESCORE_DATA", str(ROOT.parent / "shared" / "datasets"))
@@ -31,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     from framescore.symbolic.metrics import chord_accuracy, melody_coverage, music_metrics, overlap_with_reference
 
     plans = E.plans_for(E.collect_inputs([str(ROOT.parent / "shared" / "media"), f"pop909:validation:{args.songs}"]))
-    ref = E.matched_reference_spec("pop909:test", [plan.n_bars for _, plan in plans])  # as evaluate's
+    ref = E.matched_reference_spec(f"pop909:train:{args.reference_songs}", [plan.n_bars for _, plan in plans])
     model = diffusion._load(diffusion._checkpoint(None))
     shipped = model.config
     for setting in args.settings.split(","):

@@ -284,6 +284,28 @@ def test_first_bars_cuts_at_the_line_and_keeps_shorter_pieces():
     assert piece.tracks[0].notes[1].duration == 3 * Q  # the original is untouched
 
 
+def test_on_grid_snaps_onsets_and_ends_to_the_nearest_sixteenth():
+    s = Q // 4  # a sixteenth
+    piece = Piece([Track("m", 0, False, [Note(s + 10, 2 * s - 5, 60),  # 130..355 -> 120..360
+                                         Note(s // 2 - 1, s, 62),  # 59 -> 0 (nearer 0 than 120)
+                                         Note(s // 2, s, 64),  # 60 -> 120 (a half step rounds up)
+                                         Note(4 * s - 2, 4, 65)])])  # 478..482 -> 480, one step long
+    snapped = M.on_grid(piece, 4)
+    assert [(n.start, n.duration) for n in snapped.tracks[0].notes] == [(s, 2 * s), (0, s), (s, s), (4 * s, s)]
+    assert snapped.end_tick == 5 * s and piece.tracks[0].notes[0].start == s + 10  # the original is untouched
+
+
+def test_a_played_rhythm_snapped_is_one_rhythm():
+    # the same two onsets in each of two bars, the second bar's played 7 ticks late: muspy's groove counts two
+    # differing cells of 4Q (1 - 4/1920) as played; one rhythm (1.0) on the grid
+    bar = 4 * Q
+    notes = [Note(0, Q, 60), Note(2 * Q, Q, 62), Note(bar + 7, Q, 60), Note(bar + 2 * Q + 7, Q, 62)]
+    played = Piece([Track("m", 0, False, notes)])
+    assert M.groove_consistency(played) == pytest.approx(1 - 4 / bar)
+    assert M.groove_consistency(M.on_grid(played)) == 1.0
+    assert M.reference_stats([played], steps_per_quarter=4)["groove_consistency"] == [1.0]
+
+
 def test_reference_of_the_pieces_lengths(tmp_path, monkeypatch):
     # two files: a one-bar C and a run up the scale, one note a bar, over seven bars
     write_midi(melody([60, 62, 64, 65, 67, 69, 71], [4 * Q] * 7), tmp_path / "run.mid")
