@@ -17,6 +17,9 @@ How a plan becomes music (model and sampler: :mod:`framescore.symbolic.models.ro
   that has the tune is asked for at least :data:`MELODY_ONSETS` melody onsets, in the melody's register, by
   raising the predicted roll's strongest melody onsets there when it has fewer (a guidance, like the tone
   guidance: the network re-plans around them at the next step);
+- the register: each part is kept in the range that holds 99% of POP909's notes (:data:`REGISTER`) by pulling
+  the cells outside it to "off" at every step, as the tone guidance does, so the network re-plans those notes
+  (an octave lower, or none) rather than writing the rare high sparkles it learnt from whole songs;
 - a user's melody (:func:`compose` with ``melody``, or :func:`compose_with_melody` with a MIDI file) is fixed on
   the melody channels (RePaint replacement at every step): the model writes the accompaniment around it, and the
   melody track is the user's notes as given;
@@ -57,7 +60,16 @@ ENGINE = EngineInfo(name="diffusion", order=2, keeps_melody=True, checkpoint="di
 
 #: ``compose(plan)``'s settings; ``None`` takes the checkpoint's own default (its config.json).
 DEFAULTS: dict = {"guidance": None, "tone_guidance": None, "key_guidance": None, "steps": None, "hop_bars": None,
-                  "post_filter": False}
+                  "post_filter": False, "register_guidance": None}
+
+#: Each part's register, sounding MIDI pitches: the range that holds 99% of POP909's training notes in the songs'
+#: first 32 bars (0.5th to 99.5th percentile, training songs 1-300 of the split; ``tools/diffusion_register.py``
+#: prints them). The model writes a few notes far above it (2% of its harmony above E6, against 0.6% in the data),
+#: which is most of its pitch range's distance from real music.
+REGISTER: dict[str, tuple[int, int]] = {"melody": (56, 89), "harmony": (36, 89)}
+#: How far the sampler pulls the cells outside :data:`REGISTER` to "off" at every step (``outside_register`` in
+#: :func:`~framescore.symbolic.models.roll_unet.sample`); 0 leaves the register to the model.
+REGISTER_GUIDANCE = 1.0
 
 
 #: The melody onsets the sampler asks of every bar that has a tune (see ``melody_floor`` in
@@ -115,14 +127,15 @@ def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody:
                   guidance: float | None = None, steps: int | None = None, hop_bars: int | None = None,
                   tone_guidance: float | None = None, melody_onsets: int | None = None,
                   key_guidance: float | None = None, backing_profile=None,
-                  melody_tone_share: float | None = None):
+                  melody_tone_share: float | None = None, register_guidance: float | None = None):
     """The plan's whole roll, ``(4, n_bars * steps_per_bar, n_pitches)`` float32 numpy in [-1, 1], in the
     key-normalised pitch space (see :mod:`framescore.symbolic.roll`), and the spec and shift it was made with.
 
     ``key_guidance`` (None: the checkpoint's) is the strength of the key guide
     (:class:`~framescore.symbolic.models.roll_unet.KeyGuide`); ``backing_profile`` the ticks each pitch class
     sounds in the parts the model does not write (the rule engine's bass), which the guide counts in;
-    ``melody_tone_share`` (None: the checkpoint's) the tone guidance's strength on the melody, as a share."""
+    ``melody_tone_share`` (None: the checkpoint's) the tone guidance's strength on the melody, as a share;
+    ``register_guidance`` (None: :data:`REGISTER_GUIDANCE`) the pull off the cells outside :data:`REGISTER`."""
     import numpy as np
     import torch
 
@@ -186,6 +199,13 @@ def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody:
         backing = np.zeros(12) if backing_profile is None else np.roll(np.asarray(backing_profile, float), shift)
         guide = KeyGuide(12 * (key.mode == "minor") + (key.tonic + shift) % 12, strength,
                          backing=tuple(float(v) for v in backing / per_step))
+    pull = REGISTER_GUIDANCE if register_guidance is None else register_guidance
+    outside = None
+    if pull > 0:  # (1, 4, 1, P): the cells whose sounding pitch lies outside each part's register
+        sounding_pitch = spec.pitch_lo + np.arange(spec.n_pitches) - shift
+        rows = [(sounding_pitch < lo) | (sounding_pitch > hi) for lo, hi in (REGISTER["melody"], REGISTER["harmony"])]
+        cells = np.stack([rows[0], rows[0], rows[1], rows[1]]).astype(np.float32)
+        outside = pull * torch.from_numpy(cells)[None, :, None]
     generator = torch.Generator().manual_seed(plan.seed)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -193,7 +213,7 @@ def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody:
         roll = sample(model, cond[None], generator, steps=steps, guidance=guidance, known=roll[None],
                       known_mask=known[None], tone_guidance=tone_guidance, ties=ties, melody_floor=floor,
                       melody_tone_share=melody_tone_share,
-                      windows=(padded, starts), key_guide=guide)[0]
+                      windows=(padded, starts), key_guide=guide, outside_register=outside)[0]
     finally:
         torch.set_num_threads(threads)
     return roll[:, :n_steps].numpy().astype(np.float32), spec, shift
@@ -243,7 +263,7 @@ def compose(plan: MusicPlan, melody: Piece | None = None, *, checkpoint: str | P
             guidance: float | None = None, steps: int | None = None, hop_bars: int | None = None,
             post_filter: bool | None = None, tone_guidance: float | None = None,
             key_guidance: float | None = None, reattack: float | None = None,
-            melody_tone_share: float | None = None) -> Piece:
+            melody_tone_share: float | None = None, register_guidance: float | None = None) -> Piece:
     """Realize ``plan``; with ``melody`` (a piece whose bar 0 is the plan's bar 0), keep that melody and write
     the accompaniment around it. Keyword arguments override :data:`DEFAULTS` (``None``: the checkpoint's; the
     checkpoint's ``melody_tone_share`` too), and ``reattack`` :data:`REATTACK`. The model's melody ends on the
@@ -259,11 +279,12 @@ def compose(plan: MusicPlan, melody: Piece | None = None, *, checkpoint: str | P
     steps = DEFAULTS["steps"] if steps is None else steps
     hop_bars = DEFAULTS["hop_bars"] if hop_bars is None else hop_bars
     post_filter = DEFAULTS["post_filter"] if post_filter is None else post_filter
+    register_guidance = DEFAULTS["register_guidance"] if register_guidance is None else register_guidance
     user = melody_notes(melody) if melody is not None else None
     backing = rule_backing(plan)  # composed first, so the key guide hears the bass
     roll, spec, shift = generate_roll(plan, checkpoint, user, guidance, steps, hop_bars, tone_guidance,
                                       key_guidance=key_guidance, backing_profile=bass_profile(backing),
-                                      melody_tone_share=melody_tone_share)
+                                      melody_tone_share=melody_tone_share, register_guidance=register_guidance)
     th = _load(_checkpoint(checkpoint)).config.thresholds
 
     spb = roll.shape[1] // plan.n_bars

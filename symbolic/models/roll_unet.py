@@ -189,7 +189,7 @@ def sample(model: RollModel, cond: torch.Tensor, generator: torch.Generator, ste
            ties: Sequence[tuple[int, int, int]] = (),
            melody_floor: tuple[Sequence[tuple[int, int]], float, int] | None = None,
            windows: tuple[int, Sequence[int]] | None = None,
-           key_guide: KeyGuide | None = None) -> torch.Tensor:
+           key_guide: KeyGuide | None = None, outside_register: torch.Tensor | None = None) -> torch.Tensor:
     """Rolls ``(B, 4, T, P)`` in [-1, 1] (threshold at 0) for conditions ``cond`` ``(B, 3, T, P)``.
 
     ``windows`` ``(size, starts)``: a roll longer than the network's window (one piece, ``B`` = 1) is denoised
@@ -219,6 +219,10 @@ def sample(model: RollModel, cond: torch.Tensor, generator: torch.Generator, ste
     above ``level`` (the onset threshold the roll is read with), the span's melody onset cells are raised by the
     shortfall of the ``k``-th strongest, so the steps the network already leans to become notes, and the next
     step re-plans around them (a guidance like the tone guidance, not a rule).
+
+    ``outside_register`` (broadcastable to ``(B, 4, T, P)``, in [0, 1]): the share of the way each cell's predicted
+    clean roll is moved to "off" at every step, as the tone guidance's pull (the stronger of the two counts), for
+    the cells outside a part's register; the network re-plans the music around them, e.g. an octave lower.
     """
     import torch
 
@@ -248,7 +252,10 @@ def sample(model: RollModel, cond: torch.Tensor, generator: torch.Generator, ste
         m = cfg.melody_tone_share if melody_tone_share is None else melody_tone_share
         part = torch.tensor([m, m, 1.0, 1.0]).view(1, 4, 1, 1)
         off_chord = s * part * ((tones == 0) & has_chord).float()
-        alphas = sched.alphas_cumprod
+    if outside_register is not None:
+        reg = torch.broadcast_to(outside_register.float(), shape)
+        off_chord = reg if off_chord is None else torch.maximum(off_chord, reg)
+    alphas = sched.alphas_cumprod
     if known is not None:
         known_mask = torch.broadcast_to(known_mask.bool(), shape)
         known = torch.broadcast_to(known, shape)

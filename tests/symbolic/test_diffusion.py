@@ -108,6 +108,19 @@ def test_tone_guidance_pulls_the_roll_off_non_chord_tones(tiny):
     assert (none[:, :2][off[:, :2]] > 0).any()
 
 
+def test_outside_register_pulls_those_cells_off_and_leaves_the_rest(tiny):
+    high = torch.zeros(1, 4, 1, 64)
+    high[..., 48:] = 1.0  # every part's top 16 pitches
+    free = sample(tiny, _cond(), torch.Generator().manual_seed(0))
+    kept = sample(tiny, _cond(), torch.Generator().manual_seed(0), outside_register=high)
+    assert (free[..., 48:] > 0).any()  # the untrained network writes up there
+    assert kept[..., 48:].max() < -0.9999  # pulled all the way: nothing sounds above the register
+    assert not torch.equal(kept[..., :48], free[..., :48])  # the network re-plans the rest around it
+    # with the tone guidance, the stronger pull of the two counts
+    both = sample(tiny, _cond(), torch.Generator().manual_seed(0), outside_register=high, tone_guidance=1.0)
+    assert both[..., 48:].max() < -0.9999
+
+
 def test_windows_denoise_one_long_roll_in_a_batch(tiny):
     cond = _cond(t=112)  # 7 bars, as windows of 4 bars at bars 0 and 3
     run = lambda starts: sample(tiny, cond, torch.Generator().manual_seed(0), windows=(64, starts))  # noqa: E731
@@ -284,6 +297,17 @@ def test_post_filter_drops_off_chord_notes_on_beats(engine):
         if off % beat == 0:
             chord = [c for b, c in plan.chords_at(bar) if b * beat <= off][-1]
             assert n.pitch % 12 in chord.pitch_classes
+
+
+def test_the_register_guide_keeps_every_part_in_its_register(engine):
+    lo_m, hi_m = engine.REGISTER["melody"]
+    lo_h, hi_h = engine.REGISTER["harmony"]
+    for seed in (7, 8):
+        piece = engine.compose(_plan(seed=seed), steps=3)
+        assert all(lo_m <= n.pitch <= hi_m for n in piece.track("melody").notes[:-1])  # the last: the tonic close
+        assert all(lo_h <= n.pitch <= hi_h for n in piece.track("harmony").notes)
+    free = engine.compose(_plan(seed=7), steps=3, register_guidance=0.0)
+    assert free.track("harmony").notes != engine.compose(_plan(seed=7), steps=3).track("harmony").notes
 
 
 def test_a_plan_shorter_than_a_window(engine):
