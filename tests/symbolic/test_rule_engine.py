@@ -153,6 +153,24 @@ def test_minor_key_with_slash_chords_two_per_bar_and_a_gap() -> None:
     assert not [n for n in piece.track("melody").notes if n.start // tpb in e_bars and n.pitch % 12 == 7]
 
 
+def test_over_a_chord_from_outside_the_key_the_tune_sings_the_tones_it_shares_with_the_key() -> None:
+    # D major (V/V) and E major (V/vi) in C: the melody lands (beats 1 and 3) on the tones they share with C and
+    # leaves the F# and the G# to the accompaniment; passing notes may take them. A chord with one tone in the
+    # key keeps them all.
+    for chords, altered in (("C D G C", 6), ("C E Am C", 8)):
+        for seed in range(8):
+            plan = simple_plan(8.0, tempo_bpm=100, key="C major", chords=chords, density=0.8, seed=seed)
+            piece = rule.compose(plan)
+            tpb = piece.ticks_per_bar
+            landings = [n for n in piece.track("melody").notes if n.start // tpb == 1 and n.start % (tpb // 2) == 0]
+            assert landings and not [n for n in landings if n.pitch % 12 == altered], (chords, seed)
+            assert [n for n in piece.track("harmony").notes if n.start // tpb == 1 and n.pitch % 12 == altered]
+    plan = simple_plan(8.0, tempo_bpm=100, key="C major", chords="C D G C", seed=3)
+    assert rule._Ctx(plan, rule.compose(plan)).melody_tones(1920) == frozenset({2, 9})
+    e_flat = simple_plan(4.0, tempo_bpm=100, key="C major", chords="Eb", seed=3)
+    assert rule._Ctx(e_flat, rule.compose(e_flat)).melody_tones(0) == frozenset({3, 7, 10})  # only G is in C
+
+
 def test_chord_slots_off_the_beat_are_honoured() -> None:
     plan = simple_plan(8.0, tempo_bpm=90, chords="C G | Am", density=0.9, arousal=0.6)
     plan.bars[0].chords = [ChordSlot(0, "C:maj"), ChordSlot(1.5, "G:maj"), ChordSlot(3.5, "F:maj")]
