@@ -85,6 +85,13 @@ MELODY_ONSETS = 2
 REATTACK: float | None = 0.6
 
 
+#: The widest leap the melody is read with (semitones): a note further than this from the one before is moved by
+#: octaves toward it (:func:`close_octave_leaps`), as a singer takes a line the network wrote across two octaves.
+#: A major sixth, the rule engine's singable limit: 12% of the model's melody intervals on validation songs 17-24
+#: were wider, 2% of real melodies'.
+MELODY_MAX_LEAP = 9
+
+
 class DiffusionError(FramescoreError):
     """A plan or melody the diffusion engine cannot realize."""
 
@@ -219,6 +226,22 @@ def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody:
     return roll[:, :n_steps].numpy().astype(np.float32), spec, shift
 
 
+def close_octave_leaps(notes: list[Note], register: tuple[int, int], max_leap: int = MELODY_MAX_LEAP) -> list[Note]:
+    """The melody with each leap wider than ``max_leap`` narrowed by moving the later note an octave (or more)
+    toward the one before, while it stays in ``register``: the same pitch classes, so the same chords and key, on
+    a line that can be sung. Leaps that no octave narrows (a tritone) are left."""
+    lo, hi = register
+    out: list[Note] = []
+    for n in sorted(notes):
+        p = n.pitch
+        if out:
+            prev = out[-1].pitch
+            while abs(p - prev) > max_leap and lo <= p - 12 * (1 if p > prev else -1) <= hi:
+                p -= 12 * (1 if p > prev else -1)
+        out.append(n if p == n.pitch else Note(n.start, n.duration, p, n.velocity))
+    return out
+
+
 def _melody_plan(plan: MusicPlan, sounding: list[bool], roll, known, spb: int) -> dict[int, int]:
     """Fix the melody's silent bars (``sounding`` False: :func:`~framescore.symbolic.form.melody_bars`) to silence
     on the melody channels, so the model writes the accompaniment of a bar without tune, and return
@@ -298,7 +321,8 @@ def compose(plan: MusicPlan, melody: Piece | None = None, *, checkpoint: str | P
                                  TICKS_PER_QUARTER),
     }
     if user is None:
-        parts["melody"] = close_on_tonic(parts["melody"], plan, piece_from_plan_grid(plan).end_tick)
+        parts["melody"] = close_on_tonic(close_octave_leaps(parts["melody"], REGISTER["melody"]), plan,
+                                         piece_from_plan_grid(plan).end_tick)
     if post_filter:
         parts = {k: (v if k == "melody" and user is not None else drop_off_chord_onsets(v, plan))
                  for k, v in parts.items()}

@@ -310,6 +310,22 @@ def test_the_register_guide_keeps_every_part_in_its_register(engine):
     assert free.track("harmony").notes != engine.compose(_plan(seed=7), steps=3).track("harmony").notes
 
 
+def test_wide_melody_leaps_are_read_an_octave_nearer():
+    from framescore.symbolic.engines.diffusion import close_octave_leaps
+
+    def line(*pitches):
+        return [Note(i * 120, 120, p) for i, p in enumerate(pitches)]
+
+    got = close_octave_leaps(line(60, 74, 62, 50, 66, 72, 84), (56, 89), max_leap=9)
+    # 60 -> 74 (a ninth) becomes 62; 62 -> 50 (an octave) 62, a repeat; 62 -> 66 a third, kept; 66 -> 72 a
+    # tritone (no octave narrows it), kept; 72 -> 84 an octave, 72
+    assert [n.pitch for n in got] == [60, 62, 62, 62, 66, 72, 72]
+    assert [(n.start, n.duration, n.velocity) for n in got] == [(n.start, n.duration, n.velocity)
+                                                                for n in line(60, 74, 62, 50, 66, 72, 84)]
+    assert [n.pitch for n in close_octave_leaps(line(80, 60), (56, 89))] == [80, 72]  # moved up, toward 80
+    assert [n.pitch for n in close_octave_leaps(line(86, 60), (56, 70))] == [86, 60]  # 72 lies outside: kept
+
+
 def test_a_plan_shorter_than_a_window(engine):
     plan = simple_plan(1.5, tempo_bpm=120, key="Bb major", chords="I", engine="diffusion")
     piece = engine.compose(plan, steps=2)
