@@ -187,6 +187,8 @@ class _Ctx:
             self.section += [i] * s.n_bars
             self.variant.append(keys.setdefault(self.material[i], len(keys)))
         self.tonic_triad = frozenset(self.key.scale[i] for i in (0, 2, 4))
+        self.melody_key = frozenset(self.key.scale) | ({(self.key.tonic + 11) % 12} if self.key.mode == "minor"
+                                                       else set())
         self.backing = np.zeros(12)  # the accompaniment written so far, per pitch class in pulses: what guides hear
 
     def bar_length(self, bar: int) -> int:
@@ -202,12 +204,14 @@ class _Ctx:
         return frozenset(c.pitch_classes) if not c.is_none else self.tonic_triad
 
     def melody_tones(self, tick: int) -> frozenset[int]:
-        """The chord tones the tune lands on at ``tick``: those in the key when the chord has two or more there.
-        Why: over a chord from outside the key (E major in A minor, D major in C) a pop melody sings the tones it
-        shares with the key and leaves the altered one to the accompaniment; on POP909 validation songs 17-40 the
-        real melodies sang such a tone 8 times, this engine 59 times when it took any chord tone."""
+        """The chord tones the tune lands on at ``tick``: those in the key (a minor key's leading tone counted in)
+        when the chord has two or more there. Why: over a chord from outside the key (D major in C, E major in
+        G) a pop melody sings the tones it shares with the key and leaves the altered one to the accompaniment; on
+        POP909 validation songs 17-40 the real melodies sang such a tone 8 times, this engine 59 times when it took
+        any chord tone. The leading tone stays: V's G# in A minor is what makes a minor tune sound minor and tense
+        (without it the tense corner of ``tools/va_corners.py`` was heard as tense in 4 plans of 6, not 6)."""
         tones = self.chord_tones(tick)
-        inside = tones & frozenset(self.key.scale)
+        inside = tones & self.melody_key
         return inside if len(inside) >= 2 else tones
 
     def scale_at(self, tick: int) -> frozenset[int]:

@@ -156,7 +156,7 @@ def test_minor_key_with_slash_chords_two_per_bar_and_a_gap() -> None:
 def test_over_a_chord_from_outside_the_key_the_tune_sings_the_tones_it_shares_with_the_key() -> None:
     # D major (V/V) and E major (V/vi) in C: the melody lands (beats 1 and 3) on the tones they share with C and
     # leaves the F# and the G# to the accompaniment; passing notes may take them. A chord with one tone in the
-    # key keeps them all.
+    # key keeps them all, and in a minor key the leading tone counts as the key's.
     for chords, altered in (("C D G C", 6), ("C E Am C", 8)):
         for seed in range(8):
             plan = simple_plan(8.0, tempo_bpm=100, key="C major", chords=chords, density=0.8, seed=seed)
@@ -169,6 +169,8 @@ def test_over_a_chord_from_outside_the_key_the_tune_sings_the_tones_it_shares_wi
     assert rule._Ctx(plan, rule.compose(plan)).melody_tones(1920) == frozenset({2, 9})
     e_flat = simple_plan(4.0, tempo_bpm=100, key="C major", chords="Eb", seed=3)
     assert rule._Ctx(e_flat, rule.compose(e_flat)).melody_tones(0) == frozenset({3, 7, 10})  # only G is in C
+    minor = simple_plan(4.0, tempo_bpm=100, key="A minor", chords="E", seed=3)  # V keeps its G#, minor's leading tone
+    assert rule._Ctx(minor, rule.compose(minor)).melody_tones(0) == frozenset({4, 8, 11})
 
 
 def test_chord_slots_off_the_beat_are_honoured() -> None:
