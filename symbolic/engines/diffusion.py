@@ -148,9 +148,7 @@ def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody:
 
     from ..form import melody_bars
     from ..models.roll_unet import KeyGuide, sample
-    from ..piece import piece_from_plan_grid
     from ..roll import chord_shift, condition, notes_to_roll, plan_chords, plan_density
-    from .assembly import REAL_BAR_QUARTERS
 
     model = _load(_checkpoint(checkpoint))
     cfg, spec = model.config, model.config.spec
@@ -179,12 +177,7 @@ def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody:
     else:
         returns = _melody_plan(plan, sounding, roll, known, spb)
     melody_k = MELODY_ONSETS if melody_onsets is None else melody_onsets
-    music_end = -(-piece_from_plan_grid(plan).end_tick * spec.steps_per_quarter // TICKS_PER_QUARTER)  # in steps
-    # where each bar's music ends: the bar's end, the piece's in a last bar cut short, the real bar's when the
-    # plan stands in for one with bars of other lengths (what lies beyond is cut off, assembly.REAL_BAR_QUARTERS)
-    real = plan.source.get(REAL_BAR_QUARTERS) or [None] * plan.n_bars
-    heard_end = [min((b + 1) * spb, music_end, b * spb + (spb if q is None else int(q * spec.steps_per_quarter)))
-                 for b, q in enumerate(real)]
+    heard_end = heard_ends(plan, spb, spec.steps_per_quarter)
     ties, spans = [], []
     for r, src in returns.items():  # a return's melody is denoised as one with its statement's
         n = heard_end[r] - r * spb  # the steps of the return that are heard
@@ -240,6 +233,19 @@ def close_octave_leaps(notes: list[Note], register: tuple[int, int], max_leap: i
                 p -= 12 * (1 if p > prev else -1)
         out.append(n if p == n.pitch else Note(n.start, n.duration, p, n.velocity))
     return out
+
+
+def heard_ends(plan: MusicPlan, bar_steps: int, steps_per_quarter: int) -> list[int]:
+    """Where each bar's music ends, in steps of ``steps_per_quarter`` from the start (bars of ``bar_steps``): the
+    bar's end, the piece's in a last bar cut short, the real bar's when the plan stands in for one with bars of
+    other lengths (what lies beyond is cut off, :data:`~.assembly.REAL_BAR_QUARTERS`)."""
+    from ..piece import piece_from_plan_grid
+    from .assembly import REAL_BAR_QUARTERS
+
+    music_end = -(-piece_from_plan_grid(plan).end_tick * steps_per_quarter // TICKS_PER_QUARTER)
+    real = plan.source.get(REAL_BAR_QUARTERS) or [None] * plan.n_bars
+    return [min((b + 1) * bar_steps, music_end,
+                b * bar_steps + (bar_steps if q is None else int(q * steps_per_quarter))) for b, q in enumerate(real)]
 
 
 def _melody_plan(plan: MusicPlan, sounding: list[bool], roll, known, spb: int) -> dict[int, int]:
@@ -320,8 +326,11 @@ def compose(plan: MusicPlan, melody: Piece | None = None, *, checkpoint: str | P
         "harmony": roll_to_notes(roll[2:], spec, shift, (th[2], th[3]), [max(1, v - 8) for v in velocity],
                                  TICKS_PER_QUARTER),
     }
-    if user is None:
-        parts["melody"] = close_on_tonic(close_octave_leaps(parts["melody"], REGISTER["melody"]), plan,
+    if user is None:  # the last note heard comes home (notes past a bar's heard end are cut when laid on it)
+        tps = TICKS_PER_QUARTER // spec.steps_per_quarter
+        ends = [e * tps for e in heard_ends(plan, spb, spec.steps_per_quarter)]
+        heard = [n for n in parts["melody"] if n.start < ends[min(n.start // (spb * tps), plan.n_bars - 1)]]
+        parts["melody"] = close_on_tonic(close_octave_leaps(heard, REGISTER["melody"]), plan,
                                          piece_from_plan_grid(plan).end_tick)
     if post_filter:
         parts = {k: (v if k == "melody" and user is not None else drop_off_chord_onsets(v, plan))

@@ -252,9 +252,11 @@ def sample(model: RollModel, cond: torch.Tensor, generator: torch.Generator, ste
         m = cfg.melody_tone_share if melody_tone_share is None else melody_tone_share
         part = torch.tensor([m, m, 1.0, 1.0]).view(1, 4, 1, 1)
         off_chord = s * part * ((tones == 0) & has_chord).float()
+    allowed = None
     if outside_register is not None:
         reg = torch.broadcast_to(outside_register.float(), shape)
         off_chord = reg if off_chord is None else torch.maximum(off_chord, reg)
+        allowed = reg[:, 0] < 1  # the melody floor raises no onset the register guide pulls all the way off
     alphas = sched.alphas_cumprod
     if known is not None:
         known_mask = torch.broadcast_to(known_mask.bool(), shape)
@@ -266,7 +268,8 @@ def sample(model: RollModel, cond: torch.Tensor, generator: torch.Generator, ste
                 x = torch.where(known_mask, noised, x)
             eps = _predict(model, x, t, cond, uncond, w, size, starts)
             if melody_floor is not None:
-                eps = _raise_melody(eps, x, sched.alphas_cumprod[int(t)], melody_floor, cfg.prediction_type)
+                eps = _raise_melody(eps, x, sched.alphas_cumprod[int(t)], melody_floor, cfg.prediction_type,
+                                    allowed)
             if key_guide is not None:
                 eps = key_guide.steer(eps, x, sched.alphas_cumprod[int(t)], cfg)
             if off_chord is not None:
@@ -367,20 +370,26 @@ def _out_of(x0, x, alpha, prediction_type: str):
 
 
 def _raise_melody(out: torch.Tensor, x: torch.Tensor, alpha: torch.Tensor,
-                  floor: tuple[Sequence[tuple[int, int]], float, int], prediction_type: str) -> torch.Tensor:
+                  floor: tuple[Sequence[tuple[int, int]], float, int], prediction_type: str,
+                  allowed: torch.Tensor | None = None) -> torch.Tensor:
     """The network output whose predicted clean roll has at least ``k`` melody onsets above ``level`` in every
-    span (see :func:`sample`), with the noise the step implies recomputed to match."""
+    span (see :func:`sample`), with the noise the step implies recomputed to match. ``allowed`` ``(B, T, P)``:
+    the melody cells it may raise (those the register guide does not pull off; None: all)."""
+    import torch
+
     spans, level, k = floor
     x0 = _x0_of(out, x, alpha, prediction_type)
     changed = False
     p0, p1 = MELODY_REGISTER
     for t0, t1 in spans:
         cells = x0[:, 0, t0:t1, p0:p1]
-        strongest = cells.amax(dim=-1)  # (B, steps)
+        ok = None if allowed is None else allowed[:, t0:t1, p0:p1]
+        strongest = (cells if ok is None else cells.masked_fill(~ok, -3.0)).amax(dim=-1)  # (B, steps)
         kth = strongest.topk(min(k, t1 - t0), dim=-1).values[:, -1]  # (B,)
         lift = (level + 0.05 - kth).clamp(min=0)
         if bool((lift > 0).any()):
-            x0[:, 0, t0:t1, p0:p1] = (cells + lift.view(-1, 1, 1)).clamp(-1, 1)
+            raised = (cells + lift.view(-1, 1, 1)).clamp(-1, 1)
+            x0[:, 0, t0:t1, p0:p1] = raised if ok is None else torch.where(ok, raised, cells)
             changed = True
     return _out_of(x0, x, alpha, prediction_type) if changed else out
 

@@ -153,6 +153,26 @@ def test_the_melody_floor_raises_onsets_where_a_tune_is_asked_for():
     assert int((strongest(([(0, 16)], level, 8)) > level).sum()) >= 8
 
 
+def test_the_melody_floor_counts_only_the_onsets_the_register_guide_allows():
+    from framescore.symbolic.models.roll_unet import MELODY_REGISTER, _raise_melody, _x0_of
+
+    lo, hi = MELODY_REGISTER
+    x0 = torch.full((1, 4, 16, 64), -1.0)
+    x0[0, 0, :, lo] = 0.9  # strong onsets at the register's bottom, on every step: the floor is met there...
+    allowed = torch.ones(1, 16, 64, dtype=torch.bool)
+    allowed[:, :, lo] = False  # ...but the register guide pulls that pitch off
+    x = torch.zeros_like(x0)
+    alpha = torch.tensor(0.5)
+    out = (x - alpha.sqrt() * x0) / (1 - alpha).sqrt()  # the epsilon that predicts x0 from x
+
+    def raised(allow):
+        return _x0_of(_raise_melody(out, x, alpha, ([(0, 16)], 0.0, 4), "epsilon", allow), x, alpha, "epsilon")
+
+    assert torch.allclose(raised(None), x0, atol=1e-5)  # counted over every cell: nothing to raise
+    got = raised(allowed)  # counted over the allowed cells: they are raised, the pulled pitch is left as it was
+    assert (got[0, 0, :, lo + 1:hi] > 0.0).all() and torch.allclose(got[0, 0, :, lo], x0[0, 0, :, lo], atol=1e-5)
+
+
 def _fake_cache(n_songs: int = 3, bars: int = 8) -> RollCache:
     """Songs whose accompaniment plays the chord tones on every beat: an easy pattern to start learning."""
     spec = RollSpec()

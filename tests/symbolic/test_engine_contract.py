@@ -19,6 +19,7 @@ from framescore.errors import FramescoreError
 from framescore.symbolic.contract import check_piece, tuneless_bars, violations
 from framescore.symbolic.engines import EngineError, compose, registry
 from framescore.symbolic.midi_io import write_midi
+from framescore.symbolic.metrics import ending
 from framescore.symbolic.piece import ControlChange, Note, Piece, TempoChange, Track, piece_from_plan_grid
 from framescore.symbolic.plan import MusicPlan, Section, simple_plan
 
@@ -106,6 +107,8 @@ CASES = {
         simple_plan(9.0, 90, "D major", "6/8", "I IV I V", seed=20), {2: "3/8"}, melody_off=(3,)),
     "4/4, the melody off in two bars (all bars 4/4)": lambda: _meters(
         simple_plan(10.0, 100, "A minor", "4/4", "i iv V i", seed=22), {}, melody_off=(1, 2)),
+    "4/4 ending on a 2/4 bar": lambda: _meters(
+        simple_plan(10.0, 100, "A minor", "4/4", "i iv V i", seed=23), {4: "2/4"}, cut=0.0),
     "4/4 with a longer 5/4 bar (a user's edit), chords twice a bar": lambda: _meters(
         simple_plan(9.0, 110, "Bb major", "4/4", "I V | vi IV", seed=21), {1: "5/4", 3: "2/4"}, cut=0.1),
 }
@@ -188,6 +191,20 @@ def test_bars_of_another_length_hold_their_share_of_the_music(engine, case):
     off = {b for b in range(plan.n_bars) if not plan.bars[b].melody}
     assert not off & set(piece.bar_of(n.start for n in melody.notes))
     assert not [n for n in melody.notes for b in off if n.start < lines[b] < n.end]  # none rings on into one
+
+
+#: The cases whose last bar sings over a chord that holds the key's tonic: a cadence can come home there.
+HOME = [c for c in CASES if (p := CASES[c]()).bars[-1].melody and p.key_obj.tonic in
+        p.chord_spans()[-1].chord.pitch_classes]
+
+
+@pytest.mark.parametrize("engine,case", [pytest.param(e, c, id=f"{e}-{c}") for e in registry() for c in HOME])
+def test_the_tune_comes_home_to_the_tonic_and_holds_it_to_the_end(engine, case):
+    """In a last bar over the tonic chord, the last melody note heard is the tonic, held to the end, whatever
+    the last bar's length (a bar cut short, or a shorter meter mapped from a uniform proxy)."""
+    plan, piece = _composed(engine, case)
+    end = ending(piece, plan)
+    assert end["melody_on_tonic"] and end["melody_held"], end
 
 
 @pytest.mark.parametrize("engine", list(registry()))
