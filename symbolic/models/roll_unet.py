@@ -108,7 +108,7 @@ class ModelConfig:
 class RollModel:
     """A loaded model: the UNet (eval mode), our config, and the training scheduler's config."""
 
-    unet: Any  # diffusers.UNet2DModel
+    unet: Any  # unet_lite.UNetLite, or diffusers.UNet2DModel for training
     config: ModelConfig
     scheduler_config: dict[str, Any]
     info: dict[str, Any] = field(default_factory=dict)  # training figures stored with the checkpoint
@@ -122,10 +122,10 @@ class RollModel:
         """The sampler of ``config.sampler`` from the training schedule, with trailing spacing so few steps still
         start at pure noise: DDIM (eta 0), or DPM-Solver++ (second order, multistep), which reaches the same
         quality in about half the steps (Lu et al. 2022)."""
-        if self.config.sampler == "ddim":
-            from diffusers import DDIMScheduler
+        if self.config.sampler == "ddim":  # diffusers' DDIMScheduler, without importing diffusers
+            from .unet_lite import DDIMLite
 
-            return DDIMScheduler.from_config(self.scheduler_config, timestep_spacing="trailing")
+            return DDIMLite(self.scheduler_config, timestep_spacing="trailing")
         if self.config.sampler == "dpmsolver++":
             from diffusers import DPMSolverMultistepScheduler
 
@@ -168,7 +168,8 @@ def denoise(model: RollModel, x: torch.Tensor, t: torch.Tensor, cond: torch.Tens
 
     r = model.config.patch
     inp = F.pixel_unshuffle(torch.cat([x, cond], dim=1), r)
-    return F.pixel_shuffle(model.unet(inp, t).sample, r)
+    out = model.unet(inp, t)  # UNetLite gives the tensor, diffusers' UNet2DModel an output holding it
+    return F.pixel_shuffle(out if isinstance(out, torch.Tensor) else out.sample, r)
 
 
 def training_target(model: RollModel, scheduler, x0: torch.Tensor, noise: torch.Tensor,
@@ -413,7 +414,7 @@ def save_model(model: RollModel, directory: str | Path, info: dict[str, Any] | N
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
     try:
         cfg = dict(model.unet.config)
-        cfg["_class_name"] = type(model.unet).__name__
+        cfg["_class_name"] = "UNet2DModel"  # UNetLite is the same network, loadable by diffusers
         cfg["_framescore"] = {"model": model.config.to_dict(), "info": info if info is not None else model.info}
         (tmp / CONFIG).write_text(json.dumps(_jsonable(cfg), indent=2, sort_keys=True) + "\n", encoding="utf-8")
         state = {k: v.detach().contiguous() for k, v in model.unet.state_dict().items()}
@@ -450,8 +451,11 @@ def _jsonable(d: Any) -> Any:
     return d
 
 
-def load_model(directory: str | Path) -> RollModel:
-    """Load a checkpoint folder written by :func:`save_model`; raises :class:`CheckpointError` naming what is wrong."""
+def load_model(directory: str | Path, diffusers: bool = False) -> RollModel:
+    """Load a checkpoint folder written by :func:`save_model`; raises :class:`CheckpointError` naming what is wrong.
+
+    The network is :class:`~.unet_lite.UNetLite` (the same UNet, its outputs equal, without importing diffusers,
+    which costs seconds), or diffusers' ``UNet2DModel`` with ``diffusers=True``, as training and calibration use."""
     directory = Path(directory)
     weights = directory / (WEIGHTS if (directory / WEIGHTS).is_file() or not (directory / OLD_WEIGHTS).is_file()
                            else OLD_WEIGHTS)
@@ -459,7 +463,6 @@ def load_model(directory: str | Path) -> RollModel:
     if missing:
         raise CheckpointError(f"diffusion checkpoint {directory} is missing {', '.join(missing)} "
                               "(train one with: framescore train diffusion)")
-    from diffusers import UNet2DModel
     from safetensors.torch import load_file
 
     cfg = json.loads((directory / CONFIG).read_text(encoding="utf-8"))
@@ -467,9 +470,19 @@ def load_model(directory: str | Path) -> RollModel:
     if not isinstance(ours, dict) or "model" not in ours:
         raise CheckpointError(f"{directory / CONFIG} has no '_framescore' section: not a framescore roll model")
     config = ModelConfig.from_dict(ours["model"])
-    unet = UNet2DModel.from_config({k: v for k, v in cfg.items() if not k.startswith("_")})
+    net_cfg = {k: v for k, v in cfg.items() if not k.startswith("_")}
     try:
+        if diffusers:
+            from diffusers import UNet2DModel
+
+            unet = UNet2DModel.from_config(net_cfg)
+        else:
+            from .unet_lite import UNetLite
+
+            unet = UNetLite.from_config(net_cfg)
         unet.load_state_dict(load_file(str(weights)), strict=True)
+    except ValueError as e:
+        raise CheckpointError(f"{directory / CONFIG}: {e}") from None
     except RuntimeError as e:
         raise CheckpointError(f"{weights} does not fit its config.json: {str(e).splitlines()[0]}") from None
     unet.eval().requires_grad_(False)
