@@ -70,12 +70,11 @@ REGISTER: dict[str, tuple[int, int]] = {"melody": (56, 89), "harmony": (36, 89)}
 #: How far the sampler pulls the cells outside :data:`REGISTER` to "off" at every step (``outside_register`` in
 #: :func:`~framescore.symbolic.models.roll_unet.sample`); 0 leaves the register to the model.
 REGISTER_GUIDANCE = 1.0
-#: How far a bar's onsets may stray from its plan's count before the density guide steps in (a share; see
+#: How far a bar's onsets may go beyond its plan's count before the density guide thins it (a share; see
 #: :class:`~framescore.symbolic.models.roll_unet.DensityGuide`); None leaves the density to the model. Chosen
-#: with the harmony's sustain threshold (-0.5 with it, -0.2 without: the guide removes the surplus onsets of
-#: sparse bars, so the notes left ring longer) on validation songs 17+ (``tools/diffusion_density.py``): density
-#: r 0.576 -> 0.908, overlap 0.690 -> 0.728, chord accuracy 0.907 -> 0.901; 0.15 followed the plan closer (0.947)
-#: but took chord accuracy to 0.900.
+#: with the harmony's sustain threshold (-0.5 with it, -0.2 without: the notes left ring longer) on validation
+#: songs 17+ (``tools/diffusion_density.py``) and evaluate's validation set: density r 0.576 -> 0.852 and
+#: 0.503 -> 0.648, overlap 0.690 -> 0.731 and 0.758 -> 0.765, chord accuracy 0.907 -> 0.900 and 0.916 -> 0.920.
 DENSITY_TOLERANCE: float | None = 0.3
 
 
@@ -222,7 +221,7 @@ def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody:
         density = DensityGuide(tuple((b * spb, heard_end[b], float(density_to_onsets(
             plan.bars[b].density, (heard_end[b] - b * spb) / spec.steps_per_quarter * plan.meter_tuple[1] / 4)))
             for b in range(plan.n_bars) if heard_end[b] > b * spb), (float(cfg.thresholds[0]), float(cfg.thresholds[2])),
-            float(tol), tones=cond[0] > 0)
+            float(tol))
     generator = torch.Generator().manual_seed(plan.seed)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

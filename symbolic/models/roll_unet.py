@@ -226,7 +226,7 @@ def sample(model: RollModel, cond: torch.Tensor, generator: torch.Generator, ste
     clean roll is moved to "off" at every step, as the tone guidance's pull (the stronger of the two counts), for
     the cells outside a part's register; the network re-plans the music around them, e.g. an octave lower.
 
-    ``density_guide`` (:class:`DensityGuide`) keeps each bar's onsets near the plan's count: see there.
+    ``density_guide`` (:class:`DensityGuide`) keeps each bar's onsets within the plan's count: see there.
     """
     import torch
 
@@ -377,27 +377,26 @@ def _out_of(x0, x, alpha, prediction_type: str):
 
 @dataclass(frozen=True)
 class DensityGuide:
-    """Each bar as many onsets as its plan asks for, within ``tolerance``: the plan's density is an explicit
-    element a user edits, and the network alone follows it loosely (on validation songs its onsets per bar rose
-    only 0.36 for each one the plan added: sparse bars too full, busy ones too thin).
+    """No bar busier than its plan asks, within ``tolerance``: the plan's density is an explicit element a user
+    edits, and the network alone follows it loosely (on validation songs its onsets per bar rose only 0.36 for
+    each one the plan added: its sparse bars too full, its busy ones too thin).
 
     ``bars``: ``(t0, t1, onsets)`` per bar, the steps it is heard and the onsets its plan asks for (melody and
     accompaniment together, as the plan's density counts them). At every step the predicted clean roll's onsets
     there are counted as they will be read (a melody step whose strongest onset is above ``levels[0]``, each
-    accompaniment onset cell above ``levels[1]``); where they exceed the count by more than ``tolerance`` (a share),
-    the weakest accompaniment onsets above the level are moved to "off"; where they fall short by more, the
-    strongest below it that are tones of the sounding chord (``tones`` ``(T, P)``, True on chord tones; None: any
-    cell) are raised just above it. The network re-plans around them at the next step, as it does for the tone
-    guidance.
+    accompaniment onset cell above ``levels[1]``); where they exceed the count by more than ``tolerance`` (a
+    share), the weakest accompaniment onsets above the level are moved to "off", and the network re-plans around
+    them at the next step, as it does for the tone guidance. A bar sparser than asked is left to the network:
+    raising its onsets (tried, with the strongest chord-tone cells) thickened the chords of busy video plans
+    (median polyphony 4.5 against POP909's 3.7) more than it set their rhythm moving.
     """
 
     bars: tuple[tuple[int, int, float], ...]
     levels: tuple[float, float]
     tolerance: float
-    tones: Any = None
 
     def steer(self, out: torch.Tensor, x: torch.Tensor, alpha: torch.Tensor, prediction_type: str) -> torch.Tensor:
-        """The network output whose predicted clean roll has each bar's onsets within the tolerance (one piece,
+        """The network output whose predicted clean roll has no bar's onsets above the tolerance (one piece,
         batch 1), with the noise the step implies recomputed to match."""
         import torch
 
@@ -406,25 +405,15 @@ class DensityGuide:
         lm, lh = self.levels
         for t0, t1, want in self.bars:
             mel = int((x0[0, 0, t0:t1].amax(dim=-1) > lm).sum())
-            cells = x0[0, 2, t0:t1].reshape(-1)
+            cells = x0[0, 2, t0:t1].reshape(-1)  # a view: writing it writes x0
             on = cells > lh
             have = mel + int(on.sum())
             if have > want * (1 + self.tolerance):
                 k = min(int(on.sum()), int(round(have - want)))
                 if k > 0:
                     idx = torch.nonzero(on).flatten()
-                    weakest = idx[cells[idx].argsort()[:k]]
-                    cells[weakest] = -1.0
+                    cells[idx[cells[idx].argsort()[:k]]] = -1.0
                     changed = True
-            elif have < want * (1 - self.tolerance):
-                k = int(round(want - have))
-                free = ~on if self.tones is None else ~on & self.tones[t0:t1].reshape(-1)
-                idx = torch.nonzero(free).flatten()
-                strongest = idx[cells[idx].argsort(descending=True)[:k]]
-                cells[strongest] = lh + 0.05
-                changed = True
-            if changed:
-                x0[0, 2, t0:t1] = cells.view(t1 - t0, -1)
         return _out_of(x0, x, alpha, prediction_type) if changed else out
 
 
