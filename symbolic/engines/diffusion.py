@@ -20,6 +20,9 @@ How a plan becomes music (model and sampler: :mod:`framescore.symbolic.models.ro
 - the register: each part is kept in the range that holds 99% of POP909's notes (:data:`REGISTER`) by pulling
   the cells outside it to "off" at every step, as the tone guidance does, so the network re-plans those notes
   (an octave lower, or none) rather than writing the rare high sparkles it learnt from whole songs;
+- the density: a bar whose predicted roll holds more onsets than its plan asks (by :data:`DENSITY_TOLERANCE`)
+  loses its weakest accompaniment onsets at every step (:class:`~framescore.symbolic.models.roll_unet.DensityGuide`),
+  so a sparse bar of the plan stays sparse;
 - a user's melody (:func:`compose` with ``melody``, or :func:`compose_with_melody` with a MIDI file) is fixed on
   the melody channels (RePaint replacement at every step): the model writes the accompaniment around it, and the
   melody track is the user's notes as given;
