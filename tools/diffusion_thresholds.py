@@ -1,7 +1,8 @@
 """Choose the diffusion engine's reading thresholds for the harmony (``thresholds[2:]`` in the checkpoint's
 config: onset, sustain) on POP909 validation songs that ``framescore evaluate pop909:validation:16`` does not
 report (the split's songs after its first 16): overlap of the melody and harmony with POP909 training songs' openings
-of the same lengths (evaluate's measure), chord accuracy, density correlation, median polyphony and pitch range.
+of the same lengths (evaluate's measure, through ``tools/validation_overlap.py``), chord accuracy, key agreement,
+density correlation, median polyphony and pitch range, melody motion.
 
     .venv/bin/python tools/diffusion_thresholds.py [--songs 12] [--values=-0.422:0.161,-0.3:-0.2]
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,49 +28,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reference-songs", type=int, default=100)
     args = ap.parse_args(argv)
     os.environ.setdefault("FRAMESCORE_DATA", str(ROOT.parent / "shared" / "datasets"))
-    import numpy as np
+    sys.path.insert(0, str(ROOT / "tools"))
+    from validation_overlap import measure, validation_plans
 
-    from framescore.datasets.pop909_split import dataset_root, pop909_split
-    from framescore.evaluate import matched_reference_spec, reference_parts, song_plans
-    from framescore.symbolic.engines import compose, diffusion
-    from framescore.symbolic.metrics import (MUSIC_METRICS, chord_accuracy, density_correlation, music_metrics,
-                                             overlap_with_reference)
+    from framescore.evaluate import matched_reference_spec
+    from framescore.symbolic.engines import diffusion
 
-    root = dataset_root("pop909")
-    split = pop909_split(root)
-    plans = [dataclasses.replace(plan, engine="diffusion")  # a song the reader refuses is skipped, as the corpus does
-             for _, plan in song_plans(root, split["validation"][16:], count=args.songs, skip=lambda sid, e: None)]
+    plans = validation_plans(args.songs, "diffusion")
     ref = matched_reference_spec(f"pop909:train:{args.reference_songs}", [p.n_bars for p in plans])  # as evaluate's
     model = diffusion._load(diffusion._checkpoint(None))
     shipped = model.config
     try:
         for value in args.values.split(","):
-            onset, sustain = (float(x) for x in value.split(":"))
             th = list(shipped.thresholds)
-            th[2:4] = [onset, sustain]
+            th[2:4] = [float(x) for x in value.split(":")]
             model.config = dataclasses.replace(shipped, thresholds=type(shipped.thresholds)(th))
-            values: dict[str, list[float]] = {m: [] for m in MUSIC_METRICS}
-            chords, dens = [], []
-            for plan in plans:
-                piece = compose(plan, "diffusion")
-                chords.append(chord_accuracy(piece, plan)[0])
-                if (r := density_correlation(piece, plan)) is not None:
-                    dens.append(r)
-                for k, v in music_metrics(reference_parts(piece)).items():
-                    if v is not None:
-                        values[k].append(float(v))
-            ov = overlap_with_reference(values, ref)
-            print(f"{value}: overlap {ov['mean']:.3f} (" + " ".join(f"{k[:5]} {v:.2f}" for k, v in ov.items()
-                                                           if k != "mean" and v is not None)
-                  + f"), chord accuracy {np.mean(chords):.3f}, density r {np.mean(dens):.3f}, median polyphony "
-                  f"{np.median(values['polyphony']):.2f}, median range {np.median(values['pitch_range']):.1f}",
-                  flush=True)
+            print(f"{value}: {measure('diffusion', plans, ref)}", flush=True)
     finally:
         model.config = shipped
     return 0
 
 
 if __name__ == "__main__":
-    import sys
-
-    sys.exit(main())
+    raise SystemExit(main())

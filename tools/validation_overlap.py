@@ -1,7 +1,7 @@
 """An engine on POP909 validation songs that ``framescore evaluate pop909:validation:16`` does not report (the split's
 songs after its first 16), for choosing settings without the test split: overlap of the melody and harmony with
 POP909 training songs' openings of the same lengths (evaluate's measure, snapped to the grid as evaluate's), chord
-accuracy, key agreement, density correlation, median pitch range and how the melody moves.
+accuracy, key agreement, density correlation, median polyphony and pitch range, and how the melody moves.
 
     .venv/bin/python tools/validation_overlap.py --engine rule [--songs 24] [--option NAME=VALUE[,VALUE...]]
 
@@ -58,7 +58,8 @@ def measure(engine: str, plans: list, ref: dict[str, list[float]], **options: An
     return (f"overlap {ov['mean']:.3f} (" + " ".join(f"{k[:5]} {v:.2f}" for k, v in ov.items()
                                                     if k != "mean" and v is not None)
             + f"), chord accuracy {np.mean(chords):.3f}, key agreement {np.mean(keys):.3f}, density r "
-            f"{np.mean(dens):.3f}, median range {np.median(values['pitch_range']):.1f}, melody "
+            f"{np.mean(dens):.3f}, median polyphony {np.median(values['polyphony']):.2f}, median range "
+            f"{np.median(values['pitch_range']):.1f}, melody "
             + " ".join(f"{k} {np.mean([m[k] for m in motion]):.3f}" for k in ("repeated", "step", "leap")))
 
 
