@@ -88,8 +88,9 @@ MUSIC_METRICS = (
     "n_pitch_classes_used",
 )
 #: Bumped whenever a metric's definition changes, so cached reference values are recomputed (2: groove
-#: consistency compares bars of their own lengths where a file's meter changes, 2 of POP909's 909 songs).
-METRICS_VERSION = 2
+#: consistency compares bars of their own lengths where a file's meter changes, 2 of POP909's 909 songs; 3: a
+#: snapped reference keeps within its piece's length, see on_grid).
+METRICS_VERSION = 3
 #: How near a beat (or an onset of the mix) a cut must fall to count as hit: the issue-11 target, 40 ms.
 CUT_TOLERANCE_SEC = 0.040
 
@@ -755,21 +756,26 @@ SCORE_STEPS_PER_QUARTER = 4
 
 def on_grid(piece: Piece, steps_per_quarter: int = SCORE_STEPS_PER_QUARTER) -> Piece:
     """The piece with every note's onset and end snapped to the nearest step of ``steps_per_quarter`` a quarter
-    (a note at least one step long). Why: POP909's files are played, their onsets a few ticks either side of the
-    beat, and groove consistency counts each such tick as a different rhythm; the engines write scores on the
-    sixteenth grid and were trained on POP909 snapped to it. Snapping the reference compares a score with a score.
+    (a note at least one step long), within the piece's length: a note snapped onto its end is dropped and the
+    last ones end there, so snapping then cutting (:func:`first_bars`) and cutting then snapping agree. Why:
+    POP909's files are played, their onsets a few ticks either side of the beat, and groove consistency counts
+    each such tick as a different rhythm; the engines write scores on the sixteenth grid and were trained on
+    POP909 snapped to it. Snapping the reference compares a score with a score.
     """
     step = piece.resolution // steps_per_quarter
     if step < 1:
         return piece
+    end = piece.end_tick
 
     def snap(tick: int) -> int:
         return (tick + step // 2) // step * step
 
-    tracks = [replace(t, notes=[replace(n, start=snap(n.start), duration=max(step, snap(n.end) - snap(n.start)))
-                                for n in t.notes]) for t in piece.tracks]
-    return replace(piece, tracks=tracks, end_tick=max(piece.end_tick, max(
-        (n.end for t in tracks for n in t.notes), default=0)))
+    def snapped(n: Note) -> Note:
+        start = snap(n.start)
+        return replace(n, start=start, duration=min(max(step, snap(n.end) - start), end - start))
+
+    tracks = [replace(t, notes=[snapped(n) for n in t.notes if snap(n.start) < end]) for t in piece.tracks]
+    return replace(piece, tracks=tracks)
 
 
 def reference_stats(sources: Iterable[str | Path | Piece], bars: int | None = None,

@@ -5,8 +5,8 @@ accuracy, key agreement, density correlation, median polyphony and pitch range, 
 
     .venv/bin/python tools/validation_overlap.py --engine rule [--songs 24] [--option NAME=VALUE[,VALUE...]]
 
-``--option`` (repeatable) passes a ``compose`` option of the engine; a comma-separated list of values gives one
-line per value (of the first such option), e.g. ``--engine diffusion --option register_guidance=0,0.5,1``.
+``--option`` (repeatable) passes a ``compose`` option of the engine; a comma-separated list of values (for one
+option at most) gives one line per value, e.g. ``--engine diffusion --option register_guidance=0,0.5,1``.
 """
 
 from __future__ import annotations
@@ -80,7 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     plans = validation_plans(args.songs, args.engine)
     ref = matched_reference_spec(f"pop909:train:{args.reference_songs}", [p.n_bars for p in plans])
     fixed = {k: v[0] for k, v in options.items() if len(v) == 1}
-    swept = next(((k, v) for k, v in options.items() if len(v) > 1), None)
+    several = [(k, v) for k, v in options.items() if len(v) > 1]
+    if len(several) > 1:
+        ap.error(f"one option at a time may take several values, not {', '.join(k for k, _ in several)}")
+    swept = several[0] if several else None
     for value in (swept[1] if swept else [None]):
         opts = dict(fixed, **({swept[0]: value} if swept else {}))
         label = ", ".join(f"{k}={v}" for k, v in opts.items()) or "defaults"

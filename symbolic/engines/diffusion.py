@@ -255,6 +255,31 @@ def close_octave_leaps(notes: list[Note], register: tuple[int, int], max_leap: i
     return out
 
 
+def _sung(notes: list[Note], plan: MusicPlan, bar_ticks: int) -> list[Note]:
+    """The model's melody with its wide leaps narrowed (:func:`close_octave_leaps`), a returning theme's bars
+    moved as their statement's were, note for note, so the theme comes back as it was first heard: the sampler tied
+    the two, and a leap into the return from another note must not move it an octave away from its statement."""
+    before = sorted(notes)
+    after = close_octave_leaps(before, REGISTER["melody"])
+    where = {(n.start, n.pitch): i for i, n in enumerate(before)}
+    for r, src in sorted(_returns(plan).items()):  # a statement before its returns, so a return of a return holds
+        for i, n in enumerate(before):
+            if n.start // bar_ticks == r:
+                j = where.get((n.start - (r - src) * bar_ticks, n.pitch))
+                if j is not None:
+                    after[i] = Note(n.start, n.duration, n.pitch + after[j].pitch - before[j].pitch, n.velocity)
+    return after
+
+
+def _returns(plan: MusicPlan) -> dict[int, int]:
+    """``{bar: bar it restates}`` for the bars of a returning theme whose statement has a melody
+    (:func:`~framescore.symbolic.form.restated_bars`), earliest statement first."""
+    from ..form import melody_bars, restated_bars
+
+    sounding = melody_bars(plan)
+    return {r: s for r, s in restated_bars(plan).items() if sounding[r] and sounding[s] and s < r}
+
+
 def heard_ends(plan: MusicPlan, bar_steps: int, steps_per_quarter: int) -> list[int]:
     """Where each bar's music ends, in steps of ``steps_per_quarter`` from the start (bars of ``bar_steps``): the
     bar's end, the piece's in a last bar cut short, the real bar's when the plan stands in for one with bars of
@@ -273,13 +298,11 @@ def _melody_plan(plan: MusicPlan, sounding: list[bool], roll, known, spb: int) -
     on the melody channels, so the model writes the accompaniment of a bar without tune, and return
     ``{bar: bar it restates}`` for the bars of a returning theme whose statement has a melody
     (:func:`~framescore.symbolic.form.restated_bars`)."""
-    from ..form import restated_bars
-
     for b, on in enumerate(sounding):
         if not on:
             roll[:2, b * spb:(b + 1) * spb] = -1.0
             known[:2, b * spb:(b + 1) * spb] = True
-    return {r: s for r, s in restated_bars(plan).items() if sounding[r] and sounding[s] and s < r}
+    return _returns(plan)
 
 
 def _sounding(plan: MusicPlan, bar: int, off: int, beat_ticks: int):
@@ -353,8 +376,7 @@ def compose(plan: MusicPlan, melody: Piece | None = None, *, checkpoint: str | P
         tps = TICKS_PER_QUARTER // spec.steps_per_quarter
         ends = [e * tps for e in heard_ends(plan, spb, spec.steps_per_quarter)]
         heard = [n for n in parts["melody"] if n.start < ends[min(n.start // (spb * tps), plan.n_bars - 1)]]
-        parts["melody"] = close_on_tonic(close_octave_leaps(heard, REGISTER["melody"]), plan,
-                                         piece_from_plan_grid(plan).end_tick)
+        parts["melody"] = close_on_tonic(_sung(heard, plan, spb * tps), plan, piece_from_plan_grid(plan).end_tick)
     if post_filter:
         parts = {k: (v if k == "melody" and user is not None else drop_off_chord_onsets(v, plan))
                  for k, v in parts.items()}

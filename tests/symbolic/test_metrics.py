@@ -289,10 +289,22 @@ def test_on_grid_snaps_onsets_and_ends_to_the_nearest_sixteenth():
     piece = Piece([Track("m", 0, False, [Note(s + 10, 2 * s - 5, 60),  # 130..355 -> 120..360
                                          Note(s // 2 - 1, s, 62),  # 59 -> 0 (nearer 0 than 120)
                                          Note(s // 2, s, 64),  # 60 -> 120 (a half step rounds up)
-                                         Note(4 * s - 2, 4, 65)])])  # 478..482 -> 480, one step long
+                                         Note(4 * s - 2, 4, 65)])])  # 478..482 -> 480..482, the end
     snapped = M.on_grid(piece, 4)
-    assert [(n.start, n.duration) for n in snapped.tracks[0].notes] == [(s, 2 * s), (0, s), (s, s), (4 * s, s)]
-    assert snapped.end_tick == 5 * s and piece.tracks[0].notes[0].start == s + 10  # the original is untouched
+    assert [(n.start, n.duration) for n in snapped.tracks[0].notes] == [(s, 2 * s), (0, s), (s, s), (4 * s, 2)]
+    assert snapped.end_tick == piece.end_tick == 4 * s + 2  # no longer: the last note ends where the piece does
+    assert piece.tracks[0].notes[0].start == s + 10  # the original is untouched
+
+
+def test_snapping_and_cutting_agree_in_either_order():
+    # two bars and a note 5 ticks before the second bar's end, which snaps onto the end of the music
+    bar = 4 * Q
+    notes = [Note(i * Q, Q, 60 + i) for i in range(8)] + [Note(2 * bar - 5, 5, 67)]
+    piece = Piece([Track("m", 0, False, notes)])
+    cut_then_snapped = M.on_grid(M.first_bars(piece, 2))
+    snapped_then_cut = M.first_bars(M.on_grid(piece), 2)
+    assert M.music_metrics(cut_then_snapped) == M.music_metrics(snapped_then_cut)
+    assert len(cut_then_snapped.tracks[0].notes) == 8 and cut_then_snapped.end_tick == 2 * bar
 
 
 def test_a_played_rhythm_snapped_is_one_rhythm():
