@@ -159,7 +159,7 @@ def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody:
 
     from ..form import melody_bars
     from ..attributes import density_to_onsets
-    from ..models.roll_unet import DensityGuide, KeyGuide, sample
+    from ..models.roll_unet import MIN_ACCOMPANIMENT_ONSETS, DensityGuide, KeyGuide, sample
     from ..roll import chord_shift, condition, notes_to_roll, plan_chords, plan_density
 
     model = _load(_checkpoint(checkpoint))
@@ -224,7 +224,7 @@ def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody:
         density = DensityGuide(tuple((b * spb, heard_end[b], float(density_to_onsets(
             plan.bars[b].density, (heard_end[b] - b * spb) / spec.steps_per_quarter * plan.meter_tuple[1] / 4)))
             for b in range(plan.n_bars) if heard_end[b] > b * spb), (float(cfg.thresholds[0]), float(cfg.thresholds[2])),
-            float(tol))
+            float(tol), keep=MIN_ACCOMPANIMENT_ONSETS if melody is not None else 0)
     generator = torch.Generator().manual_seed(plan.seed)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

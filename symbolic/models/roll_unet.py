@@ -375,7 +375,8 @@ def _out_of(x0, x, alpha, prediction_type: str):
     return (a * x - x0) / b if prediction_type == "v_prediction" else (x - a * x0) / b
 
 
-#: The accompaniment onsets the density guide leaves in any bar: a chord, whatever the melody's own count.
+#: The accompaniment onsets the density guide leaves in a bar under a given melody (``DensityGuide.keep``): a
+#: chord, whatever the melody's own count, since the plan's density was not written for that melody.
 MIN_ACCOMPANIMENT_ONSETS = 3
 
 
@@ -391,9 +392,10 @@ class DensityGuide:
     accompaniment onset cell above ``levels[1]``); where they exceed the count by more than ``tolerance`` (a
     share), the weakest accompaniment onsets above the level are moved to "off", and the network re-plans around
     them at the next step, as it does for the tone guidance. It counts after the tone and register pulls, so what
-    they remove is not counted, and it leaves every bar at least :data:`MIN_ACCOMPANIMENT_ONSETS` accompaniment
-    onsets (its strongest), so a busy melody, the model's or a user's, never loses its chords; a bar sparser than
-    asked is left to the network:
+    they remove is not counted, and it leaves every bar at least ``keep`` accompaniment onsets (its strongest: the
+    engine asks :data:`MIN_ACCOMPANIMENT_ONSETS` under a user's melody, so a busy tune never loses its chords, and
+    none under its own, whose sparse bars may be a bare tune, as real ones are); a bar sparser than asked is left
+    to the network:
     raising its onsets (tried, with the strongest chord-tone cells) thickened the chords of busy video plans
     (median polyphony 4.5 against POP909's 3.7) more than it set their rhythm moving.
     """
@@ -401,6 +403,7 @@ class DensityGuide:
     bars: tuple[tuple[int, int, float], ...]
     levels: tuple[float, float]
     tolerance: float
+    keep: int = 0
 
     def __post_init__(self) -> None:
         if self.tolerance < 0:
@@ -422,7 +425,7 @@ class DensityGuide:
             on = cells > lh
             have = mel + int(on.sum())
             if have > want * (1 + self.tolerance):
-                k = min(int(on.sum()) - MIN_ACCOMPANIMENT_ONSETS, int(round(have - want)))
+                k = min(int(on.sum()) - self.keep, int(round(have - want)))
                 if k > 0:
                     idx = torch.nonzero(on).flatten()
                     cells[idx[cells[idx].argsort()[:k]]] = -1.0
