@@ -12,7 +12,6 @@ sustain threshold (``thresholds[3]`` in the checkpoint's config).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -28,24 +27,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     os.environ.setdefault("FRAMESCORE_DATA", str(ROOT.parent / "shared" / "datasets"))
     sys.path.insert(0, str(ROOT / "tools"))
-    from validation_overlap import measure, validation_plans
+    from validation_overlap import diffusion_thresholds, measure, validation_set
 
-    from framescore.evaluate import matched_reference_spec
-    from framescore.symbolic.engines import diffusion
-
-    plans = validation_plans(args.songs, "diffusion")
-    ref = matched_reference_spec(f"pop909:train:{args.reference_songs}", [p.n_bars for p in plans])
-    model = diffusion._load(diffusion._checkpoint(None))
-    shipped = model.config
-    try:
-        for value in args.values.split(","):
-            tolerance, sustain = (float(v) for v in value.split(":"))
-            th = list(shipped.thresholds)
-            th[3] = sustain
-            model.config = dataclasses.replace(shipped, thresholds=type(shipped.thresholds)(th))
+    plans, ref = validation_set(args.songs, "diffusion", args.reference_songs)
+    for value in args.values.split(","):
+        tolerance, sustain = (float(v) for v in value.split(":"))
+        with diffusion_thresholds({3: sustain}):
             print(f"{value}: {measure('diffusion', plans, ref, density_tolerance=tolerance)}", flush=True)
-    finally:
-        model.config = shipped
     return 0
 
 

@@ -51,17 +51,15 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     os.environ.setdefault("FRAMESCORE_DATA", str(ROOT.parent / "shared" / "datasets"))
     sys.path.insert(0, str(ROOT / "tools"))
-    from validation_overlap import measure, validation_plans
+    from validation_overlap import measure, validation_set
 
-    from framescore.evaluate import matched_reference_spec
     from framescore.symbolic.engines import diffusion
 
     found = register(args.register_songs)
     print("register (0.5th-99.5th percentile, training songs' first 32 bars): "
           + ", ".join(f"{k} {lo:.0f}-{hi:.0f}" for k, (lo, hi) in found.items())
           + f"; the engine's: {diffusion.REGISTER}", flush=True)
-    plans = validation_plans(args.songs, "diffusion")
-    ref = matched_reference_spec(f"pop909:train:{args.reference_songs}", [p.n_bars for p in plans])  # as evaluate's
+    plans, ref = validation_set(args.songs, "diffusion", args.reference_songs)
     for value in args.values.split(","):
         print(f"{value}: {measure('diffusion', plans, ref, register_guidance=float(value))}", flush=True)
     return 0

@@ -13,7 +13,6 @@ sustain channel stays above the second (:func:`framescore.symbolic.roll.roll_to_
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -29,23 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     os.environ.setdefault("FRAMESCORE_DATA", str(ROOT.parent / "shared" / "datasets"))
     sys.path.insert(0, str(ROOT / "tools"))
-    from validation_overlap import measure, validation_plans
+    from validation_overlap import diffusion_thresholds, measure, validation_set
 
-    from framescore.evaluate import matched_reference_spec
-    from framescore.symbolic.engines import diffusion
-
-    plans = validation_plans(args.songs, "diffusion")
-    ref = matched_reference_spec(f"pop909:train:{args.reference_songs}", [p.n_bars for p in plans])  # as evaluate's
-    model = diffusion._load(diffusion._checkpoint(None))
-    shipped = model.config
-    try:
-        for value in args.values.split(","):
-            th = list(shipped.thresholds)
-            th[2:4] = [float(x) for x in value.split(":")]
-            model.config = dataclasses.replace(shipped, thresholds=type(shipped.thresholds)(th))
+    plans, ref = validation_set(args.songs, "diffusion", args.reference_songs)
+    for value in args.values.split(","):
+        onset, sustain = (float(x) for x in value.split(":"))
+        with diffusion_thresholds({2: onset, 3: sustain}):
             print(f"{value}: {measure('diffusion', plans, ref)}", flush=True)
-    finally:
-        model.config = shipped
     return 0
 
 

@@ -15,6 +15,8 @@ import argparse
 import dataclasses
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,33 @@ def validation_plans(n_songs: int, engine: str) -> list:
     return [dataclasses.replace(plan, engine=engine)  # a song the reader refuses is skipped, as the corpus does
             for _, plan in song_plans(root, pop909_split(root)["validation"][16:], count=n_songs,
                                       skip=lambda sid, e: None)]
+
+
+def validation_set(n_songs: int, engine: str, reference_songs: int) -> tuple[list, dict[str, list[float]]]:
+    """:func:`validation_plans` and the reference they are measured against: the first ``reference_songs``
+    training songs, cut to the plans' lengths and snapped, as evaluate's."""
+    from framescore.evaluate import matched_reference_spec
+
+    plans = validation_plans(n_songs, engine)
+    return plans, matched_reference_spec(f"pop909:train:{reference_songs}", [p.n_bars for p in plans])
+
+
+@contextmanager
+def diffusion_thresholds(changes: dict[int, float]) -> Iterator[None]:
+    """The shipped diffusion checkpoint read with ``changes`` (index -> value) in its reading thresholds
+    (``config.thresholds``: melody onset, sustain, harmony onset, sustain), restored on the way out."""
+    from framescore.symbolic.engines import diffusion
+
+    model = diffusion._load(diffusion._checkpoint(None))
+    shipped = model.config
+    th = list(shipped.thresholds)
+    for i, v in changes.items():
+        th[i] = v
+    model.config = dataclasses.replace(shipped, thresholds=type(shipped.thresholds)(th))
+    try:
+        yield
+    finally:
+        model.config = shipped
 
 
 def measure(engine: str, plans: list, ref: dict[str, list[float]], **options: Any) -> str:
@@ -71,14 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--option", action="append", default=[], metavar="NAME=VALUE[,VALUE...]")
     args = ap.parse_args(argv)
     os.environ.setdefault("FRAMESCORE_DATA", str(ROOT.parent / "shared" / "datasets"))
-    from framescore.evaluate import matched_reference_spec
-
     options: dict[str, list[Any]] = {}
     for item in args.option:
         name, _, raw = item.partition("=")
         options[name] = [json.loads(v) if v not in ("None", "") else None for v in raw.split(",")]
-    plans = validation_plans(args.songs, args.engine)
-    ref = matched_reference_spec(f"pop909:train:{args.reference_songs}", [p.n_bars for p in plans])
+    plans, ref = validation_set(args.songs, args.engine, args.reference_songs)
     fixed = {k: v[0] for k, v in options.items() if len(v) == 1}
     several = [(k, v) for k, v in options.items() if len(v) > 1]
     if len(several) > 1:

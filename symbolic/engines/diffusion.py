@@ -158,8 +158,7 @@ def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody:
     import torch
 
     from ..form import melody_bars
-    from ..attributes import density_to_onsets
-    from ..models.roll_unet import MIN_ACCOMPANIMENT_ONSETS, DensityGuide, KeyGuide, sample
+    from ..models.roll_unet import KeyGuide, sample
     from ..roll import chord_shift, condition, notes_to_roll, plan_chords, plan_density
 
     model = _load(_checkpoint(checkpoint))
@@ -219,12 +218,8 @@ def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody:
         cells = np.stack([rows[0], rows[0], rows[1], rows[1]]).astype(np.float32)
         outside = pull * torch.from_numpy(cells)[None, :, None]
     tol = DENSITY_TOLERANCE if density_tolerance is None else density_tolerance
-    density = None
-    if tol is not None and tol >= 0:  # the onsets each bar's plan asks for, in the steps that are heard
-        density = DensityGuide(tuple((b * spb, heard_end[b], float(density_to_onsets(
-            plan.bars[b].density, (heard_end[b] - b * spb) / spec.steps_per_quarter * plan.meter_tuple[1] / 4)))
-            for b in range(plan.n_bars) if heard_end[b] > b * spb), (float(cfg.thresholds[0]), float(cfg.thresholds[2])),
-            float(tol), keep=MIN_ACCOMPANIMENT_ONSETS if melody is not None else 0)
+    density = (_density_guide(plan, heard_end, spb, spec.steps_per_quarter, cfg.thresholds, tol, melody is not None)
+               if tol is not None and tol >= 0 else None)
     generator = torch.Generator().manual_seed(plan.seed)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -237,6 +232,21 @@ def generate_roll(plan: MusicPlan, checkpoint: str | Path | None = None, melody:
     finally:
         torch.set_num_threads(threads)
     return roll[:, :n_steps].numpy().astype(np.float32), spec, shift
+
+
+def _density_guide(plan: MusicPlan, heard_end: list[int], spb: int, steps_per_quarter: int, thresholds,
+                   tolerance: float, given_melody: bool):
+    """The :class:`~framescore.symbolic.models.roll_unet.DensityGuide` of ``plan``: per bar, the steps that are
+    heard and the onsets its density asks for there (in the plan's beats), the onset thresholds the roll is read
+    with, and a chord's worth of accompaniment kept under a given melody."""
+    from ..attributes import density_to_onsets
+    from ..models.roll_unet import MIN_ACCOMPANIMENT_ONSETS, DensityGuide
+
+    beats_per_step = plan.meter_tuple[1] / 4 / steps_per_quarter
+    bars = tuple((b * spb, end, float(density_to_onsets(plan.bars[b].density, (end - b * spb) * beats_per_step)))
+                 for b, end in enumerate(heard_end) if end > b * spb)
+    return DensityGuide(bars, (float(thresholds[0]), float(thresholds[2])), float(tolerance),
+                        keep=MIN_ACCOMPANIMENT_ONSETS if given_melody else 0)
 
 
 def close_octave_leaps(notes: list[Note], register: tuple[int, int], max_leap: int = MELODY_MAX_LEAP) -> list[Note]:

@@ -394,10 +394,9 @@ class DensityGuide:
     them at the next step, as it does for the tone guidance. It counts after the tone and register pulls, so what
     they remove is not counted, and it leaves every bar at least ``keep`` accompaniment onsets (its strongest: the
     engine asks :data:`MIN_ACCOMPANIMENT_ONSETS` under a user's melody, so a busy tune never loses its chords, and
-    none under its own, whose sparse bars may be a bare tune, as real ones are); a bar sparser than asked is left
-    to the network:
-    raising its onsets (tried, with the strongest chord-tone cells) thickened the chords of busy video plans
-    (median polyphony 4.5 against POP909's 3.7) more than it set their rhythm moving.
+    none under its own, whose sparse bars may be a bare tune, as real ones are). A bar sparser than asked is left
+    to the network: raising its onsets (tried, with the strongest chord-tone cells) thickened the chords of busy
+    video plans (median polyphony 4.5 against POP909's 3.7) more than it set their rhythm moving.
     """
 
     bars: tuple[tuple[int, int, float], ...]
