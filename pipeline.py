@@ -98,20 +98,22 @@ def input_kind(path: str | Path) -> str:
                      f"(videos: {', '.join(sorted(VIDEO_EXTS))}; pictures: {', '.join(sorted(IMAGE_EXTS))})")
 
 
-def output_names(kind: str, piece: Piece | None = None) -> list[str]:
-    """The files a run of ``kind`` (video, image, text, compose, render) writes, as paths relative to its folder."""
+def output_names(kind: str, piece: Piece | None = None, video: str = "video.mp4") -> list[str]:
+    """The files a run of ``kind`` (video, image, text, compose, render) writes, as paths relative to its folder;
+    ``video`` is a video run's clip with its soundtrack (:func:`framescore.render.mux.output_name`)."""
     from .render.synth import stem_names
 
     names = ["mix.wav"] if kind == "render" else list(COMPOSED_FILES)
-    names += ["video.mp4"] if kind == "video" else []
+    names += [video] if kind == "video" else []
     if piece is not None:
         names += [f"stems/{n}.wav" for n in stem_names(piece)]
     return names
 
 
 # ----- checks that come before any work ------------------------------------------------------------------------
-def check_picture(path: str | Path, kind: str) -> None:
-    """The input exists, is a ``kind`` file by its name, and its header reads as one (milliseconds)."""
+def check_picture(path: str | Path, kind: str):
+    """The input exists, is a ``kind`` file by its name, and its header reads as one (milliseconds). Returns a
+    video's header (:class:`framescore.vision.video.VideoInfo`), None for a picture."""
     found = input_kind(path)
     if found != kind:
         other = "image" if kind == "video" else "video"
@@ -120,9 +122,9 @@ def check_picture(path: str | Path, kind: str) -> None:
     from .vision.video import check_image, probe
 
     if kind == "video":
-        probe(path)
-    else:
-        check_image(path)
+        return probe(path)
+    check_image(path)
+    return None
 
 
 def check_overrides(overrides, kind: str):
@@ -232,8 +234,12 @@ def compose(plan: MusicPlan, stages: Stages, melody: str | Path | None = None) -
 
 
 def write_outputs(piece: Piece, out: Path, stages: Stages, *, features=None, video: Path | None = None,
-                  soundfont: str | None = None, reference: dict | None = None, audio: bool = True) -> dict[str, Any]:
+                  soundfont: str | None = None, reference: dict | None = None, audio: bool = True,
+                  video_name: str = "video.mp4") -> dict[str, Any]:
     """Write every file of a run into ``out`` (a staging folder). Returns the metrics report.
+
+    ``video`` (a clip) gets its soundtrack in ``out / video_name`` (:func:`framescore.render.mux.output_name`),
+    which the report names with how its picture got there (``video``: copied, or re-encoded to H.264).
 
     Notation and pictures (music21, matplotlib: pure Python) are written by a forked process while this one
     makes the audio (FluidSynth, ffmpeg), so the two halves run on two cores without sharing a GIL; if this
@@ -260,8 +266,8 @@ def write_outputs(piece: Piece, out: Path, stages: Stages, *, features=None, vid
             if video is not None:
                 from .render.mux import mux_video
 
-                with stages("mux", "putting the soundtrack under the video"):
-                    mux_video(video, out / "mix.wav", out / "video.mp4")
+                with stages("mux", f"putting the soundtrack under the video ({video_name})"):
+                    mux_video(video, out / "mix.wav", out / video_name)
             hits = hear_hits(plan, out / "mix.wav", stages)  # while the notation worker may still be busy
         if notation is not None:
             stages.seconds["write"] = notation.result()
@@ -270,8 +276,19 @@ def write_outputs(piece: Piece, out: Path, stages: Stages, *, features=None, vid
             notation.stop()
     with stages("score", "scoring the result"):
         report = with_hits(score_piece(piece, plan, reference=reference), hits)
+        if video is not None and audio:
+            report["video"] = _video_entry(video, out / video_name)
         _save_json(report, out / "report.json")
     return report
+
+
+def _video_entry(video: Path, written: Path) -> dict[str, Any]:
+    """The report's ``video``: the file written, and its picture's codec in and out (copied or re-encoded)."""
+    from .render.mux import copies, probe
+
+    codec_in, codec_out = probe(video).video.codec, probe(written).video.codec
+    return {"file": written.name, "picture": "copied" if copies(codec_in, written.suffix) and codec_in == codec_out
+            else "re-encoded", "codec_in": codec_in, "codec": codec_out}
 
 
 def _cuts(plan: MusicPlan | None) -> list[float]:
@@ -401,15 +418,18 @@ def score_image(path: str | Path, out_dir: str | Path, overrides, *, soundfont: 
 def _score_picture(kind: str, path: str | Path, out_dir: str | Path, overrides, soundfont: str | None,
                    reference: str | None, quiet: bool, melody: str | None = None) -> Stages:
     stages = Stages(quiet)
-    check_picture(path, kind)
+    info = check_picture(path, kind)
     check_overrides(overrides, kind)
     folder, ref = _prepare(out_dir, [path], soundfont, reference, melody, overrides.engine or "rule")
-    with folder.staging(output_names(kind)) as out:
+    from .render.mux import output_name
+
+    video_name = output_name(info.codec) if info is not None else "video.mp4"
+    with folder.staging(output_names(kind, video=video_name)) as out:
         features, plan = plan_picture(path, kind, overrides, stages)
         piece = compose(plan, stages, melody)
-        folder.check(output_names(kind, piece))
+        folder.check(output_names(kind, piece, video=video_name))
         write_outputs(piece, out, stages, features=features, video=Path(path) if kind == "video" else None,
-                      soundfont=soundfont, reference=ref)
+                      soundfont=soundfont, reference=ref, video_name=video_name)
     return stages
 
 

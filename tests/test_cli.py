@@ -41,6 +41,7 @@ def test_video_writes_every_output(video_run):
     assert n / sr == pytest.approx(plan["duration_sec"], abs=1e-3)  # within a tick
     report = json.loads((video_run / "report.json").read_text())
     assert report["plan"]["duration_error_sec"] < 0.01
+    assert report["video"] == {"file": "video.mp4", "picture": "copied", "codec_in": "h264", "codec": "h264"}
 
 
 def test_video_report_hears_the_cut_in_the_mix(video_run):

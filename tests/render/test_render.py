@@ -16,7 +16,7 @@ from framescore.errors import FramescoreError
 from framescore.media import ffmpeg_exe
 from framescore.render import synth
 from framescore.render.mix import integrated_loudness, mix, mix_stems
-from framescore.render.mux import mux_video, probe
+from framescore.render.mux import copies, mux_video, output_name, probe
 from framescore.render.synth import RenderError, find_soundfont, render_stems, render_track, stem_names
 from framescore.symbolic.piece import ControlChange, Note, Piece, PitchBend, ProgramChange, TempoChange, Track
 
@@ -237,6 +237,35 @@ def test_mux_reencodes_a_gif(wav, tmp_path):
     info = probe(mux_video(gif, wav, tmp_path / "out.mp4"))
     assert [(s.kind, s.codec) for s in info.streams] == [("video", "h264"), ("audio", "aac")]
     assert (info.video.width, info.video.height) == (80, 60)  # yuv420p needs even sizes
+
+
+def test_the_container_follows_the_codec():
+    assert [output_name(c) for c in ("h264", "hevc", "av1", "mpeg4", "vp8", "vp9")] == ["video.mp4"] * 4 + [
+        "video.webm"] * 2
+    assert [output_name(c) for c in ("gif", "ffv1", "mjpeg", "png", "rawvideo", None)] == ["video.mp4"] * 6
+    assert copies("vp8", ".webm") and copies("h264", ".MP4")
+    assert not copies("vp8", ".mp4") and not copies("ffv1", ".mp4") and not copies("h264", ".webm")
+
+
+def test_mux_copies_vp8_into_webm(wav, tmp_path):
+    vp8 = tmp_path / "in.webm"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=160x120:rate=25:duration=1", "-c:v", "libvpx", "-deadline",
+           "realtime", str(vp8))
+    out = mux_video(vp8, wav, tmp_path / output_name(probe(vp8).video.codec))
+    assert out.name == "video.webm"
+    assert [(s.kind, s.codec) for s in probe(out).streams] == [("video", "vp8"), ("audio", "opus")]
+    assert video_hash(out) == video_hash(vp8)
+
+
+@pytest.mark.parametrize("codec, ext", [("ffv1", "mkv"), ("mjpeg", "avi"), ("png", "mov")])
+def test_mux_reencodes_what_players_do_not_open(codec, ext, wav, tmp_path):
+    """ffmpeg would copy FFV1, MJPEG and PNG frames into an MP4 most players cannot open: they become H.264."""
+    src = tmp_path / f"in.{ext}"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=160x120:rate=25:duration=1", "-c:v", codec, str(src))
+    assert probe(src).video.codec == codec
+    out = mux_video(src, wav, tmp_path / output_name(codec))
+    assert [(s.kind, s.codec) for s in probe(out).streams] == [("video", "h264"), ("audio", "aac")]
+    assert probe(out).duration_sec == pytest.approx(1.0, abs=0.05)
 
 
 def test_mux_errors_are_one_line(clip, wav, tmp_path):
