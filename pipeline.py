@@ -256,8 +256,6 @@ def write_outputs(piece: Piece, out: Path, stages: Stages, *, features=None, vid
     write_midi(piece, out / "score.mid")
     notation = ForkedCall(_write_notation, piece, out, features, stages.quiet) if _can_fork() else None
     try:
-        if audio and _cuts(plan):
-            _import_in_background("librosa.onset")  # seconds of imports, hidden behind the rendering
         if notation is None:
             stages.seconds["write"] = _write_notation(piece, out, features, stages.quiet)
         hits = None
@@ -295,26 +293,8 @@ def _cuts(plan: MusicPlan | None) -> list[float]:
     return [s.cut_sec for s in plan.sections if s.cut_sec is not None] if plan is not None else []
 
 
-def _import_in_background(module: str) -> None:
-    """Start importing ``module`` in a thread (librosa takes seconds, numba compiling at import), while this one
-    renders in FluidSynth's C code and waits on ffmpeg; whoever imports it next waits for it to finish (the
-    import lock), and a failure there is raised again by that import. Called after the notation worker is
-    forked, so no fork copies a half-done import."""
-    import importlib
-    import threading
-
-    def load() -> None:
-        try:
-            importlib.import_module(module)
-        except Exception:  # raised again, with its message, where it is needed
-            pass
-
-    threading.Thread(target=load, name=f"import {module}", daemon=True).start()
-
-
 def hear_hits(plan: MusicPlan | None, mix: Path, stages: Stages):
-    """The plan's kept cuts checked in the mix (:func:`framescore.render.hits.cut_hits`); None without cuts, so a
-    plan without cuts never loads librosa."""
+    """The plan's kept cuts checked in the mix (:func:`framescore.render.hits.cut_hits`); None without cuts."""
     cuts = _cuts(plan)
     if not cuts:
         return None

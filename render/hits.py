@@ -4,17 +4,22 @@ The plan puts each kept cut (a section's ``cut_sec``) on a bar line, and the rep
 that in the score. This checks it in the sound: librosa's onset detection on the mix, in a short window around each
 cut, and whether an onset lies within ``CUT_TOLERANCE_SEC`` of it.
 
+The detector is librosa's (``onset_strength`` and ``onset_detect``, 0.11), written out here in numpy
+(:func:`onset_envelope`, :func:`peak_pick`, :func:`mel_filters`), so a run does not import librosa and scipy for a
+few windows of audio (1-3 s of imports) nor compile librosa's numba peak picker on its first run (about 18 s on
+this 2-core machine); the tests check that both give the same onsets.
+
 Settings, and why:
 
 - **Only a window around each cut** (``WINDOW_SEC``, ±0.5 s) is read, with soundfile's ``start``/``frames``,
   so memory stays flat however long the mix; the window is wide enough for librosa's local peak picking (its
   moving averages span 0.1 s either side) and the onset envelope's first frames, which see the window's edge as
   an attack, are dropped.
-- **Onset envelope**: ``librosa.onset.onset_strength`` (log-mel flux) with a 23-ms window (``n_fft`` 1024 at
+- **Onset envelope**: as ``librosa.onset.onset_strength`` (log-mel flux) with a 23-ms window (``n_fft`` 1024 at
   44.1 kHz) and a 5.8-ms hop. A shorter window than librosa's default (46 ms) halves the detector's lateness:
   measured on FluidSynth renders of notes at known times, onsets come 5-15 ms after the note-on for piano and
   drums with this window, 8-26 ms with the default.
-- **Peak picking**: ``librosa.onset.onset_detect`` with ``backtrack=False``: backtracking moves each onset back to
+- **Peak picking**: as ``librosa.onset.onset_detect`` with ``backtrack=False``: backtracking moves each onset back to
   the energy minimum before it, which serves cutting audio into segments; here the question is when the hit is
   *heard*, its attack, so the peak of the envelope is the time. ``normalize=False`` with an absolute ``delta``
   (``ONSET_DELTA_DB``: the envelope must rise that many dB, averaged over the mel bands, above its local mean):
@@ -36,7 +41,8 @@ import numpy as np
 
 from ..symbolic.metrics import CUT_TOLERANCE_SEC
 
-__all__ = ["CutHit", "HitReport", "ONSET_DELTA_DB", "WINDOW_SEC", "cut_hits", "onsets_near"]
+__all__ = ["CutHit", "HitReport", "ONSET_DELTA_DB", "WINDOW_SEC", "cut_hits", "mel_filters", "onset_envelope",
+           "onsets_near", "peak_pick"]
 
 WINDOW_SEC = 0.5
 WINDOW_FFT_SEC = 0.023  # the onset envelope's analysis window; the hop is a quarter of it
@@ -87,6 +93,74 @@ def _fft_size(sr: int) -> int:
     return 1 << max(6, round(np.log2(WINDOW_FFT_SEC * sr)))
 
 
+N_MELS = 128
+TOP_DB = 80.0  # the log-mel spectrogram's floor below its loudest cell, as librosa.power_to_db's
+
+
+def mel_filters(sr: int, n_fft: int, n_mels: int = N_MELS) -> np.ndarray:
+    """``(n_mels, 1 + n_fft // 2)`` float32 triangular filters on the Slaney mel scale (linear to 1 kHz, then
+    logarithmic), each normalised to unit area: ``librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)``."""
+    def hz_to_mel(f: np.ndarray) -> np.ndarray:
+        f = np.asanyarray(f, dtype=np.float64)
+        return np.where(f >= 1000.0, 15.0 + np.log(np.maximum(f, 1000.0) / 1000.0) / (np.log(6.4) / 27.0),
+                        f / (200.0 / 3))
+
+    def mel_to_hz(m: np.ndarray) -> np.ndarray:
+        return np.where(m >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0)), m * (200.0 / 3))
+
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    mel_f = mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(sr / 2.0), n_mels + 2))
+    fdiff = np.diff(mel_f)
+    ramps = np.subtract.outer(mel_f, freqs)
+    lower = -ramps[:-2] / fdiff[:-1, None]
+    upper = ramps[2:] / fdiff[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    weights *= (2.0 / (mel_f[2:n_mels + 2] - mel_f[:n_mels]))[:, None]
+    return weights.astype(np.float32)
+
+
+def onset_envelope(y: np.ndarray, sr: int, n_fft: int, hop: int) -> np.ndarray:
+    """The spectral-flux onset envelope of mono ``y``, one value a hop: the mean over 128 mel bands of each band's
+    rise in dB since the frame before (falls count 0), on centred Hann frames; librosa's ``onset_strength(y=y,
+    sr=sr, n_fft=n_fft, hop_length=hop)``."""
+    y = np.ascontiguousarray(y, dtype=np.float32)
+    padded = np.pad(y, n_fft // 2)
+    n_frames = 1 + (len(padded) - n_fft) // hop
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop][:n_frames]
+    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)  # periodic Hann
+    power = np.abs(np.fft.rfft(frames * window, axis=1)) ** 2
+    mel = mel_filters(sr, n_fft) @ power.T.astype(np.float32)
+    db = 10.0 * np.log10(np.maximum(1e-10, mel))
+    db = np.maximum(db, db.max() - TOP_DB)
+    flux = np.maximum(0.0, db[:, 1:] - db[:, :-1]).mean(axis=0)
+    return np.pad(flux, (1 + n_fft // (2 * hop), 0))[:db.shape[1]].astype(np.float32)
+
+
+def peak_pick(x: np.ndarray, pre_max: int, post_max: int, pre_avg: int, post_avg: int, delta: float,
+              wait: int) -> np.ndarray:
+    """Frames of ``x`` that are the maximum of ``x[n - pre_max:n + post_max]``, at least ``delta`` above the mean of
+    ``x[n - pre_avg:n + post_avg]``, and more than ``wait`` frames after the last such frame:
+    ``librosa.util.peak_pick`` (without its numba compilation)."""
+    n_x = len(x)
+    if n_x == 0:
+        return np.zeros(0, dtype=int)
+    delta = np.float32(delta)
+    peaks = []
+    if x[0] >= x[:min(post_max, n_x)].max() and x[0] >= x[:min(post_avg, n_x)].mean() + delta:
+        peaks.append(0)
+        n = wait + 1
+    else:
+        n = 1
+    while n < n_x:
+        if x[n] != x[max(0, n - pre_max):min(n + post_max, n_x)].max() or (
+                x[n] < x[max(0, n - pre_avg):min(n + post_avg, n_x)].mean() + delta):
+            n += 1
+            continue
+        peaks.append(n)
+        n += wait + 1
+    return np.asarray(peaks, dtype=int)
+
+
 def onsets_near(y: np.ndarray, sr: int, t0: float, *, drop_start: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Onset times (seconds, ``t0`` + position in ``y``) in mono samples ``y`` that start at ``t0``, and each
     onset's strength (the envelope's value there, dB).
@@ -94,19 +168,20 @@ def onsets_near(y: np.ndarray, sr: int, t0: float, *, drop_start: bool = True) -
     ``drop_start``: ignore the first ``n_fft`` samples' frames, where the window's own edge reads as an attack
     (False when ``y`` starts where the sound starts, at 0 s).
     """
-    import librosa
-
     n_fft = _fft_size(sr)
     hop = n_fft // 4
     if len(y) < n_fft:
         return np.zeros(0), np.zeros(0)
-    env = librosa.onset.onset_strength(y=np.ascontiguousarray(y, dtype=np.float32), sr=sr, n_fft=n_fft,
-                                       hop_length=hop)
+    env = onset_envelope(y, sr, n_fft, hop)
     if drop_start:
         env[:n_fft // hop + 1] = 0.0
-    frames = librosa.onset.onset_detect(onset_envelope=env, sr=sr, hop_length=hop, backtrack=False,
-                                        normalize=False, delta=ONSET_DELTA_DB, units="frames")
-    return t0 + librosa.frames_to_time(frames, sr=sr, hop_length=hop), env[frames].astype(np.float64)
+    if not env.any() or not np.all(np.isfinite(env)):
+        return np.zeros(0), np.zeros(0)
+    # onset_detect's windows (30 ms before for the maximum, 100 ms either side for the mean, 30 ms between onsets)
+    frames = peak_pick(env, pre_max=int(np.ceil(0.03 * sr // hop)), post_max=1, pre_avg=int(np.ceil(0.10 * sr // hop)),
+                       post_avg=int(np.ceil(0.10 * sr // hop + 1)), delta=ONSET_DELTA_DB,
+                       wait=int(np.ceil(0.03 * sr // hop)))
+    return t0 + frames * hop / sr, env[frames].astype(np.float64)
 
 
 def _windows(mix: str | os.PathLike | np.ndarray, cuts: Sequence[float], sample_rate: int | None):

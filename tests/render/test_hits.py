@@ -104,3 +104,35 @@ def test_a_plan_without_cuts_is_not_listened_to(tmp_path):
     assert all(s.cut_sec is None for s in plan.sections)
     assert hear_hits(plan, tmp_path / "no-such-mix.wav", Stages(quiet=True)) is None  # the mix is never opened
     assert hear_hits(None, tmp_path / "no-such-mix.wav", Stages(quiet=True)) is None
+
+
+@pytest.mark.parametrize("sr", [44100, 22050])
+def test_the_detector_is_librosas(sr):
+    """The numpy detector gives librosa's onset envelope (to float32 rounding), filters and onsets, on the bursts
+    over a chord and on noise with its own flicker."""
+    librosa = pytest.importorskip("librosa")
+    n_fft = H._fft_size(sr)
+    hop = n_fft // 4
+    assert np.abs(H.mel_filters(sr, n_fft) - librosa.filters.mel(sr=sr, n_fft=n_fft)).max() < 1e-6
+    rng = np.random.default_rng(0)
+    signals = [mix()[::44100 // sr, 0], (0.1 * rng.standard_normal(sr * 2)).astype(np.float32)]
+    for y in signals:
+        ours = H.onset_envelope(y, sr, n_fft, hop)
+        theirs = librosa.onset.onset_strength(y=y, sr=sr, n_fft=n_fft, hop_length=hop)
+        assert ours.shape == theirs.shape and np.abs(ours - theirs).max() < 1e-3
+        for delta in (0.5, H.ONSET_DELTA_DB):
+            want = librosa.onset.onset_detect(onset_envelope=theirs, sr=sr, hop_length=hop, backtrack=False,
+                                              normalize=False, delta=delta, units="frames")
+            got = H.peak_pick(theirs, pre_max=int(0.03 * sr // hop), post_max=1, pre_avg=int(0.10 * sr // hop),
+                              post_avg=int(0.10 * sr // hop + 1), delta=delta, wait=int(0.03 * sr // hop))
+            assert list(got) == list(want) and (len(want) > 0 or delta > 1)
+
+
+def test_peak_pick_by_hand():
+    x = np.array([3, 0, 0, 5, 1, 4, 0, 0, 0, 2], dtype=np.float32)
+    # frame 0 is the maximum of x[:1] and 3 >= mean(x[:2]) + 1.5; frame 3 the maximum of x[2:4], 5 >= 1.5 + 1.5;
+    # frame 5 the maximum of x[4:6], 4 >= mean(x[3:7]) + 1.5 = 4, unless within `wait` of 3; frame 9 is the maximum
+    # of x[8:10] but 2 < mean(x[7:10]) + 1.5; frames 2, 7, 8 are maxima of zeros, below their means + 1.5
+    assert list(H.peak_pick(x, pre_max=1, post_max=1, pre_avg=2, post_avg=2, delta=1.5, wait=1)) == [0, 3, 5]
+    assert list(H.peak_pick(x, pre_max=1, post_max=1, pre_avg=2, post_avg=2, delta=1.5, wait=2)) == [0, 3]
+    assert list(H.peak_pick(np.zeros(0, np.float32), 1, 1, 1, 1, 0.0, 0)) == []
