@@ -157,26 +157,54 @@ class ForkedCall:
 
     :meth:`result` waits and returns its value or raises its exception; :meth:`stop` ends it at once. The
     child never prints a traceback of its own: whatever it raises comes back to the parent, which reports it.
+
+    With ``later=True`` the child is forked now and given its arguments later (:meth:`submit`, pickled; ``fn``
+    itself is the child's from the fork): it runs ``warm()`` first (imports, say, while the parent does other
+    work; a failure there is left for ``fn`` to meet again).
     """
 
-    def __init__(self, fn, *args) -> None:
+    def __init__(self, fn, *args, warm=None, later: bool = False) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         parent = os.getpid()
         r, w = os.pipe()
+        jobs_r, jobs_w = os.pipe() if later else (None, None)
         self.pid: int | None = None
         self._fd: int | None = None
+        self._jobs: int | None = None
         with _forking() as cleanup:
             pid = os.fork()
             if pid == 0:  # the child: run, send the answer, leave without running the parent's exit handlers
                 os.close(r)
-                self._child(fn, args, w, parent)
+                if jobs_w is not None:
+                    os.close(jobs_w)
+                self._child(fn, args, w, parent, jobs_r, warm)
             os.close(w)
-            self.pid, self._fd = pid, r
+            if jobs_r is not None:
+                os.close(jobs_r)
+            self.pid, self._fd, self._jobs = pid, r, jobs_w
             cleanup.append(self.stop)
 
+    def submit(self, *args) -> None:
+        """Give a child forked with ``later=True`` its arguments. They are written to it by a thread, so this
+        does not wait for the child's warm-up to end before it reads them."""
+        import threading
+
+        assert self._jobs is not None, "a ForkedCall takes one call"
+        fd, self._jobs = self._jobs, None
+        data = pickle.dumps(args)
+
+        def send() -> None:
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+            except OSError:  # the child is gone: result() says so
+                pass
+
+        threading.Thread(target=send, name="ForkedCall.submit", daemon=True).start()
+
     @staticmethod
-    def _child(fn, args, w: int, parent: int) -> None:
+    def _child(fn, args, w: int, parent: int, jobs: int | None = None, warm=None) -> None:
         code = 1
         try:
             try:
@@ -184,6 +212,17 @@ class ForkedCall:
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
                 if os.getppid() != parent:  # the parent died before the death signal was armed
                     os._exit(1)
+                if jobs is not None:
+                    if warm is not None:
+                        try:
+                            warm()
+                        except Exception:  # noqa: BLE001 - the call meets it again, and reports it
+                            pass
+                    with os.fdopen(jobs, "rb") as f:
+                        job = f.read()
+                    if not job:  # the parent closed without a call
+                        os._exit(0)
+                    args = pickle.loads(job)
                 answer = ("ok", fn(*args))
                 code = 0
             except BaseException as e:  # noqa: BLE001 - everything goes back to the parent
@@ -215,6 +254,9 @@ class ForkedCall:
 
     def stop(self) -> None:
         """End the child now (if it still runs) and reap it."""
+        if self._jobs is not None:
+            os.close(self._jobs)
+            self._jobs = None
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None

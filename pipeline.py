@@ -235,7 +235,7 @@ def compose(plan: MusicPlan, stages: Stages, melody: str | Path | None = None) -
 
 def write_outputs(piece: Piece, out: Path, stages: Stages, *, features=None, video: Path | None = None,
                   soundfont: str | None = None, reference: dict | None = None, audio: bool = True,
-                  video_name: str = "video.mp4") -> dict[str, Any]:
+                  video_name: str = "video.mp4", notation=None) -> dict[str, Any]:
     """Write every file of a run into ``out`` (a staging folder). Returns the metrics report.
 
     ``video`` (a clip) gets its soundtrack in ``out / video_name`` (:func:`framescore.render.mux.output_name`),
@@ -254,7 +254,10 @@ def write_outputs(piece: Piece, out: Path, stages: Stages, *, features=None, vid
     if plan is not None:
         plan.save(out / "plan.json")
     write_midi(piece, out / "score.mid")
-    notation = ForkedCall(_write_notation, piece, out, features, stages.quiet) if _can_fork() else None
+    if notation is not None:
+        notation.submit(piece, out, features, stages.quiet)
+    elif _can_fork():
+        notation = ForkedCall(_write_notation, piece, out, features, stages.quiet)
     try:
         if notation is None:
             stages.seconds["write"] = _write_notation(piece, out, features, stages.quiet)
@@ -323,6 +326,28 @@ def _can_fork() -> bool:
     import os
 
     return hasattr(os, "fork")
+
+
+def notation_worker():
+    """A forked worker for the notation and pictures (:func:`write_outputs`), started before the analysis so that
+    its imports (music21, matplotlib: 0.6 s) are done while the clip is decoded; None where fork is not
+    available. The caller stops it (``stop()``) if the run ends before it is given its work."""
+    if not _can_fork():
+        return None
+    from .lifecycle import ForkedCall
+
+    return ForkedCall(_write_notation, warm=_notation_imports, later=True)
+
+
+def _notation_imports() -> None:
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.collections  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+    import matplotlib.patches  # noqa: F401
+    import music21.musicxml.m21ToXml  # noqa: F401
+
+    from .symbolic import musicxml, plot  # noqa: F401
+    from .vision import timeline  # noqa: F401
 
 
 def _write_notation(piece: Piece, out: Path, features, quiet: bool) -> float:
@@ -405,11 +430,16 @@ def _score_picture(kind: str, path: str | Path, out_dir: str | Path, overrides, 
 
     video_name = output_name(info.codec) if info is not None else "video.mp4"
     with folder.staging(output_names(kind, video=video_name)) as out:
-        features, plan = plan_picture(path, kind, overrides, stages)
-        piece = compose(plan, stages, melody)
-        folder.check(output_names(kind, piece, video=video_name))
-        write_outputs(piece, out, stages, features=features, video=Path(path) if kind == "video" else None,
-                      soundfont=soundfont, reference=ref, video_name=video_name)
+        worker = notation_worker()
+        try:
+            features, plan = plan_picture(path, kind, overrides, stages)
+            piece = compose(plan, stages, melody)
+            folder.check(output_names(kind, piece, video=video_name))
+            write_outputs(piece, out, stages, features=features, video=Path(path) if kind == "video" else None,
+                          soundfont=soundfont, reference=ref, video_name=video_name, notation=worker)
+        finally:
+            if worker is not None:
+                worker.stop()
     return stages
 
 
