@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import math
+from fractions import Fraction
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -135,10 +136,32 @@ class PlanTokenizer:
     generator inserts; ``decode(ids, plan)`` turns a sequence back into melody and harmony tracks in the plan's key.
     """
 
-    def __init__(self, spec: TokenizerSpec | None = None) -> None:
+    def __init__(self, spec: TokenizerSpec | None = None, vocab: list[str] | None = None) -> None:
+        """Built with miditok, or (``vocab``: a stored vocabulary, as :meth:`load` reads it) without it: generating
+        and decoding need only the vocabulary; miditok is built on first use (:attr:`remi`, for encoding), and
+        checked to give the same vocabulary then."""
+        self.spec = spec or TokenizerSpec()
+        self.plan_tokens = self._plan_vocab()
+        self._remi = None
+        if vocab is None:
+            remi = self._build_remi()
+            vocab = [remi[i] for i in range(len(remi))]
+            self._remi = remi
+        self.vocab: list[str] = list(vocab)
+        self.n_remi = len(self.vocab) - len(self.plan_tokens)
+        if self.vocab[self.n_remi:] != self.plan_tokens:
+            raise TokenizerError("the stored vocabulary does not end with this version's plan tokens")
+        self.ids: dict[str, int] = {t: i for i, t in enumerate(self.vocab)}
+        self.types = TokenTypes(self)
+        #: Plan tokens the model never saw in training (set by the trainer, stored in tokenizer.json): the
+        #: generator feeds the nearest seen one instead, so an unusual plan does not put the model off its data.
+        self.unseen: frozenset[str] = frozenset()
+
+    def _build_remi(self):
+        """miditok's REMI+ with this spec, the plan tokens added to its vocabulary."""
         import miditok
 
-        self.spec = spec = spec or TokenizerSpec()
+        spec = self.spec
         beats = spec.max_duration_beats
         half = max(4, beats // 2)
         beat_res = {(0, half): spec.positions_per_beat}
@@ -152,17 +175,21 @@ class PlanTokenizer:
             use_rests=False, use_sustain_pedals=False, use_pitch_bends=False, use_pitchdrum_tokens=False,
             remove_duplicated_notes=True,
         )
-        self.remi = miditok.REMI(cfg)
-        self.n_remi = len(self.remi)
-        self.plan_tokens = self._plan_vocab()
+        remi = miditok.REMI(cfg)
         for tok in self.plan_tokens:
-            self.remi.add_to_vocab(tok)
-        self.vocab: list[str] = [self.remi[i] for i in range(len(self.remi))]
-        self.ids: dict[str, int] = {t: i for i, t in enumerate(self.vocab)}
-        self.types = TokenTypes(self)
-        #: Plan tokens the model never saw in training (set by the trainer, stored in tokenizer.json): the
-        #: generator feeds the nearest seen one instead, so an unusual plan does not put the model off its data.
-        self.unseen: frozenset[str] = frozenset()
+            remi.add_to_vocab(tok)
+        return remi
+
+    @property
+    def remi(self):
+        """miditok's tokenizer (training, encoding, the round-trip tests), built on first use; a
+        :class:`TokenizerError` if this miditok gives another vocabulary than the stored one."""
+        if self._remi is None:
+            remi = self._build_remi()
+            if [remi[i] for i in range(len(remi))] != self.vocab:
+                raise TokenizerError("the vocabulary rebuilt with this miditok differs from the stored one")
+            self._remi = remi
+        return self._remi
 
     # ----- vocabulary -------------------------------------------------------------------------------------------
     def _plan_vocab(self) -> list[str]:
@@ -360,18 +387,55 @@ class PlanTokenizer:
         if not stream or stream[0] != self.bar_id:
             stream = [self.bar_id, ts] + stream
         out = {name: Track(name, plan.instrumentation.get(name, 0), False, []) for name in PROGRAM_OF_TRACK}
-        if not any(self.vocab[i].startswith("Pitch_") for i in stream):
-            return list(out.values())
-        score = self.remi.decode(stream)
-        factor = resolution / score.ticks_per_quarter
-        for st in score.tracks:
-            name = TRACK_OF_PROGRAM.get(int(st.program))
-            if name is None:
-                continue
-            out[name].notes = sorted(
-                Note(round(n.time * factor), max(1, round(n.duration * factor)), int(n.pitch) - shift, int(n.velocity))
-                for n in st.notes if 0 <= int(n.pitch) - shift <= 127)
+        for (program, start, duration, pitch, velocity) in self._notes(stream, resolution):
+            name = TRACK_OF_PROGRAM.get(program)
+            if name is not None and 0 <= pitch - shift <= 127:
+                out[name].notes.append(Note(start, max(1, duration), pitch - shift, velocity))
+        for track in out.values():
+            track.notes.sort()
         return list(out.values())
+
+    def _notes(self, stream: list[int], resolution: int) -> list[tuple[int, int, int, int, int]]:
+        """``(program, start, duration, pitch, velocity)`` of a REMI stream's notes, in ticks of ``resolution``.
+
+        miditok's REMI decoding (``REMI._tokens_to_score``, 3.x) for the tokens this tokenizer has, without
+        miditok: ``Bar`` moves on by the bar length of the stream's first ``TimeSig``, ``Position`` counts
+        :attr:`TokenizerSpec.positions_per_beat` a beat of the meter's denominator, and a ``Pitch`` is a note when
+        ``Velocity`` and ``Duration`` (``beats.positions.resolution``) follow it. The tests check it against
+        miditok's ``decode``."""
+        vocab = self.vocab
+        num, den = 4, 4
+        for i in stream:
+            kind, _, val = vocab[i].partition("_")
+            if kind == "TimeSig":
+                num, den = (int(x) for x in val.split("/"))
+                break
+            if kind in ("Pitch", "Velocity", "Duration"):
+                break
+        beat = Fraction(resolution * 4, den)
+        bar_ticks, pos_ticks = num * beat, beat / self.spec.positions_per_beat
+        notes = []
+        tick = bar_tick = Fraction(0)
+        bar, program = -1, 0
+        for at, i in enumerate(stream):
+            kind, _, val = vocab[i].partition("_")
+            if kind == "Bar":
+                bar += 1
+                if bar > 0:
+                    tick = bar_tick + bar_ticks
+                bar_tick = tick
+            elif kind == "Position":
+                bar = max(bar, 0)
+                tick = bar_tick + int(val) * pos_ticks
+            elif kind == "Program":
+                program = int(val)
+            elif kind == "Pitch" and at + 2 < len(stream):
+                vel_kind, _, vel = vocab[stream[at + 1]].partition("_")
+                dur_kind, _, dur = vocab[stream[at + 2]].partition("_")
+                if vel_kind == "Velocity" and dur_kind == "Duration":
+                    beats, pos, res = (int(x) for x in dur.split("."))
+                    notes.append((program, int(tick), int(beats * beat + pos * beat / res), int(val), int(vel)))
+        return notes
 
     # ----- files ------------------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -386,7 +450,8 @@ class PlanTokenizer:
 
     @classmethod
     def load(cls, path: str | Path) -> PlanTokenizer:
-        """Rebuild from ``tokenizer.json`` and check that the vocabulary comes out the same, id for id."""
+        """Read ``tokenizer.json`` without miditok; :attr:`remi` checks, when it is first built, that miditok's
+        vocabulary is the stored one, id for id."""
         p = Path(path)
         try:
             d = json.loads(p.read_text(encoding="utf-8"))
@@ -394,9 +459,10 @@ class PlanTokenizer:
             raise TokenizerError(f"cannot read tokenizer {p}: {e}") from None
         if d.get("format") != FORMAT or d.get("format_version") != FORMAT_VERSION:
             raise TokenizerError(f"{p} is not a {FORMAT} v{FORMAT_VERSION} tokenizer")
-        tok = cls(TokenizerSpec.from_dict(d["spec"]))
-        if tok.vocab != d["vocab"]:
-            raise TokenizerError(f"{p}: the vocabulary rebuilt with this miditok differs from the stored one")
+        try:
+            tok = cls(TokenizerSpec.from_dict(d["spec"]), vocab=d["vocab"])
+        except TokenizerError as e:
+            raise TokenizerError(f"{p}: {e}") from None
         tok.unseen = frozenset(d.get("unseen", ()))
         return tok
 

@@ -65,7 +65,7 @@ from . import EngineInfo
 
 __all__ = ["CHORD_TONE_MODES", "DARK_KEY_GUIDE", "DEFAULTS", "ENGINE", "compose", "generate_tokens"]
 
-ENGINE = EngineInfo(name="transformer", order=1, checkpoint="transformer", needs=("miditok",))
+ENGINE = EngineInfo(name="transformer", order=1, checkpoint="transformer", needs=("safetensors",))
 
 CHORD_TONE_MODES = ("none", "strong", "harmony", "all")
 #: Sampling settings used by ``compose(plan)``.

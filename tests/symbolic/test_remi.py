@@ -130,6 +130,61 @@ def test_save_and_load_give_the_same_vocabulary(tok, tmp_path):
     (tmp_path / "junk.json").write_text("{}")
     with pytest.raises(TokenizerError):
         PlanTokenizer.load(tmp_path / "junk.json")
+    # a vocabulary this miditok would not make is read (no miditok at load), and refused when miditok is built
+    text = (tmp_path / "tokenizer.json").read_text().replace('"Pitch_60"', '"Pitch_600"')
+    (tmp_path / "other.json").write_text(text)
+    other = PlanTokenizer.load(tmp_path / "other.json")
+    with pytest.raises(TokenizerError, match="differs from the stored one"):
+        other.remi
+
+
+def test_the_decoder_is_miditoks(tok):
+    """The tokenizer decodes without miditok (:meth:`PlanTokenizer._notes`) to miditok's notes, on random streams
+    in five meters, with notes cut short and stray tokens."""
+    import random
+
+    rng = random.Random(0)
+    kinds: dict[str, list[int]] = {}
+    for i, t in enumerate(tok.vocab[:tok.n_remi]):
+        kinds.setdefault(t.split("_")[0], []).append(i)
+    for trial in range(300):
+        meter = ["4/4", "3/4", "6/8", "2/2", "5/4"][trial % 5]
+        ids = [tok.bar_id, tok.ids[f"TimeSig_{meter}"]]
+        for _ in range(rng.randint(0, 80)):
+            r = rng.random()
+            if r < 0.05:
+                ids.append(tok.bar_id)
+            elif r < 0.25:
+                ids.append(rng.choice(kinds["Position"]))
+            elif r < 0.3:
+                ids.append(rng.choice(kinds["Program"]))
+            elif r < 0.95:
+                ids += [rng.choice(kinds[k]) for k in ("Pitch", "Velocity", "Duration")]
+            else:
+                ids.append(rng.choice(kinds[rng.choice(["Pitch", "Velocity", "Duration"])]))
+        ids = ids[:len(ids) - (trial % 3 == 0)]
+        score = tok.remi.decode(ids)
+        f = 480 / score.ticks_per_quarter
+        want = sorted((int(st.program), round(n.time * f), round(n.duration * f), int(n.pitch), int(n.velocity))
+                      for st in score.tracks for n in st.notes)
+        assert sorted(tok._notes(ids, 480)) == want, (meter, ids)
+
+
+def test_generating_imports_neither_miditok_nor_torch():
+    """The transformer engine composes from its stored vocabulary and numpy network: no miditok, torch or
+    transformers (seconds of imports); the rule engine imports none of them either."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from framescore.symbolic.engines import compose\n"
+            "from framescore.symbolic.plan import simple_plan\n"
+            "for engine in ('rule', 'transformer'):\n"
+            "    compose(simple_plan(4.8, seed=0), engine)\n"
+            "    heavy = sorted(m for m in ('miditok', 'torch', 'transformers', 'symusic', 'librosa', 'scipy')\n"
+            "                   if m in sys.modules)\n"
+            "    assert not heavy, (engine, heavy)\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_unseen_plan_tokens_fall_back_to_the_nearest_seen_ones(tmp_path):
