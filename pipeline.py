@@ -221,13 +221,16 @@ def make_plan(features, overrides, source: dict[str, Any], stages: Stages) -> Mu
         return plan_from_features(features, overrides, source=source)
 
 
-def compose(plan: MusicPlan, stages: Stages, melody: str | Path | None = None) -> Piece:
+def compose(plan: MusicPlan, stages: Stages, melody: str | Path | None = None, ready=None) -> Piece:
     """Realize the plan through the engines' gate (the piece is checked against it); ``melody`` (a MIDI file) is
-    kept and accompanied, by an engine that can (``keeps_melody`` in the registry)."""
+    kept and accompanied, by an engine that can (``keeps_melody`` in the registry). ``ready``: the thread that
+    prepares the engine (:func:`_in_background`), waited for inside the stage, so its seconds count there."""
     from .symbolic.engines import compose as engine_compose
 
     # the melody and its engine were checked before the work (check_melody); the gate checks the engine again
     with stages("compose", f"composing {plan.n_bars} bars with the {plan.engine} engine"):
+        if ready is not None:
+            ready.join()
         if melody is not None:
             return engine_compose(plan, melody=melody)
         return engine_compose(plan)
@@ -254,13 +257,15 @@ def write_outputs(piece: Piece, out: Path, stages: Stages, *, features=None, vid
     if plan is not None:
         plan.save(out / "plan.json")
     write_midi(piece, out / "score.mid")
+    jobs = _notation_jobs(piece, out, features, stages.quiet)
     if notation is not None:
-        notation.submit(piece, out, features, stages.quiet)
+        for worker, (_, args) in zip(notation, jobs):
+            worker.submit(*args)
     elif _can_fork():
-        notation = ForkedCall(_write_notation, piece, out, features, stages.quiet)
+        notation = [ForkedCall(fn, *args) for fn, args in jobs]
     try:
         if notation is None:
-            stages.seconds["write"] = _write_notation(piece, out, features, stages.quiet)
+            stages.seconds["write"] = sum(fn(*args) for fn, args in jobs)
         hits = None
         if audio:
             render_audio(piece, out, stages, soundfont=soundfont)
@@ -269,18 +274,35 @@ def write_outputs(piece: Piece, out: Path, stages: Stages, *, features=None, vid
 
                 with stages("mux", f"putting the soundtrack under the video ({video_name})"):
                     mux_video(video, out / "mix.wav", out / video_name)
-            hits = hear_hits(plan, out / "mix.wav", stages)  # while the notation worker may still be busy
+            hits = hear_hits(plan, out / "mix.wav", stages)  # while the notation workers may still be busy
         if notation is not None:
-            stages.seconds["write"] = notation.result()
+            stages.seconds["write"] = max(worker.result() for worker in notation)
     finally:
-        if notation is not None:
-            notation.stop()
+        for worker in notation or ():
+            worker.stop()
     with stages("score", "scoring the result"):
         report = with_hits(score_piece(piece, plan, reference=reference), hits)
         if video is not None and audio:
             report["video"] = _video_entry(video, out / video_name)
         _save_json(report, out / "report.json")
     return report
+
+
+def _in_background(fn: Callable[..., Any], *args: Any):
+    """``fn(*args)`` in a daemon thread, started now; ``join()`` it before using what it made. Whatever it raises
+    is dropped: the real call meets it again and reports it. Started after every fork of the run (the notation
+    workers), so that no fork copies a half-done import."""
+    import threading
+
+    def run() -> None:
+        try:
+            fn(*args)
+        except Exception:  # noqa: BLE001 - met again, and reported, by the real call
+            pass
+
+    thread = threading.Thread(target=run, name=f"prepare {getattr(fn, '__name__', fn)}", daemon=True)
+    thread.start()
+    return thread
 
 
 def _video_entry(video: Path, written: Path) -> dict[str, Any]:
@@ -328,37 +350,55 @@ def _can_fork() -> bool:
     return hasattr(os, "fork")
 
 
-def notation_worker():
-    """A forked worker for the notation and pictures (:func:`write_outputs`), started before the analysis so that
-    its imports (music21, matplotlib: 0.6 s) are done while the clip is decoded; None where fork is not
-    available. The caller stops it (``stop()``) if the run ends before it is given its work."""
+def notation_workers() -> list | None:
+    """Two forked workers, for the MusicXML (music21) and for the pictures (matplotlib), started before the
+    analysis so that their imports (0.4 s and 0.5 s) run while the clip is decoded, side by side on two cores;
+    None where fork is not available. Given their work by :func:`write_outputs`; the caller stops them
+    (``stop()``) when the run ends, given their work or not."""
     if not _can_fork():
         return None
     from .lifecycle import ForkedCall
 
-    return ForkedCall(_write_notation, warm=_notation_imports, later=True)
+    return [ForkedCall(_write_musicxml, warm=_musicxml_imports, later=True),
+            ForkedCall(_write_pictures, warm=_picture_imports, later=True)]
 
 
-def _notation_imports() -> None:
+def _notation_jobs(piece: Piece, out: Path, features, quiet: bool) -> list[tuple[Callable[..., float], tuple]]:
+    return [(_write_musicxml, (piece, out, quiet)), (_write_pictures, (piece, out, features))]
+
+
+def _musicxml_imports() -> None:
+    import music21.musicxml.m21ToXml  # noqa: F401
+
+    from .symbolic import musicxml  # noqa: F401
+
+
+def _picture_imports() -> None:
     import matplotlib.backends.backend_agg  # noqa: F401
     import matplotlib.collections  # noqa: F401
     import matplotlib.figure  # noqa: F401
     import matplotlib.patches  # noqa: F401
-    import music21.musicxml.m21ToXml  # noqa: F401
 
-    from .symbolic import musicxml, plot  # noqa: F401
+    from .symbolic import plot  # noqa: F401
     from .vision import timeline  # noqa: F401
 
 
-def _write_notation(piece: Piece, out: Path, features, quiet: bool) -> float:
-    """MusicXML, piano roll and timeline. Returns the seconds it took."""
+def _write_musicxml(piece: Piece, out: Path, quiet: bool) -> float:
+    """The MusicXML. Returns the seconds it took."""
     from .symbolic.musicxml import write_musicxml
-    from .symbolic.plot import write_pianoroll
 
     t0 = time.perf_counter()
     if not quiet:
         print("framescore: writing MusicXML and pictures…", file=sys.stderr, flush=True)
     write_musicxml(piece, out / "score.musicxml")
+    return time.perf_counter() - t0
+
+
+def _write_pictures(piece: Piece, out: Path, features) -> float:
+    """The piano roll and the timeline. Returns the seconds it took."""
+    from .symbolic.plot import write_pianoroll
+
+    t0 = time.perf_counter()
     write_pianoroll(piece, out / "pianoroll.png")
     if piece.plan is not None:
         from .vision.timeline import write_timeline
@@ -430,15 +470,18 @@ def _score_picture(kind: str, path: str | Path, out_dir: str | Path, overrides, 
 
     video_name = output_name(info.codec) if info is not None else "video.mp4"
     with folder.staging(output_names(kind, video=video_name)) as out:
-        worker = notation_worker()
+        from .symbolic.engines import prepare
+
+        workers = notation_workers()
+        engine = _in_background(prepare, overrides.engine or "rule")  # torch and a model, while the clip decodes
         try:
             features, plan = plan_picture(path, kind, overrides, stages)
-            piece = compose(plan, stages, melody)
+            piece = compose(plan, stages, melody, ready=engine)
             folder.check(output_names(kind, piece, video=video_name))
             write_outputs(piece, out, stages, features=features, video=Path(path) if kind == "video" else None,
-                          soundfont=soundfont, reference=ref, video_name=video_name, notation=worker)
+                          soundfont=soundfont, reference=ref, video_name=video_name, notation=workers)
         finally:
-            if worker is not None:
+            for worker in workers or ():
                 worker.stop()
     return stages
 

@@ -301,7 +301,7 @@ def test_a_failure_inside_the_run_removes_what_it_created(picture, tmp_path, cap
 def test_a_crash_in_the_notation_worker_is_one_line(picture, tmp_path, capsys, monkeypatch):
     def die(*a, **k):
         os._exit(3)  # the worker vanishes without an answer
-    monkeypatch.setattr(pipeline, "_write_notation", die)
+    monkeypatch.setattr(pipeline, "_write_musicxml", die)
     refused(["image", str(picture), "-o", str(tmp_path / "o"), "--duration", "2", "-q"], capsys, "died")
     assert list(tmp_path.iterdir()) == []
 
@@ -334,7 +334,7 @@ if stage == "notation":
     def slow(*a, **k):
         print("WORKER", os.getpid(), flush=True)
         time.sleep(60)
-    pipeline._write_notation = slow
+    pipeline._write_pictures = slow
 else:
     import framescore.render.mux as mux
     def slow_mux(video, wav, out):

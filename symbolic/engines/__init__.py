@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ..piece import Piece
     from ..plan import MusicPlan
 
-__all__ = ["ENGINE_NAMES", "EngineError", "EngineInfo", "compose", "engine_info", "engine_names", "get_engine",
+__all__ = ["ENGINE_NAMES", "EngineError", "EngineInfo", "compose", "engine_info", "engine_names", "get_engine", "prepare",
            "registry"]
 
 
@@ -164,6 +164,16 @@ def get_engine(name: str) -> Callable[..., Piece]:
     if not callable(compose_fn):
         raise EngineError(f"engine {name!r} has no compose(plan) function")
     return compose_fn
+
+
+def prepare(name: str) -> None:
+    """Import engine ``name`` and load its default checkpoint (its module's ``prepare()``, where it has one), so
+    that a caller can pay those seconds early (in a thread, while it decodes a clip); ``compose`` then finds them
+    done. Errors are the ones ``compose`` would raise."""
+    get_engine(name)
+    ready = getattr(importlib.import_module(_modules()[name][1]), "prepare", None)
+    if callable(ready):
+        ready()
 
 
 def compose(plan: MusicPlan, engine: str | None = None, *, melody: Piece | str | os.PathLike | None = None,

@@ -112,6 +112,11 @@ def _load(directory: str):
     return load_model(directory)
 
 
+def prepare() -> None:
+    """Import torch and load the default checkpoint (:func:`framescore.symbolic.engines.prepare`)."""
+    _load(_checkpoint(None))
+
+
 def _checkpoint(checkpoint: str | Path | None) -> str:
     from ..checkpoints import checkpoint_dir
 

@@ -96,6 +96,13 @@ def _load(directory: str):
     return tok, dec, _Grammar(tok, dec.lm_head)
 
 
+def prepare() -> None:
+    """Load the default checkpoint (:func:`framescore.symbolic.engines.prepare`)."""
+    from ..checkpoints import checkpoint_dir
+
+    _load(str(checkpoint_dir("transformer")))
+
+
 class _Grammar:
     """The token sets each grammar state allows, as index arrays with their output-embedding rows, built once
     per tokenizer and cached per state (a bar has few distinct states), so a step scores only what may come."""
