@@ -18,6 +18,7 @@ test: setup
 	$(VENV)/bin/python -m pytest -n auto
 
 bench: setup
+	$(VENV)/bin/python bench/bench_cli.py
 	$(VENV)/bin/python bench/bench_pipeline.py
 	$(VENV)/bin/python bench/bench_engines.py
 	$(VENV)/bin/python bench/bench_render.py
