@@ -29,6 +29,13 @@ COPY: dict[str, str] = {"h264": ".mp4", "hevc": ".mp4", "av1": ".mp4", "mpeg4": 
 #: cores (``fast`` took 21 s for a file half again as large at CRF 18).
 REENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20"]
 
+#: The mix in MP4: ffmpeg's AAC encoder with its ``fast`` coder, which takes 0.27 s for 30 s of stereo where the
+#: default ``twoloop`` takes 0.61 s; its maintainer made ``fast`` the default in 2018 as sounding better at high
+#: bitrates (ffmpeg commit fcb681ac), on a 30-s mix both decode back at 24 dB SNR against the WAV.
+AAC = ["-c:a", "aac", "-aac_coder", "fast", "-b:a", "192k"]
+#: The mix in WebM (0.30 s for 30 s of stereo).
+OPUS = ["-c:a", "libopus", "-b:a", "160k"]
+
 
 def output_name(codec: str | None) -> str:
     """The file the video with its soundtrack is written to, for a picture in ``codec``: ``video.webm`` for VP8
@@ -74,7 +81,7 @@ def mux_video(video_in: str | Path, audio_wav: str | Path, video_out: str | Path
     trim = ["-t", f"{info.duration_sec:.6f}"] if info.duration_sec else []
     head = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", ffmpeg_url(video_in),
             *trim, "-i", ffmpeg_url(audio_wav), "-map", "0:V:0", "-map", "1:a:0"]
-    audio = ["-c:a", "libopus", "-b:a", "160k"] if webm else ["-c:a", "aac", "-b:a", "192k"]
+    audio = OPUS if webm else AAC
     tail = ([] if webm else ["-movflags", "+faststart"]) + [ffmpeg_url(video_out)]
     reencode = (["-c:v", "libvpx-vp9", "-crf", "32", "-b:v", "0", "-deadline", "realtime", "-cpu-used", "8",
                  "-row-mt", "1"] if webm else list(REENCODE))

@@ -279,29 +279,81 @@ def stem_names(piece: Piece) -> list[str]:
 
 
 def render_stems(piece: Piece, out_dir: str | Path, soundfont: str | Path | None = None, sample_rate: int = 44100,
-                 progress: Callable[[int, int], None] | None = None) -> dict[str, Path]:
+                 progress: Callable[[int, int], None] | None = None, parallel: bool = True) -> dict[str, Path]:
     """Write ``out_dir/<track>.wav`` (16-bit PCM, stereo, equal length, time-aligned) for every track.
 
     Returns stem name → path in track order; the stem name is the track's name (its role, for our own pieces)
-    made file-safe and unique. Tracks render one after another (see the note in the body); ``progress``
-    is called as ``progress(done, total)`` after each stem.
+    made file-safe and unique. ``progress`` is called as ``progress(done, total)`` as stems are finished.
+
+    With ``parallel`` (and fork, and two cores or more) the tracks are split in two halves of about equal work
+    (:func:`_split`): a forked child renders one while this process renders the other. A process of its own, not
+    a thread: FluidSynth's soundfont sample cache is shared by every synth in a process, and stems rendered in
+    parallel threads came out different now and then under load (a test caught it). Each stem has its own synth
+    either way, so the bytes are the same as one after another.
     """
     soundfont = find_soundfont(soundfont)
-    _fluidsynth()  # fail with the install hint before any thread starts
+    _fluidsynth()  # fail with the install hint before any thread or child starts
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     names = stem_names(piece)
     paths = {name: out_dir / f"{name}.wav" for name in names}
     total, done = len(piece.tracks), 0
 
-    def one(i: int) -> None:
-        render_stem(piece, piece.tracks[i], paths[names[i]], soundfont, sample_rate)
+    def render(indices: list[int]) -> None:
+        nonlocal done
+        for i in indices:
+            render_stem(piece, piece.tracks[i], paths[names[i]], soundfont, sample_rate)
+            done += 1
+            if progress is not None:
+                progress(done, total)
 
-    # One track after another: FluidSynth's soundfont sample cache is shared by every synth in the process, and
-    # stems rendered in parallel threads came out different now and then under load (a test caught it).
-    for i in range(total):
-        one(i)
-        done += 1
-        if progress is not None:
-            progress(done, total)
+    mine, theirs = _split(piece) if parallel and _can_fork() else (list(range(total)), [])
+    if not theirs:
+        render(mine)
+        return paths
+    from ..lifecycle import ForkedCall
+
+    child = ForkedCall(_render_quietly, piece, [(piece.tracks[i], paths[names[i]]) for i in theirs], soundfont,
+                       sample_rate)
+    try:
+        render(mine)
+        child.result()
+    finally:
+        child.stop()
+    done += len(theirs)
+    if progress is not None:
+        progress(done, total)
     return paths
+
+
+def _render_quietly(piece: Piece, jobs: list[tuple[Track, Path]], soundfont: str | Path, sample_rate: int) -> None:
+    for track, path in jobs:
+        render_stem(piece, track, path, soundfont, sample_rate)
+
+
+def _can_fork() -> bool:
+    return hasattr(os, "fork") and (os.cpu_count() or 1) > 1
+
+
+def _split(piece: Piece) -> tuple[list[int], list[int]]:
+    """The tracks' indices in two groups of about equal rendering work (greedy, the largest track first, into
+    the first group: this process renders that one, a child the other); the second group is empty when only one
+    track has notes.
+
+    The work of a track is its notes plus its sounding beats over two: FluidSynth's time goes to voices, each
+    note one at least, for its length and a release (measured on a 30-s piece: harmony, 240 notes, 0.52 s;
+    drums, 198 short notes that ring, 0.26 s; melody 0.14 s; bass 0.10 s).
+    """
+    res = max(piece.resolution, 1)
+    work = [len(t.notes) + sum(n.duration for n in t.notes) / res / 2 for t in piece.tracks]
+    order = sorted((i for i in range(len(work)) if work[i] > 0), key=lambda i: (-work[i], i))
+    if len(order) < 2:
+        return list(range(len(work))), []
+    groups: list[list[int]] = [[], []]
+    loads = [0.0, 0.0]
+    for i in order:
+        g = 0 if loads[0] <= loads[1] else 1
+        groups[g].append(i)
+        loads[g] += work[i]
+    groups[0] += [i for i in range(len(work)) if work[i] == 0]  # silent stems: nearly free
+    return sorted(groups[0]), sorted(groups[1])

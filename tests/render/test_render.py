@@ -17,6 +17,7 @@ from framescore.media import ffmpeg_exe
 from framescore.render import synth
 from framescore.render.mix import integrated_loudness, mix, mix_stems
 from framescore.render.mux import copies, mux_video, output_name, probe
+from framescore.render import synth
 from framescore.render.synth import RenderError, find_soundfont, render_stems, render_track, stem_names
 from framescore.symbolic.piece import ControlChange, Note, Piece, PitchBend, ProgramChange, TempoChange, Track
 
@@ -51,7 +52,8 @@ def test_stems_are_equal_length_aligned_and_deterministic(tmp_path, soundfont):
     piece = small_piece()
     assert piece.duration_sec == pytest.approx(3.6)
     calls = []
-    paths = render_stems(piece, tmp_path / "a", soundfont, SR, progress=lambda d, t: calls.append((d, t)))
+    paths = render_stems(piece, tmp_path / "a", soundfont, SR, progress=lambda d, t: calls.append((d, t)),
+                         parallel=False)
     assert list(paths) == ["melody", "bass", "drums"]
     assert calls == [(1, 3), (2, 3), (3, 3)]
     audio = {}
@@ -64,8 +66,18 @@ def test_stems_are_equal_length_aligned_and_deterministic(tmp_path, soundfont):
     assert first_sound_sec(audio["bass"]) == pytest.approx(0.0, abs=0.005)
     assert first_sound_sec(audio["melody"]) == pytest.approx(1.0, abs=0.005)
     assert first_sound_sec(audio["drums"]) == pytest.approx(2.4, abs=0.005)  # after the change to 150 bpm
-    again = render_stems(piece, tmp_path / "b", soundfont, SR)
-    assert [k for k in paths if paths[k].read_bytes() != again[k].read_bytes()] == []
+    calls = []
+    again = render_stems(piece, tmp_path / "b", soundfont, SR, progress=lambda d, t: calls.append((d, t)))
+    assert [k for k in paths if paths[k].read_bytes() != again[k].read_bytes()] == []  # forked half: same bytes
+    assert calls[-1] == (3, 3) and calls == sorted(calls)
+
+
+def test_stems_split_in_two_halves_of_about_equal_work():
+    busy = [Note(i * Q, Q, 60, 90) for i in range(40)]
+    piece = Piece([Track("harmony", 0, False, busy), Track("silent"), Track("melody", 0, False, busy[:20]),
+                   Track("bass", 33, False, busy[:20])], end_tick=40 * Q)
+    assert synth._split(piece) == ([0, 1], [2, 3])  # the silent stem goes with the first half: nearly free
+    assert synth._split(Piece([Track("melody", 0, False, busy), Track("drums", 0, True)])) == ([0, 1], [])
 
 
 def test_render_track_is_float_stereo_and_cut_at_the_end(soundfont):
