@@ -39,7 +39,7 @@ def _melody_engines() -> str:
     return " or ".join(name for name, info in registry().items() if info.keeps_melody)
 
 
-def _add_overrides(p: argparse.ArgumentParser, duration_required: bool = False) -> None:
+def _add_overrides(p: argparse.ArgumentParser, duration_required: bool = False, duration_help: str = "") -> None:
     g = p.add_argument_group("plan overrides (each replaces what the picture suggests)")
     g.add_argument("--tempo", type=float, metavar="BPM", help="fixed tempo in quarter notes per minute")
     g.add_argument("--key", help='key, e.g. "D minor", "Bb major", "F#m"')
@@ -50,7 +50,7 @@ def _add_overrides(p: argparse.ArgumentParser, duration_required: bool = False) 
     g.add_argument("--arousal", type=float, help="-1 (calm) .. 1 (excited)")
     g.add_argument("--instruments", help='roles to General MIDI instruments, e.g. "melody=flute,bass=33,drums=none"')
     g.add_argument("--duration", type=float, metavar="SEC", required=duration_required,
-                   help="length of the music in seconds" + (" (required)" if duration_required else ""))
+                   help="length of the music in seconds" + (" (required)" if duration_required else duration_help))
     g.add_argument("--seed", type=int, help="random seed (same input and seed give the same MIDI bytes)")
     g.add_argument("--engine", choices=_engines(), help="composition engine (default: rule)")
     g.add_argument("--form", help='the sections\' themes in order, e.g. "A A B A" or "intro A B A ending" '
@@ -104,10 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output(p)
     _add_overrides(p, duration_required=True)
 
-    p = command("text", help="compose from a description of the mood or scene")
+    p = command("text", help="compose from a description: mood, scene, key, tempo, meter, chords, instruments")
     p.add_argument("text")
     _add_output(p)
-    _add_overrides(p, duration_required=True)
+    _add_overrides(p, duration_help=" (needed unless the words say it: 'a 30-second jingle'; this flag wins)")
 
     p = command("plan", help="write only the plan (plan.json) for a video or picture")
     p.add_argument("input")

@@ -60,7 +60,7 @@ import difflib
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -94,7 +94,7 @@ from .form import (
     theme_letter,
     themes_for_scenes,
 )
-from .mood import mood_to_va
+from .mood import MoodError, mood_to_va
 
 __all__ = [
     "QUADRANT_INSTRUMENTS",
@@ -240,7 +240,7 @@ def _norm_name(s: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[()_]", " ", s.lower())).strip()
 
 
-def _gm_names() -> dict[str, int]:
+def gm_names() -> dict[str, int]:
     """The 128 General MIDI names (pretty_midi's list, lower case, brackets dropped) plus our aliases."""
     import pretty_midi
 
@@ -274,7 +274,7 @@ def parse_instruments(text: str) -> dict[str, int | None]:
                 raise PlanError(f"unknown drum kit {value!r} (one of {', '.join(sorted(DRUM_KITS))}, or none)")
             out[role] = DRUM_KITS[v]
         else:
-            names = names or _gm_names()
+            names = names or gm_names()
             if v not in names:
                 close = difflib.get_close_matches(v, list(names), n=3, cutoff=0.6)
                 hint = f"did you mean {' or '.join(close)}? " if close else ""
@@ -677,16 +677,55 @@ def plan_from_features(features: Features, overrides: Overrides | None = None,
 
 
 def plan_from_text(text: str, duration_sec: float | None, overrides: Overrides | None = None) -> MusicPlan:
-    """A mood description (``"a calm morning by the sea"``) → a plan of ``duration_sec`` seconds, in a form sized
-    to its bars (intro, A, A', B, A'', ending for 16 or more: vision/form.py)."""
-    ov = (overrides or Overrides()).validate()
+    """A description (``"a calm morning by the sea"``, ``"a slow waltz in D minor for cello and piano, 70 bpm"``)
+    → a plan of ``duration_sec`` seconds, in a form sized to its bars (intro, A, A', B, A'', ending for 16 or
+    more: vision/form.py).
+
+    The attributes the words state (key, tempo, meter, chords, instruments, duration: :func:`read_words`) are taken
+    as overrides; a flag given for the same field wins and the plan's ``source`` says so. The mood lexicon reads
+    the rest; words stating only attributes (no mood word) give a neutral mood, leaning to the key's mode."""
+    from .words import GLUE_WORDS, read_words
+
+    flags = (overrides or Overrides()).validate()
+    reading = read_words(text)
+    stated = reading.stated()
+    info: dict[str, Any] = {"text_read": reading.read}
+    notes = list(reading.notes)
+    merged: dict[str, Any] = {}
+    for name, value in stated.items():
+        flag = getattr(flags, name)
+        if name == "instruments":
+            words = parse_instruments(value)
+            merged[name] = ",".join(f"{r}={'none' if p is None else p}"
+                                    for r, p in {**words, **(parse_instruments(flag) if flag else {})}.items())
+        elif flag is None:
+            merged[name] = value
+        if flag is not None:
+            notes.append(f"{name}: the flag's {flag!r} wins over the words' {value!r}")
+    if duration_sec is not None and "duration_sec" in merged:
+        notes.append(f"duration_sec: {duration_sec:g} s given wins over the words' {merged.pop('duration_sec'):g} s")
+    ov = replace(flags, **merged).validate()
     duration = duration_sec if duration_sec is not None else ov.duration_sec
     if duration is None:
-        raise PlanError("music from text needs a duration (--duration SECONDS)")
+        raise PlanError("music from text needs a duration (--duration SECONDS, or words such as '30 seconds')")
     if not (_finite(duration) and DURATION_RANGE[0] <= duration <= DURATION_RANGE[1]):
         raise PlanError(f"duration {duration:g} s out of range ({DURATION_RANGE[0]:g}-{DURATION_RANGE[1]:g} s)")
-    valence, arousal, mood = mood_to_va(text)
-    info: dict[str, Any] = {"text_mood": mood}
+    try:
+        valence, arousal, mood = mood_to_va(reading.rest)
+    except MoodError:
+        if not stated:
+            raise MoodError(f"no mood or musical attribute recognised in {text.strip()[:60]!r} (try words like"
+                            " calm, sad, tense, or 'D minor, 90 bpm, waltz')") from None
+        minor = ov.key is not None and parse_key(ov.key).mode == "minor"
+        valence, arousal = (-0.3 if minor else 0.3) if ov.key else 0.0, 0.0
+        mood = {"text": reading.rest, "words": [], "unknown": [],
+                "note": "no mood word: neutral, leaning to the key's mode"}
+    mood["text"] = text
+    read_words_ = {w for x in reading.read for w in re.findall(r"[a-z]+", x["words"].lower())}
+    mood["unknown"] = [w for w in mood.get("unknown", []) if w.lower() not in GLUE_WORDS | read_words_]
+    info["text_mood"] = mood
+    if notes:
+        info["text_notes"] = notes
     valence, arousal, factor = _apply_affect_overrides(valence, arousal, ov, info)
     factor *= mood.get("tempo_factor", 1.0) if ov.mood is None else 1.0
     key = parse_key(ov.key) if ov.key else key_for(valence)
@@ -697,6 +736,6 @@ def plan_from_text(text: str, duration_sec: float | None, overrides: Overrides |
         s.valence, s.arousal = valence, arousal
     spans, parts = _form(spans, tempo, meter, ov, info)
     src = {"text": text, "mapping": info}
-    if ov.given():
-        src["overrides"] = ov.given()
+    if flags.given():
+        src["overrides"] = flags.given()
     return _assemble(float(duration), spans, tempo, meter, key, valence, arousal, None, ov, src, parts)
