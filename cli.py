@@ -59,6 +59,9 @@ def _add_overrides(p: argparse.ArgumentParser, duration_required: bool = False, 
                    help="every section its own theme: no scene returns to an earlier one's music")
     g.add_argument("--follow-audio", action="store_true",
                    help="take the tempo and beats from the video's own music, when it has some")
+    g.add_argument("--like", metavar="REF.mid",
+                   help="in the manner of this MIDI file: its key, tempo, meter, chords, density and instruments "
+                        "(the picture still decides the sections; each flag above wins over it)")
 
 
 def _add_output(p: argparse.ArgumentParser) -> None:
@@ -77,6 +80,7 @@ def _overrides(args: argparse.Namespace):
         tempo_bpm=args.tempo, key=args.key, meter=args.meter, chords=args.chords, mood=args.mood,
         valence=args.valence, arousal=args.arousal, instruments=args.instruments, duration_sec=args.duration,
         seed=args.seed, engine=args.engine, form=args.form, themes=args.themes, follow_audio=args.follow_audio,
+        like=args.like,
     )
 
 
@@ -109,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output(p)
     _add_overrides(p, duration_help=" (needed unless the words say it: 'a 30-second jingle'; this flag wins)")
 
-    p = command("plan", help="write only the plan (plan.json) for a video or picture")
+    p = command("plan", help="write only the plan (plan.json) for a video, a picture or a MIDI file")
     p.add_argument("input")
     p.add_argument("-o", "--out", required=True, help="plan file to write (a new file, unless --force)")
     p.add_argument("--force", action="store_true", help="replace the plan file if it exists")
@@ -133,6 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plan", type=Path, help="plan.json the MIDI realizes")
     p.add_argument("--reference", help="folder of MIDI files to compare with")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    p = command("describe", help="a caption for any MIDI file (instruments, key, meter, tempo, chords, mood)")
+    p.add_argument("midi")
+    p.add_argument("--json", action="store_true", help="print the attributes as JSON (the caption among them)")
 
     p = command("evaluate", help="run engines over many inputs and print one table")
     p.add_argument("inputs", nargs="+", help="videos, pictures, plan.json files, folders of them, or pop909:SPLIT[:N]")
@@ -241,6 +249,8 @@ def _run(args: argparse.Namespace) -> int:
         _done(args, st)
     elif cmd == "score":
         _score(args)
+    elif cmd == "describe":
+        _describe(args)
     elif cmd == "evaluate":
         from .evaluate import evaluate_cli
 
@@ -272,18 +282,39 @@ def _plan_only(args: argparse.Namespace) -> None:
     from .outputs import check_output_file, display, write_file_atomically
 
     kind = pipeline.input_kind(args.input)
-    if kind not in ("video", "image"):
-        raise pipeline.InputError(f"`framescore plan` reads a video or a picture, not {display(args.input)}")
-    pipeline.check_picture(args.input, kind)
-    overrides = pipeline.check_overrides(_overrides(args), kind)
-    out = check_output_file(args.out, [args.input], force=args.force)
-    stages = pipeline.Stages(args.quiet)
-    _, plan = pipeline.plan_picture(args.input, kind, overrides, stages, {"input": display(args.input), "kind": kind})
-    out = check_output_file(out, [args.input], force=args.force)  # again: the analysis took a while
+    if kind not in ("video", "image", "midi"):
+        raise pipeline.InputError(f"`framescore plan` reads a video, a picture or a MIDI file, not {display(args.input)}")
+    inputs = [args.input] + ([args.like] if args.like else [])
+    if kind == "midi":
+        overrides = pipeline.check_midi_overrides(_overrides(args))
+        out = check_output_file(args.out, inputs, force=args.force)
+        plan = pipeline.plan_midi(args.input, overrides, pipeline.Stages(args.quiet))
+    else:
+        pipeline.check_picture(args.input, kind)
+        overrides = pipeline.check_overrides(_overrides(args), kind)
+        out = check_output_file(args.out, inputs, force=args.force)
+        stages = pipeline.Stages(args.quiet)
+        _, plan = pipeline.plan_picture(args.input, kind, overrides, stages,
+                                        {"input": display(args.input), "kind": kind})
+    out = check_output_file(out, inputs, force=args.force)  # again: the analysis took a while
     write_file_atomically(out, plan.to_json().encode("utf-8"))
     if not args.quiet:
         print(f"framescore: wrote {display(out)} ({plan.n_bars} bars, {plan.tempo_bpm:.1f} bpm, {plan.key})",
               file=sys.stderr)
+
+
+def _describe(args: argparse.Namespace) -> None:
+    import json
+
+    from .pipeline import input_kind, InputError
+    from .symbolic.midi_io import read_midi
+    from .symbolic.reading import plan_from_piece
+    from .vision.describe import attributes
+
+    if input_kind(args.midi) != "midi":
+        raise InputError(f"`framescore describe` reads a MIDI file (.mid, .midi), not {args.midi}")
+    a = attributes(plan_from_piece(read_midi(args.midi), args.midi))
+    print(json.dumps(a, indent=2, ensure_ascii=False) if args.json else a["caption"])
 
 
 def _score(args: argparse.Namespace) -> None:

@@ -135,6 +135,64 @@ def check_overrides(overrides, kind: str):
     return overrides
 
 
+#: What a plan read from a MIDI file can take from the flags; the rest (its bars, meter, chords, form) is the file's.
+MIDI_OVERRIDES = ("tempo_bpm", "key", "valence", "arousal", "instruments", "seed", "engine")
+
+
+def check_midi_overrides(overrides):
+    """The flags a plan read from a MIDI file takes (:data:`MIDI_OVERRIDES`), each valid; one line for any other."""
+    overrides.validate()
+    other = [name for name in overrides.given() if name not in MIDI_OVERRIDES]
+    if other:
+        flag = "--" + other[0].replace("_bpm", "").replace("_sec", "").replace("_", "-")
+        raise InputError(f"{flag} does not apply to a MIDI file: its bars, meter, chords and form are read from it "
+                         "(edit plan.json to change them)")
+    return overrides
+
+
+def plan_midi(path: str | Path, overrides, stages: Stages) -> MusicPlan:
+    """``framescore plan song.mid``: the file read into a plan (:func:`framescore.symbolic.reading.plan_from_piece`),
+    then the flags: a tempo scales every section's, a key of the same mode moves the chords there, valence and arousal replace the
+    classifier's, instruments replace a role's program (``none`` drops it)."""
+    from .symbolic.midi_io import read_midi
+    from .symbolic.reading import plan_from_piece
+    from .vision.mapping import parse_instruments
+
+    with stages("read", f"reading {display(Path(path).name)}"):
+        piece = read_midi(path)
+        plan = plan_from_piece(piece, str(path), engine=overrides.engine or "rule", seed=overrides.seed or 0)
+    if overrides.tempo_bpm is not None:
+        factor = overrides.tempo_bpm / plan.tempo_bpm
+        plan.tempo_bpm = overrides.tempo_bpm
+        for sec in plan.sections:
+            if sec.tempo_bpm is not None:
+                sec.tempo_bpm = round(min(300.0, max(30.0, sec.tempo_bpm * factor)), 3)
+        plan.duration_sec = round(plan.duration_sec / factor, 6)
+    if overrides.key is not None:
+        from .symbolic.chords import parse_chord, parse_key
+
+        new, old = parse_key(overrides.key), plan.key_obj
+        if new.mode != old.mode:
+            raise InputError(f"--key {new.name}: {display(Path(path).name)} reads as {old.name}; its chords move "
+                             f"to another {old.mode} key only (edit plan.json to change the mode)")
+        shift = (new.tonic - old.tonic) % 12
+        for bar in plan.bars:
+            for slot in bar.chords:
+                slot.chord = parse_chord(slot.chord).transpose(shift).symbol(new.uses_flats)
+        plan.key = new.name
+    for name in ("valence", "arousal"):
+        if getattr(overrides, name) is not None:
+            setattr(plan, name, getattr(overrides, name))
+            for sec in plan.sections:
+                setattr(sec, name, getattr(overrides, name))
+    if overrides.instruments:
+        inst = {**plan.instrumentation, **parse_instruments(overrides.instruments)}
+        plan.instrumentation = {r: p for r, p in inst.items() if p is not None}
+    if overrides.given():
+        plan.source["overrides"] = overrides.given()
+    return plan.validate()
+
+
 def _check_melody_engine(engine: str) -> None:
     """The engine keeps a given melody: its registry entry says so (``keeps_melody``)."""
     from .symbolic.engines import registry
@@ -465,7 +523,7 @@ def _score_picture(kind: str, path: str | Path, out_dir: str | Path, overrides, 
     stages = Stages(quiet)
     info = check_picture(path, kind)
     check_overrides(overrides, kind)
-    folder, ref = _prepare(out_dir, [path], soundfont, reference, melody, overrides.engine or "rule")
+    folder, ref = _prepare(out_dir, [path, overrides.like], soundfont, reference, melody, overrides.engine or "rule")
     from .render.mux import output_name
 
     video_name = output_name(info.codec) if info is not None else "video.mp4"
@@ -493,7 +551,7 @@ def score_text(text: str, out_dir: str | Path, overrides, *, soundfont: str | No
 
     stages = Stages(quiet)
     overrides.validate()
-    folder, ref = _prepare(out_dir, [], soundfont, reference, melody, overrides.engine or "rule")
+    folder, ref = _prepare(out_dir, [overrides.like], soundfont, reference, melody, overrides.engine or "rule")
     with folder.staging(output_names("text")) as out:
         with stages("plan", "planning the music from the description"):
             plan = plan_from_text(text, overrides.duration_sec, overrides)

@@ -167,3 +167,37 @@ def test_plan_only_listens_to_the_soundtrack_when_asked(two_shot_clip, tmp_path)
     assert "no audio" in json.dumps(source["soundtrack"])
     assert main(["plan", str(two_shot_clip), "-o", str(tmp_path / "q.json"), "-q"]) == 0
     assert "soundtrack" not in json.loads((tmp_path / "q.json").read_text())["source"]
+
+
+def test_a_midi_file_becomes_a_plan_a_rearrangement_and_a_caption(video_run, two_shot_clip, tmp_path, capsys):
+    """`plan song.mid`, `compose` of it, `describe`, and `--like` on a video: what the issue's user asks."""
+    midi = video_run / "score.mid"
+    plan_path = tmp_path / "song.json"
+    assert main(["plan", str(midi), "-o", str(plan_path), "--engine", "rule", "-q"]) == 0
+    plan = json.loads(plan_path.read_text())
+    original = json.loads((video_run / "plan.json").read_text())
+    assert plan["key"] == original["key"] and plan["meter"] == original["meter"]
+    assert plan["source"]["from"] == "midi" and plan["source"]["file"] == "score.mid"
+    assert main(["compose", str(plan_path), "-o", str(tmp_path / "again"), "-q"]) == 0
+    assert (tmp_path / "again" / "score.mid").is_file()
+    capsys.readouterr()
+    assert main(["describe", str(midi)]) == 0
+    line = capsys.readouterr().out.strip()
+    assert original["key"] in line and "time signature" in line and "bpm" in line
+    assert main(["describe", str(midi), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["caption"] == line
+    out = tmp_path / "like"
+    assert main(["video", str(two_shot_clip), "-o", str(out), "--like", str(midi), "-q"]) == 0
+    liked = json.loads((out / "plan.json").read_text())
+    assert liked["key"] == plan["key"] and liked["source"]["like"]["file"] == "score.mid"
+    assert liked["sections"][0]["cut_sec"] is None and len(liked["sections"]) == len(original["sections"])
+
+
+def test_a_midi_plan_refuses_what_the_file_decides_in_one_line(video_run, tmp_path, capsys):
+    midi = video_run / "score.mid"
+    _fails(["plan", str(midi), "-o", str(tmp_path / "p.json"), "--meter", "3/4"], capsys, "--meter does not apply")
+    _fails(["describe", str(video_run / "plan.json")], capsys, "reads a MIDI file")
+    _fails(["video", str(video_run / "nope.mp4"), "-o", str(tmp_path / "o"), "--like", str(midi)], capsys, "not found")
+    _fails(["text", "calm", "-o", str(tmp_path / "o"), "--duration", "2", "--like", str(tmp_path / "no.mid")],
+           capsys, "no.mid")
+    assert not (tmp_path / "p.json").exists() and not (tmp_path / "o").exists()

@@ -186,6 +186,7 @@ class Overrides:
     form: str | None = None  # "A A B A", "intro A B A ending": the sections' themes in order (vision/form.py)
     themes: bool = True  # False (--no-themes): every section its own theme, none returns
     follow_audio: bool = False  # --follow-audio: take the tempo and beats from the video's own music
+    like: str | None = None  # --like REF.mid: borrow its key, tempo, meter, progression, density, instruments
 
     def validate(self) -> Overrides:
         """Check each given field; raise :class:`PlanError` (or a chord/key error) naming the first bad one."""
@@ -218,6 +219,11 @@ class Overrides:
         for name in ("themes", "follow_audio"):
             if not isinstance(getattr(self, name), bool):
                 raise PlanError(f"{name} must be true or false, not {getattr(self, name)!r}")
+        if self.like is not None:
+            from ..symbolic.midi_io import read_midi
+
+            if not read_midi(self.like).notes():
+                raise PlanError(f"--like {self.like}: the reference has no pitched notes to borrow from")
         if self.form is not None:
             if not isinstance(self.form, str):
                 raise PlanError(f"form must be text such as \"A A B A\", not {self.form!r}")
@@ -624,10 +630,51 @@ def _apply_affect_overrides(valence: float, arousal: float, ov: Overrides,
 
 
 # ----- entry points ----------------------------------------------------------------------------------------------
+def _with_like(ov: Overrides) -> tuple[Overrides, MusicPlan | None]:
+    """``--like REF.mid``: the reference read into a plan (:func:`framescore.symbolic.reading.plan_from_piece`), and
+    the overrides with its key, tempo, meter and instruments wherever the user (or the words) left them open; a
+    role the reference has no track for gets none. None without ``--like``."""
+    if ov.like is None:
+        return ov, None
+    from ..symbolic.midi_io import read_midi
+    from ..symbolic.reading import plan_from_piece
+
+    ref = plan_from_piece(read_midi(ov.like), ov.like, va=False)
+    fill: dict[str, Any] = {}
+    if ov.key is None:
+        fill["key"] = ref.key
+    if ov.tempo_bpm is None:
+        fill["tempo_bpm"] = ref.tempo_bpm
+    if ov.meter is None:
+        fill["meter"] = ref.meter
+    inst: dict[str, int | None] = {r: ref.instrumentation.get(r) for r in ROLES}
+    if ov.instruments:
+        inst.update(parse_instruments(ov.instruments))
+    fill["instruments"] = ",".join(f"{r}={'none' if p is None else p}" for r, p in inst.items())
+    return replace(ov, **fill).validate(), ref
+
+
+def _borrowed(plan: MusicPlan, ref: MusicPlan | None, ov: Overrides) -> MusicPlan:
+    """The plan with the reference's progression and density contour (:func:`framescore.symbolic.reading.borrow`);
+    the user's ``--chords`` keep theirs."""
+    if ref is None:
+        return plan
+    from ..symbolic.reading import borrow
+
+    chords = [[ChordSlot(c.beat, c.chord) for c in bar.chords] for bar in plan.bars]
+    plan = borrow(plan, ref)
+    if ov.chords is not None:
+        for bar, kept in zip(plan.bars, chords):
+            bar.chords = kept
+        plan.source["like"]["chords"] = "the --chords given win"
+    return plan.validate()
+
+
 def plan_from_features(features: Features, overrides: Overrides | None = None,
                        source: dict[str, Any] | None = None) -> MusicPlan:
     """Visual features of a video or picture (plus the user's overrides) → a validated :class:`MusicPlan`."""
-    ov = (overrides or Overrides()).validate()
+    user = (overrides or Overrides()).validate()
+    ov, ref = _with_like(user)
     is_image = features.kind == "image"
     if is_image:
         if ov.duration_sec is None:
@@ -670,10 +717,10 @@ def plan_from_features(features: Features, overrides: Overrides | None = None,
     src = dict(source or {})
     src["features"] = features.summary()
     src["mapping"] = info
-    if ov.given():
-        src["overrides"] = ov.given()
+    if user.given():
+        src["overrides"] = user.given()
     motion = None if is_image else features.motion_at
-    return _assemble(duration, spans, tempo, meter, key, valence, arousal, motion, ov, src, parts)
+    return _borrowed(_assemble(duration, spans, tempo, meter, key, valence, arousal, motion, ov, src, parts), ref, ov)
 
 
 def plan_from_text(text: str, duration_sec: float | None, overrides: Overrides | None = None) -> MusicPlan:
@@ -704,7 +751,7 @@ def plan_from_text(text: str, duration_sec: float | None, overrides: Overrides |
             notes.append(f"{name}: the flag's {flag!r} wins over the words' {value!r}")
     if duration_sec is not None and "duration_sec" in merged:
         notes.append(f"duration_sec: {duration_sec:g} s given wins over the words' {merged.pop('duration_sec'):g} s")
-    ov = replace(flags, **merged).validate()
+    ov, ref = _with_like(replace(flags, **merged).validate())
     duration = duration_sec if duration_sec is not None else ov.duration_sec
     if duration is None:
         raise PlanError("music from text needs a duration (--duration SECONDS, or words such as '30 seconds')")
@@ -738,4 +785,5 @@ def plan_from_text(text: str, duration_sec: float | None, overrides: Overrides |
     src = {"text": text, "mapping": info}
     if flags.given():
         src["overrides"] = flags.given()
-    return _assemble(float(duration), spans, tempo, meter, key, valence, arousal, None, ov, src, parts)
+    return _borrowed(_assemble(float(duration), spans, tempo, meter, key, valence, arousal, None, ov, src, parts),
+                     ref, ov)

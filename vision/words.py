@@ -34,7 +34,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DANCE_METERS", "EXTRA_INSTRUMENTS", "GLUE_WORDS", "ITALIAN_TEMPI", "Reading", "read_words"]
+__all__ = ["DANCE_METERS", "EXTRA_INSTRUMENTS", "GLUE_WORDS", "ITALIAN_TEMPI", "Reading", "instrument_names", "read_words"]
 
 #: Italian tempo terms → (low, high) bpm, the ranges the common metronome tables give; the plan takes the middle.
 ITALIAN_TEMPI: dict[str, tuple[int, int]] = {
@@ -252,7 +252,9 @@ def _chords(r: Reading, t: _Text, found: dict) -> None:
             _set(r, "chords", text, t.take(m), m.start(), found)
 
 
-def _instrument_names() -> dict[str, int]:
+def instrument_names() -> dict[str, int]:
+    """Every instrument word the reader knows → its General MIDI program: the GM names and the CLI's aliases, then
+    :data:`EXTRA_INSTRUMENTS`."""
     from .mapping import gm_names
 
     names = {n: p for n, p in gm_names().items() if n not in ("lead", "pad", "voice", "bells", "horn")}
@@ -266,7 +268,7 @@ def _is_bass(program: int) -> bool:
 
 
 def _instruments(r: Reading, t: _Text) -> None:
-    names = _instrument_names()
+    names = instrument_names()
     pat = re.compile(r"\b(" + "|".join(re.escape(n) for n in sorted(set(names) | _DRUM_WORDS, key=len, reverse=True))
                      + r")\b(?!\s+drum)", re.I)
     solo = {m.start(1) for m in _SOLO.finditer(t.text)}
