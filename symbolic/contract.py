@@ -6,7 +6,8 @@ violation (its bar, track and note); :func:`violations` lists them all. What a p
 - **its plan's grid**: the meter and its changes (bars of another length), resolution, tempo map, key, chord
   and section markers and end tick of :func:`~framescore.symbolic.piece.piece_from_plan_grid` (so its bars
   start where the plan's do, and it lasts the plan's duration);
-- **the instrumentation's tracks**: one track per role of ``plan.instrumentation`` and no other, on that role's
+- **the instrumentation's tracks**: one track per role of ``plan.instrumentation`` and one per layer
+  (:func:`~framescore.symbolic.layers.layer_tracks`: ``harmony_2``...) and no other, each on its
   General MIDI program (no program change to another), the drum track (channel 10, ``is_drum``) exactly when
   the role is ``drums``;
 - **notes inside the music**: each starts at tick 0 or later and ends no later than the piece's end (so inside
@@ -72,7 +73,9 @@ def violations(piece: Piece, plan: MusicPlan) -> Iterator[str]:
         want = grid.markers[diff] if diff < len(grid.markers) else "none"
         yield f"marker {diff} is {got}, the plan's is {want}"
 
-    roles = plan.instrumentation
+    from .layers import layer_tracks
+
+    roles = {**plan.instrumentation, **{name: program for name, _, program in layer_tracks(plan)}}
     seen: set[str] = set()
     for t in piece.tracks:
         if t.name not in roles:

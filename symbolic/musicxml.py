@@ -622,7 +622,7 @@ def _part_name(track: Track) -> tuple[str, str]:
     ("Melody — Alto Sax", "Mel."), or the instrument alone where the role names it ("bass" on an Electric
     Bass, "drums" on the Drum Kit, "PIANO" on a Piano) or there is no role."""
     instrument = "Drum Kit" if track.is_drum else _GM_NAMES[track.program % 128]
-    role = " ".join(track.name.split())
+    role = " ".join(track.name.replace("_", " ").split())  # a layer's "melody_2" reads "Melody 2"
     if not role:
         return instrument, _abbreviation(instrument)
     if role.lower().rstrip("s") in instrument.lower() or instrument.lower() in role.lower():

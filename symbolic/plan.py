@@ -201,6 +201,9 @@ class MusicPlan:
     valence: float = 0.0
     arousal: float = 0.0
     instrumentation: dict[str, int] = field(default_factory=lambda: dict(GM_DEFAULTS))
+    #: more instruments for a role, each its own track playing that role's part its own way (:mod:`.layers`):
+    #: ``{"harmony": [48], "melody": [65]}``; a role here must be in ``instrumentation``; drums take none
+    layers: dict[str, list[int]] = field(default_factory=dict)
     seed: int = 0
     engine: str = "rule"
     source: dict[str, Any] = field(default_factory=dict)
@@ -420,6 +423,17 @@ class MusicPlan:
                 raise PlanError(f"unknown instrument role {role!r} (one of {', '.join(ROLES)})")
             if not (isinstance(program, int) and 0 <= program <= 127):
                 raise PlanError(f"instrument {role}: General MIDI program {program!r} out of range 0-127")
+        pitched = sum(r != "drums" for r in self.instrumentation)
+        for role, programs in self.layers.items():
+            if role not in self.instrumentation or role == "drums":
+                raise PlanError(f"layers: role {role!r} must be a pitched role of the instrumentation "
+                                f"({', '.join(r for r in self.instrumentation if r != 'drums')})")
+            if not isinstance(programs, list) or not all(isinstance(p, int) and not isinstance(p, bool)
+                                                          and 0 <= p <= 127 for p in programs):
+                raise PlanError(f"layers: {role} must be a list of General MIDI programs 0-127, not {programs!r}")
+            pitched += len(programs)
+        if pitched > 15:
+            raise PlanError(f"{pitched} pitched tracks: MIDI has 15 channels besides the drums' (drop some layers)")
         lines = self.bar_start_secs()
         if lines[-1] < self.duration_sec - 1e-6:
             raise PlanError(f"bars last {lines[-1]:.3f} s, shorter than duration {self.duration_sec:.3f} s "
@@ -432,6 +446,8 @@ class MusicPlan:
     # ----- JSON ----------------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        if not d["layers"]:
+            del d["layers"]  # a plan without layers reads as it did before they existed
         # schema first, so a reader of the file sees it at the top
         return {"schema_version": d.pop("schema_version"), **d}
 

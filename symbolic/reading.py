@@ -12,7 +12,8 @@ What is read, and how:
 - **density and dynamics**: per bar, by the same functions that label the training data (:mod:`.attributes`);
 - **melody**: the track named melody, lead, vocal or voice, else the highest monophonic part
   (:func:`melody_track`); a bar has melody where that track starts a note;
-- **instrumentation**: the programs of the tracks that play each role (:func:`roles_of`);
+- **instrumentation**: the programs of the tracks that play each role (:func:`roles_of`); every other pitched
+  track keeps its instrument as a layer of the role nearest it (:func:`.layers.layer_role`);
 - **sections**: by repetition and novelty over the bars (:func:`sections_of`), with theme labels where the
   material returns;
 - **valence and arousal**: the EMOPIA classifier (:class:`.models.va_classifier.VAClassifier`), of the whole
@@ -30,6 +31,7 @@ import numpy as np
 from .attributes import bar_density, bar_dynamics
 from .chord_reading import half_bars, read_chords
 from .chords import Chord, Key
+from .layers import layer_role
 from .metrics import estimate_key
 from .piece import Note, Piece, TempoChange, Track
 from .plan import ROLES, BarPlan, ChordSlot, MusicPlan, PlanError, Section
@@ -96,7 +98,7 @@ def _is_bass(t: Track) -> bool:
 def roles_of(piece: Piece) -> list[TrackRole]:
     """Each track's role: the drums, the melody (:func:`melody_track`), a bass (a bass program or name, or a low
     monophonic part), and harmony for the pitched track with the most notes left. The other tracks are listed with
-    no role: the plan has one track a role."""
+    no role (the plan keeps their instruments as layers)."""
     mel = melody_track(piece)
     roles: dict[int, str] = {}
     drums = [i for i, t in enumerate(piece.tracks) if t.is_drum and t.notes]
@@ -319,6 +321,14 @@ def plan_from_piece(piece: Piece, name: str = "", va: bool = True, engine: str =
     if "melody" not in inst:  # a solo part: its top voice is the tune, on the same instrument
         inst["melody"] = inst["harmony"]
     inst = {r: inst[r] for r in ROLES if r in inst}
+    layers: dict[str, list[int]] = {}
+    room = 15 - sum(r != "drums" for r in inst)
+    for r in roles:  # every other pitched track keeps its instrument, as a layer of the role it is nearest
+        if r.role is None and not r.is_drum and r.notes and room > 0:
+            role = layer_role(r.program, _is_bass(piece.tracks[r.index]))
+            role = role if role in inst else "harmony" if "harmony" in inst else "melody"
+            layers.setdefault(role, []).append(r.program)
+            room -= 1
     source: dict[str, Any] = {
         "from": "midi", "file": Path(name).name if name else None,
         "tracks": [{"track": r.index, "name": r.name, "program": r.program, "drums": r.is_drum, "notes": r.notes,
@@ -330,7 +340,8 @@ def plan_from_piece(piece: Piece, name: str = "", va: bool = True, engine: str =
     }
     plan = MusicPlan(duration_sec=1.0, tempo_bpm=round(tempo, 3), meter=f"{base[0]}/{base[1]}", key=key.name,
                      bars=bars, sections=sections, valence=round(float(valence), 3),
-                     arousal=round(float(arousal), 3), instrumentation=inst, seed=seed, engine=engine, source=source)
+                     arousal=round(float(arousal), 3), instrumentation=inst, layers=layers, seed=seed, engine=engine,
+                     source=source)
     secs = plan.bar_start_secs()
     last = n_bars - 1
     frac = (end - lines[last]) / (lines[last + 1] - lines[last])
@@ -394,7 +405,7 @@ def borrow(plan: MusicPlan, ref: MusicPlan) -> MusicPlan:
         bar.density = round(min(1.0, max(0.0, d)), 4)
     plan.source["like"] = {
         "file": ref.source.get("file"), "key": ref.key, "tempo_bpm": ref.tempo_bpm, "meter": ref.meter,
-        "instrumentation": dict(ref.instrumentation),
+        "instrumentation": dict(ref.instrumentation), "layers": dict(ref.layers),
         "chords": "each section takes a reference section's chords bar by bar (symbolic.reading.borrow)",
         "density": "the reference's per-bar contour, resampled",
     }

@@ -84,6 +84,7 @@ def attributes(plan: MusicPlan) -> dict[str, Any]:
     order = ("melody", "harmony", "bass", "drums")
     programs = [(r, plan.instrumentation[r]) for r in order if r in plan.instrumentation]
     names: list[str] = []
+    programs += [(r, p) for r in order if r != "drums" for p in plan.layers.get(r, [])]
     for role, program in programs:
         name = "drums" if role == "drums" else instrument_name(program)
         if name not in names:
@@ -92,6 +93,7 @@ def attributes(plan: MusicPlan) -> dict[str, Any]:
     out: dict[str, Any] = {
         "instruments": names,
         "instrumentation": dict(plan.instrumentation),
+        "layers": {r: list(ps) for r, ps in plan.layers.items()},
         "key": plan.key,
         "time_signature": plan.meter,
         "tempo_bpm": bpm,

@@ -104,6 +104,8 @@ __all__ = [
     "instrumentation_for",
     "key_for",
     "parse_instruments",
+    "parse_layers",
+    "instruments_text",
     "plan_from_features",
     "plan_from_text",
     "target_tempo",
@@ -256,8 +258,28 @@ def gm_names() -> dict[str, int]:
 
 
 def parse_instruments(text: str) -> dict[str, int | None]:
-    """``"melody=flute,bass=33,drums=none"`` → ``{"melody": 73, "bass": 33, "drums": None}`` (None: no track)."""
+    """``"melody=flute,bass=33,drums=none"`` → ``{"melody": 73, "bass": 33, "drums": None}`` (None: no track).
+    Layers (``harmony+=strings``) are read by :func:`parse_layers` and left out here."""
+    return _parse_instrument_text(text)[0]
+
+
+def parse_layers(text: str) -> dict[str, list[int]]:
+    """The layers of an instruments text: ``"harmony=piano,harmony+=strings,melody+=alto sax"`` →
+    ``{"harmony": [48], "melody": [65]}``: more instruments for a role, each its own track (:mod:`framescore.symbolic.layers`)."""
+    return _parse_instrument_text(text)[1]
+
+
+def instruments_text(roles: dict[str, int | None], layers: dict[str, list[int]] | None = None) -> str:
+    """The ``--instruments`` text of roles (None: no track) and layers: the inverse of :func:`parse_instruments`
+    and :func:`parse_layers`."""
+    parts = [f"{r}={'none' if p is None else p}" for r, p in roles.items()]
+    parts += [f"{r}+={p}" for r, ps in (layers or {}).items() for p in ps]
+    return ",".join(parts)
+
+
+def _parse_instrument_text(text: str) -> tuple[dict[str, int | None], dict[str, list[int]]]:
     out: dict[str, int | None] = {}
+    layers: dict[str, list[int]] = {}
     names: dict[str, int] | None = None
     for part in text.split(","):
         if not part.strip():
@@ -265,20 +287,25 @@ def parse_instruments(text: str) -> dict[str, int | None]:
         if "=" not in part:
             raise PlanError(f"instrument {part.strip()!r} needs a role: e.g. melody=flute")
         role, value = (s.strip() for s in part.split("=", 1))
-        role = role.lower()
+        layer = role.endswith("+")
+        role = role.removesuffix("+").strip().lower()
         if role not in ROLES:
             raise PlanError(f"unknown instrument role {role!r} (one of {', '.join(ROLES)})")
+        if layer and role == "drums":
+            raise PlanError("drums+= : the drums take no layers (one kit)")
         v = _norm_name(value)
         if v in _NONE_WORDS:
-            out[role] = None
+            if layer:
+                raise PlanError(f"{role}+={value}: a layer needs an instrument")
+            program = None
         elif v.isdigit():
             if not 0 <= int(v) <= 127:
                 raise PlanError(f"instrument {role}: General MIDI program {v} out of range 0-127")
-            out[role] = int(v)
+            program = int(v)
         elif role == "drums":
             if v not in DRUM_KITS:
                 raise PlanError(f"unknown drum kit {value!r} (one of {', '.join(sorted(DRUM_KITS))}, or none)")
-            out[role] = DRUM_KITS[v]
+            program = DRUM_KITS[v]
         else:
             names = names or gm_names()
             if v not in names:
@@ -286,10 +313,14 @@ def parse_instruments(text: str) -> dict[str, int | None]:
                 hint = f"did you mean {' or '.join(close)}? " if close else ""
                 raise PlanError(f"unknown instrument {value!r} for {role} ({hint}use a General MIDI name such as"
                                 f" piano, flute, strings, or a program number 0-127)")
-            out[role] = names[v]
-    if not out:
+            program = names[v]
+        if layer:
+            layers.setdefault(role, []).append(program)
+        else:
+            out[role] = program
+    if not out and not layers:
         raise PlanError(f"no instruments in {text!r} (e.g. melody=flute,drums=none)")
-    return out
+    return out, layers
 
 
 # ----- affect, key and tempo rules ---------------------------------------------------------------------------
@@ -518,6 +549,8 @@ def _assemble(
     if ov.instruments:
         inst.update(parse_instruments(ov.instruments))
     plan.instrumentation = {r: p for r, p in sorted(inst.items(), key=lambda rp: ROLES.index(rp[0])) if p is not None}
+    if ov.instruments:
+        plan.layers = {r: ps for r, ps in parse_layers(ov.instruments).items() if r in plan.instrumentation}
     return plan.validate()
 
 
@@ -648,9 +681,11 @@ def _with_like(ov: Overrides) -> tuple[Overrides, MusicPlan | None]:
     if ov.meter is None:
         fill["meter"] = ref.meter
     inst: dict[str, int | None] = {r: ref.instrumentation.get(r) for r in ROLES}
+    layers = dict(ref.layers)
     if ov.instruments:
         inst.update(parse_instruments(ov.instruments))
-    fill["instruments"] = ",".join(f"{r}={'none' if p is None else p}" for r, p in inst.items())
+        layers.update(parse_layers(ov.instruments))
+    fill["instruments"] = instruments_text(inst, layers)
     return replace(ov, **fill).validate(), ref
 
 
@@ -742,9 +777,8 @@ def plan_from_text(text: str, duration_sec: float | None, overrides: Overrides |
     for name, value in stated.items():
         flag = getattr(flags, name)
         if name == "instruments":
-            words = parse_instruments(value)
-            merged[name] = ",".join(f"{r}={'none' if p is None else p}"
-                                    for r, p in {**words, **(parse_instruments(flag) if flag else {})}.items())
+            merged[name] = instruments_text({**parse_instruments(value), **(parse_instruments(flag) if flag else {})},
+                                            {**parse_layers(value), **(parse_layers(flag) if flag else {})})
         elif flag is None:
             merged[name] = value
         if flag is not None:

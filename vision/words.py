@@ -20,8 +20,10 @@ What is read, and how:
   with a capital (so "a" and "I" as words are not chords, unless after "chords").
 - **Instruments**: General MIDI names and common synonyms (:data:`EXTRA_INSTRUMENTS` beside the CLI's aliases),
   the longest name first ("string ensemble" before "strings"). Bass instruments take the bass role, drum words the
-  drums, the others melody then harmony in the order named; an instrument with no role left is noted, not
-  placed. "solo X" is X alone; "no drums", "without bass" drop a role.
+  drums, the others melody then harmony in the order named. Every further instrument gets its own track as a
+  layer of a role (:mod:`framescore.symbolic.layers`): a lead (sax, flute, violin...) doubles the melody, a
+  second bass the bass, any other (strings, organ, pads, guitars...) plays the harmony. "solo X" is X alone;
+  "no drums", "without bass" drop a role.
 - **Duration**: "30 seconds", "a 30-second jingle", "one minute", "1.5 minutes", "2 min", "1:30".
 
 Conflicting statements: the later one wins, and :attr:`Reading.notes` says so. Every attribute read is listed
@@ -90,9 +92,10 @@ class Reading:
     meter: str | None = None
     chords: str | None = None
     instruments: dict[str, int | None] = field(default_factory=dict)  # role → GM program, None: no track
+    layers: dict[str, list[int]] = field(default_factory=dict)  # more instruments for a role, each its own track
     duration_sec: float | None = None
     read: list[dict[str, Any]] = field(default_factory=list)  # {"attribute", "value", "words"} in text order
-    notes: list[str] = field(default_factory=list)  # conflicts, instruments with no role left
+    notes: list[str] = field(default_factory=list)  # conflicts, a second drum kit named
     rest: str = ""  # the text with every span read blanked out: what the mood lexicon reads
 
     def stated(self) -> dict[str, Any]:
@@ -100,7 +103,9 @@ class Reading:
         out = {k: getattr(self, k) for k in ("key", "tempo_bpm", "meter", "chords", "duration_sec")
                if getattr(self, k) is not None}
         if self.instruments:
-            out["instruments"] = ",".join(f"{r}={'none' if p is None else p}" for r, p in self.instruments.items())
+            from .mapping import instruments_text
+
+            out["instruments"] = instruments_text(self.instruments, self.layers)
         return out
 
 
@@ -298,7 +303,14 @@ def _instruments(r: Reading, t: _Text) -> None:
         if role == "drums":
             program = 0  # the standard kit
         if not role or role in roles:
-            r.notes.append(f"{word!r}: no role left for it (melody, harmony, bass and drums are taken); not placed")
+            if program is None:
+                r.notes.append(f"{word!r}: the drums are already named; one kit plays")
+                continue
+            from ..symbolic.layers import layer_role
+
+            extra = layer_role(program, _is_bass(program))
+            r.layers.setdefault(extra, []).append(program)
+            r.read.append({"attribute": "instruments", "value": f"{extra}+={program}", "words": word})
             continue
         roles[role] = program
         r.read.append({"attribute": "instruments", "value": f"{role}={program}", "words": word})
@@ -310,6 +322,8 @@ def _instruments(r: Reading, t: _Text) -> None:
             roles.setdefault(role, None)
     for role in dropped:
         roles[role] = None
+        r.layers.pop(role, None)
+    r.layers = {role: ps for role, ps in r.layers.items() if roles.get(role) is not None}
     r.instruments = roles
 
 

@@ -186,7 +186,8 @@ def compose(plan: MusicPlan, engine: str | None = None, *, melody: Piece | str |
     whose bars are not all of one length (not ``uniform``) is composed as a uniform proxy and mapped onto its
     own bars (a given melody moved onto the proxy's bars first), and no melody note is left in a bar whose
     ``melody`` flag is off. A third plays calm sections legato (:func:`.assembly.articulate`; a given melody is
-    left as it is). A uniform plan goes to the engine as it is. The piece is then checked against the
+    left as it is). A uniform plan goes to the engine as it is. The plan's layers (more instruments for a role,
+    :mod:`..layers`) are added from the finished parts. The piece is then checked against the
     plan (:func:`~framescore.symbolic.contract.check_piece`); a piece that breaks it raises
     :class:`EngineError` naming the engine and the first violation.
     """
@@ -214,6 +215,10 @@ def compose(plan: MusicPlan, engine: str | None = None, *, melody: Piece | str |
     else:
         piece = onto_real_bars(compose_fn(proxy, **options), plan, proxy)
     piece = articulate(silence_melody(piece, plan), plan, keep_melody=melody is not None)
+    if plan.layers:
+        from ..layers import add_layers
+
+        piece = add_layers(piece, plan)  # more instruments per role, from the parts just checked for
     check_piece(piece, plan, name)
     return piece
 

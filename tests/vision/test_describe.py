@@ -28,6 +28,8 @@ CASES = [
     ("a sad waltz", Overrides(key="D minor", tempo_bpm=70.0, meter="3/4", instruments="melody=42,harmony=0,bass=none,drums=none")),
     ("a happy tune", Overrides(key="Bb major", tempo_bpm=128.0, instruments="melody=65,harmony=48,bass=33,drums=0")),
     ("a calm evening", Overrides(key="F# minor", tempo_bpm=96.0, meter="6/8", instruments="melody=73,harmony=46")),
+    ("a happy big band", Overrides(key="C major", tempo_bpm=112.0,
+                             instruments="melody=56,harmony=0,bass=32,drums=0,melody+=65,harmony+=48,harmony+=16")),
     ("tense chase", Overrides(key="E major", tempo_bpm=150.0, meter="2/4", chords="E C#m A B7")),
 ]
 
@@ -41,8 +43,11 @@ def test_the_caption_reads_back_to_the_same_attributes(words, ov):
     assert parse_key(back.key) == parse_key(a["key"])
     assert back.meter == a["time_signature"]
     assert back.tempo_bpm == a["tempo_bpm"] and tempo_term(back.tempo_bpm) == a["tempo_term"]
-    pitched = {r: p for r, p in a["instrumentation"].items() if r != "drums"}  # a drum kit is "drums" in words
-    assert {p for r, p in back.instruments.items() if p is not None and r != "drums"} == set(pitched.values())
+    pitched = {p for r, p in a["instrumentation"].items() if r != "drums"} | {p for ps in a["layers"].values()
+                                                                              for p in ps}
+    read = {p for r, p in back.instruments.items() if p is not None and r != "drums"} | {p for ps in
+                                                                                         back.layers.values() for p in ps}
+    assert read == pitched  # a drum kit is "drums" in words
     assert ("drums" in back.instruments and back.instruments["drums"] is not None) == ("drums" in a["instrumentation"])
     read = [parse_chord(c) for c in back.chords.split()]
     assert read == [parse_chord(c) for c in a["chords"]]

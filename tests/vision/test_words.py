@@ -17,8 +17,9 @@ CAPTIONS: list[tuple[str, dict]] = [
     # MidiCaps's style
     ("A melodic electronic song with ambient elements, featuring piano, acoustic guitar, alto saxophone, string "
      "ensemble, and electric bass. Set in G minor with a 4/4 time signature, it moves at a lively Presto tempo.",
-     {"key": "G minor", "meter": "4/4", "tempo_bpm": 184.0,  # saxophone and strings: no role left (noted)
-      "instruments": {"melody": 0, "harmony": 25, "bass": 33, "drums": NONE}}),
+     {"key": "G minor", "meter": "4/4", "tempo_bpm": 184.0,  # saxophone and strings: layers, each a track
+      "instruments": {"melody": 0, "harmony": 25, "bass": 33, "drums": NONE},
+      "layers": {"melody": [65], "harmony": [48]}}),
     ("A cinematic piece in C major with a 3/4 time signature at an Andante tempo, featuring string ensemble and "
      "french horn.", {"key": "C major", "meter": "3/4", "tempo_bpm": 92.0,
                       "instruments": {"melody": 48, "harmony": 60, "bass": NONE, "drums": NONE}}),
@@ -50,7 +51,8 @@ CAPTIONS: list[tuple[str, dict]] = [
       "instruments": {"melody": 6, "harmony": 48, "bass": NONE, "drums": NONE}}),
     ("An orchestral piece set in E-flat major with a 2/4 time signature, at a Presto tempo, with trumpet, "
      "timpani and string ensemble.", {"key": "Eb major", "meter": "2/4", "tempo_bpm": 184.0,
-                                      "instruments": {"melody": 56, "harmony": 47, "bass": NONE, "drums": NONE}}),
+                                      "instruments": {"melody": 56, "harmony": 47, "bass": NONE, "drums": NONE},
+                                      "layers": {"harmony": [48]}}),
     ("A hip hop beat in C minor, 4/4, at 90 bpm with synth bass, electric piano and drums.",
      {"key": "C minor", "meter": "4/4", "tempo_bpm": 90.0,
       "instruments": {"bass": 38, "melody": 4, "drums": 0, "harmony": 4}}),
@@ -116,7 +118,7 @@ CAPTIONS: list[tuple[str, dict]] = [
                                                           "drums": NONE}}),
     ("chords C | Am F | G, calm", {"chords": "C | Am F | G"}),
 ]
-ATTRS = ("key", "tempo_bpm", "meter", "chords", "duration_sec", "instruments")
+ATTRS = ("key", "tempo_bpm", "meter", "chords", "duration_sec", "instruments", "layers")
 
 
 @pytest.mark.parametrize("caption, expected", CAPTIONS, ids=[c[:40] for c, _ in CAPTIONS])
@@ -145,10 +147,22 @@ def test_every_attribute_read_names_its_words_and_the_rest_goes_to_the_mood():
     assert "minor" not in r.rest and "70" not in r.rest and "slow sad" in r.rest
 
 
-def test_an_instrument_with_no_role_left_is_noted():
-    r = read_words("piano, acoustic guitar, alto saxophone and electric bass")
-    assert r.instruments == {"melody": 0, "harmony": 25, "bass": 33, "drums": None}
-    assert any("alto saxophone" in n and "not placed" in n for n in r.notes)
+def test_every_instrument_past_the_four_roles_gets_its_own_track_as_a_layer():
+    r = read_words("piano, acoustic guitar, alto saxophone, strings, synth bass and electric bass, with drums")
+    assert r.instruments == {"melody": 0, "harmony": 25, "bass": 38, "drums": 0}
+    assert r.layers == {"melody": [65], "harmony": [48], "bass": [33]}
+    plan = plan_from_text(r.text, 8.0)
+    assert plan.layers == {"melody": [65], "harmony": [48], "bass": [33]}
+    from framescore.symbolic.engines import compose
+
+    piece = compose(plan)
+    assert [(t.name, t.program) for t in piece.tracks] == [
+        ("melody", 0), ("harmony", 25), ("bass", 38), ("drums", 0), ("melody_2", 65), ("harmony_2", 48),
+        ("bass_2", 33)]
+    mel, sax = piece.track("melody"), piece.track("melody_2")
+    assert [(n.start, n.pitch) for n in sax.notes] == [(n.start, n.pitch) for n in mel.notes]  # colla parte
+    strings = piece.track("harmony_2")
+    assert strings.notes and all(55 <= n.pitch < 80 for n in strings.notes)
 
 
 def test_plan_from_text_takes_the_words_and_the_flags_win():
