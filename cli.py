@@ -59,6 +59,8 @@ def _add_overrides(p: argparse.ArgumentParser, duration_required: bool = False, 
                    help="every section its own theme: no scene returns to an earlier one's music")
     g.add_argument("--follow-audio", action="store_true",
                    help="take the tempo and beats from the video's own music, when it has some")
+    g.add_argument("--style", help="a genre: its instruments, tempo range, texture, drum groove and swing "
+                                   "(pop, rock, jazz, bossa nova, lo-fi, ambient, cinematic, ...; see README)")
     g.add_argument("--like", metavar="REF.mid",
                    help="in the manner of this MIDI file: its key, tempo, meter, chords, density and instruments "
                         "(the picture still decides the sections; each flag above wins over it)")
@@ -80,7 +82,7 @@ def _overrides(args: argparse.Namespace):
         tempo_bpm=args.tempo, key=args.key, meter=args.meter, chords=args.chords, mood=args.mood,
         valence=args.valence, arousal=args.arousal, instruments=args.instruments, duration_sec=args.duration,
         seed=args.seed, engine=args.engine, form=args.form, themes=args.themes, follow_audio=args.follow_audio,
-        like=args.like,
+        like=args.like, style=args.style,
     )
 
 

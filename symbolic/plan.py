@@ -204,6 +204,8 @@ class MusicPlan:
     #: more instruments for a role, each its own track playing that role's part its own way (:mod:`.layers`):
     #: ``{"harmony": [48], "melody": [65]}``; a role here must be in ``instrumentation``; drums take none
     layers: dict[str, list[int]] = field(default_factory=dict)
+    #: the genre or style the plan was made in (:data:`.styles.STYLES`): its groove and swing; None: no style
+    style: str | None = None
     seed: int = 0
     engine: str = "rule"
     source: dict[str, Any] = field(default_factory=dict)
@@ -423,6 +425,11 @@ class MusicPlan:
                 raise PlanError(f"unknown instrument role {role!r} (one of {', '.join(ROLES)})")
             if not (isinstance(program, int) and 0 <= program <= 127):
                 raise PlanError(f"instrument {role}: General MIDI program {program!r} out of range 0-127")
+        if self.style is not None:
+            from .styles import STYLES
+
+            if self.style not in STYLES:
+                raise PlanError(f"unknown style {self.style!r} (one of {', '.join(STYLES)}, or null)")
         pitched = sum(r != "drums" for r in self.instrumentation)
         for role, programs in self.layers.items():
             if role not in self.instrumentation or role == "drums":
@@ -446,8 +453,9 @@ class MusicPlan:
     # ----- JSON ----------------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        if not d["layers"]:
-            del d["layers"]  # a plan without layers reads as it did before they existed
+        for name in ("layers", "style"):
+            if not d[name]:
+                del d[name]  # a plan without layers or a style reads as it did before they existed
         # schema first, so a reader of the file sees it at the top
         return {"schema_version": d.pop("schema_version"), **d}
 

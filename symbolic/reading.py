@@ -4,7 +4,7 @@
 What is read, and how:
 
 - **bars and meter**: the file's own bar lines and time signatures (:meth:`Piece.bar_starts`); the piece's meter
-  is its most common bar, and a bar of another length keeps its own (``BarPlan.meter``);
+  is the one that holds most of its time, and a bar of another length keeps its own (``BarPlan.meter``);
 - **tempo**: the base tempo is the whole piece's mean (quarters over minutes), a section's own when its mean
   differs by more than 2%; so every section lasts as long as it does in the file;
 - **key**: the project's estimator (:func:`.metrics.estimate_key`); the file's key signature is only noted;
@@ -267,7 +267,10 @@ def plan_from_piece(piece: Piece, name: str = "", va: bool = True, engine: str =
     lines = piece.bar_starts()
     n_bars = len(lines) - 1
     meters = [_bar_meter(piece, a, z) for a, z in zip(lines, lines[1:])]
-    base = max(reversed(meters), key=meters.count)  # the most common bar (a tie: the later, as an odd first bar is a pickup)
+    span: dict[tuple[int, int], int] = {}
+    for m, a, z in zip(meters, lines, lines[1:]):
+        span[m] = span.get(m, 0) + z - a
+    base = max(span, key=lambda m: span[m])  # the meter that holds the most of the music; others are bar meters
     key = estimate_key(piece) or Key(0, "major")
     flats = key.uses_flats
     chords = read_chords(piece, key)

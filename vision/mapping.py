@@ -106,6 +106,7 @@ __all__ = [
     "parse_instruments",
     "parse_layers",
     "instruments_text",
+    "style_name",
     "plan_from_features",
     "plan_from_text",
     "target_tempo",
@@ -189,6 +190,7 @@ class Overrides:
     themes: bool = True  # False (--no-themes): every section its own theme, none returns
     follow_audio: bool = False  # --follow-audio: take the tempo and beats from the video's own music
     like: str | None = None  # --like REF.mid: borrow its key, tempo, meter, progression, density, instruments
+    style: str | None = None  # --style jazz: a genre's instruments, tempo range, texture, groove and swing
 
     def validate(self) -> Overrides:
         """Check each given field; raise :class:`PlanError` (or a chord/key error) naming the first bad one."""
@@ -221,6 +223,8 @@ class Overrides:
         for name in ("themes", "follow_audio"):
             if not isinstance(getattr(self, name), bool):
                 raise PlanError(f"{name} must be true or false, not {getattr(self, name)!r}")
+        if self.style is not None:
+            self.style = style_name(self.style)
         if self.like is not None:
             from ..symbolic.midi_io import read_midi
 
@@ -267,6 +271,30 @@ def parse_layers(text: str) -> dict[str, list[int]]:
     """The layers of an instruments text: ``"harmony=piano,harmony+=strings,melody+=alto sax"`` →
     ``{"harmony": [48], "melody": [65]}``: more instruments for a role, each its own track (:mod:`framescore.symbolic.layers`)."""
     return _parse_instrument_text(text)[1]
+
+
+def style_name(text: str) -> str:
+    """A style or genre word → its name in :data:`framescore.symbolic.styles.STYLES` (synonyms read), else a
+    PlanError listing them."""
+    from ..symbolic.styles import ALIASES, STYLES
+
+    key = " ".join(str(text).lower().replace("_", " ").split())
+    key = ALIASES.get(key, key)
+    if key not in STYLES:
+        close = difflib.get_close_matches(key, list(STYLES), n=2, cutoff=0.6)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        raise PlanError(f"unknown style {text!r} ({hint}one of {', '.join(STYLES)})")
+    return key
+
+
+def _style_tempo(target: float, ov: Overrides) -> float:
+    """The mood's tempo, clipped into the style's range."""
+    if ov.style is None:
+        return target
+    from ..symbolic.styles import STYLES
+
+    lo, hi = STYLES[ov.style].tempo
+    return _clip(target, lo, hi)
 
 
 def instruments_text(roles: dict[str, int | None], layers: dict[str, list[int]] | None = None) -> str:
@@ -498,6 +526,9 @@ def _assemble(
     num, _ = parse_meter(meter)
     seed = ov.seed if ov.seed is not None else 0
     rng = np.random.default_rng(seed)
+    from ..symbolic.styles import STYLES
+
+    style = STYLES[ov.style] if ov.style is not None else None
     flats = key.uses_flats
     sections = [Section(part.label, sum(s.n_bars for s in spans[:i]), s.n_bars,
                         None if s.cut_sec is None else round(s.cut_sec, 6), s.tempo_bpm,
@@ -544,13 +575,20 @@ def _assemble(
             density, dynamics = 0.15 + 0.7 * lift, 0.1 + 0.7 * lift
         density += CONTENT_FLOW * max(span.valence, 0.0) * (1.0 - lift)  # calm and content: it flows
         bar = plan.bars[b]
+        if style is not None:  # the style's texture: busier or sparser, louder or softer
+            density, dynamics = density * style.texture, dynamics + style.loudness
         bar.density, bar.dynamics = round(_clip(density, 0.05, 1.0), 3), round(_clip(dynamics, 0.1, 1.0), 3)
     inst: dict[str, int | None] = dict(instrumentation_for(valence, arousal))
+    layers: dict[str, list[int]] = {}
+    if style is not None:
+        inst.update(parse_instruments(style.instruments))
+        layers = parse_layers(style.instruments)
+        plan.style = style.name
     if ov.instruments:
         inst.update(parse_instruments(ov.instruments))
+        layers = parse_layers(ov.instruments)  # named instruments are the ensemble: the style's layers go
     plan.instrumentation = {r: p for r, p in sorted(inst.items(), key=lambda rp: ROLES.index(rp[0])) if p is not None}
-    if ov.instruments:
-        plan.layers = {r: ps for r, ps in parse_layers(ov.instruments).items() if r in plan.instrumentation}
+    plan.layers = {r: ps for r, ps in layers.items() if r in plan.instrumentation}
     return plan.validate()
 
 
@@ -729,7 +767,7 @@ def plan_from_features(features: Features, overrides: Overrides | None = None,
     valence, arousal, tempo_factor = _apply_affect_overrides(whole["valence"], whole["arousal"], ov, info)
     key = parse_key(ov.key) if ov.key else key_for(valence, whole["warmth"], whole["brightness"])
     meter = "{}/{}".format(*parse_meter(ov.meter)) if ov.meter else "4/4"
-    target = _clip(target_tempo(arousal) * tempo_factor, *TEMPO_RANGE)
+    target = _style_tempo(_clip(target_tempo(arousal) * tempo_factor, *TEMPO_RANGE), ov)
     da = arousal - whole["arousal"]
 
     def pace(t0: float, t1: float) -> float:  # the tempo this stretch of picture asks for, as the whole's does
@@ -811,7 +849,7 @@ def plan_from_text(text: str, duration_sec: float | None, overrides: Overrides |
     factor *= mood.get("tempo_factor", 1.0) if ov.mood is None else 1.0
     key = parse_key(ov.key) if ov.key else key_for(valence)
     meter = "{}/{}".format(*parse_meter(ov.meter)) if ov.meter else "4/4"
-    target = _clip(target_tempo(arousal) * factor, TEMPO_RANGE[0], TEMPO_RANGE[1])
+    target = _style_tempo(_clip(target_tempo(arousal) * factor, TEMPO_RANGE[0], TEMPO_RANGE[1]), ov)
     tempo, spans = _timing(float(duration), [], target, meter, ov, info)
     for s in spans:
         s.valence, s.arousal = valence, arousal

@@ -25,6 +25,8 @@ What is read, and how:
   second bass the bass, any other (strings, organ, pads, guitars...) plays the harmony. "solo X" is X alone;
   "no drums", "without bass" drop a role.
 - **Duration**: "30 seconds", "a 30-second jingle", "one minute", "1.5 minutes", "2 min", "1:30".
+- **Style**: a genre word (pop, rock, jazz, bossa nova, lo-fi, ambient, cinematic... :mod:`framescore.symbolic.styles`),
+  which sets the instruments, tempo range, texture, groove and swing wherever nothing more precise is said.
 
 Conflicting statements: the later one wins, and :attr:`Reading.notes` says so. Every attribute read is listed
 with the words it came from (:attr:`Reading.read`), for the plan's ``source``.
@@ -93,6 +95,7 @@ class Reading:
     chords: str | None = None
     instruments: dict[str, int | None] = field(default_factory=dict)  # role → GM program, None: no track
     layers: dict[str, list[int]] = field(default_factory=dict)  # more instruments for a role, each its own track
+    style: str | None = None  # a genre or style (symbolic/styles.py), by its canonical name
     duration_sec: float | None = None
     read: list[dict[str, Any]] = field(default_factory=list)  # {"attribute", "value", "words"} in text order
     notes: list[str] = field(default_factory=list)  # conflicts, a second drum kit named
@@ -100,7 +103,7 @@ class Reading:
 
     def stated(self) -> dict[str, Any]:
         """The attributes the words stated, by their override names."""
-        out = {k: getattr(self, k) for k in ("key", "tempo_bpm", "meter", "chords", "duration_sec")
+        out = {k: getattr(self, k) for k in ("key", "tempo_bpm", "meter", "chords", "duration_sec", "style")
                if getattr(self, k) is not None}
         if self.instruments:
             from .mapping import instruments_text
@@ -327,6 +330,26 @@ def _instruments(r: Reading, t: _Text) -> None:
     r.instruments = roles
 
 
+def _style_words() -> dict[str, str]:
+    """Every word or phrase that names a style → the style's name. Words that are often something else take a
+    second word: "house music", "deep house" (a house is a building), "film score" (a film is a scene)."""
+    from ..symbolic.styles import ALIASES, STYLES
+
+    out = {name: name for name in STYLES if name != "house"}
+    out.update({k: v for k, v in ALIASES.items() if k not in ("dance", "film")})
+    out.update({w: "house" for w in ("house music", "deep house", "house track", "house beat", "house song")})
+    out["film music"] = "cinematic"
+    return out
+
+
+def _style(r: Reading, t: _Text, found: dict) -> None:
+    names = _style_words()
+    pat = re.compile(r"\b(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) + r")\b", re.I)
+    for m in pat.finditer(t.text):
+        if t.free(m):
+            _set(r, "style", names[" ".join(m.group(1).lower().split())], t.take(m), m.start(), found)
+
+
 def read_words(text: str) -> Reading:
     """Read the musical attributes stated in ``text`` (see the module's docstring)."""
     r = Reading(text)
@@ -335,6 +358,7 @@ def read_words(text: str) -> Reading:
     for step in (_key, _tempo, _meter, _duration, _chords):
         step(r, t, found)
     _instruments(r, t)
+    _style(r, t, found)  # after the instruments: "orchestral strings" is an instrument, "orchestral" a style
     for attr, readings in found.items():
         readings.sort(key=lambda x: x[0])
         values = list(dict.fromkeys(v for _, v, _ in readings))

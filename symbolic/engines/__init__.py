@@ -187,7 +187,8 @@ def compose(plan: MusicPlan, engine: str | None = None, *, melody: Piece | str |
     own bars (a given melody moved onto the proxy's bars first), and no melody note is left in a bar whose
     ``melody`` flag is off. A third plays calm sections legato (:func:`.assembly.articulate`; a given melody is
     left as it is). A uniform plan goes to the engine as it is. The plan's layers (more instruments for a role,
-    :mod:`..layers`) are added from the finished parts. The piece is then checked against the
+    :mod:`..layers`) are added from the finished parts, and a swinging style's offbeats played late
+    (:func:`..styles.swing`). The piece is then checked against the
     plan (:func:`~framescore.symbolic.contract.check_piece`); a piece that breaks it raises
     :class:`EngineError` naming the engine and the first violation.
     """
@@ -219,6 +220,10 @@ def compose(plan: MusicPlan, engine: str | None = None, *, melody: Piece | str |
         from ..layers import add_layers
 
         piece = add_layers(piece, plan)  # more instruments per role, from the parts just checked for
+    if plan.style is not None:
+        from ..styles import swing
+
+        piece = swing(piece, plan)  # jazz, blues, lo-fi: the offbeat eighths late
     check_piece(piece, plan, name)
     return piece
 

@@ -56,6 +56,7 @@ ENGINE = EngineInfo(name="rule", order=0)
 
 # General MIDI percussion (channel 10).
 KICK, RIM, SNARE, HAT, OPEN_HAT, CRASH, RIDE = 36, 37, 38, 42, 46, 49, 51
+CLAP, PEDAL_HAT = 39, 44
 TOMS = (50, 48, 47, 45)  # high to low, for fills
 
 MELODY_RANGE = (60, 84)  # C4-C6: singable
@@ -979,6 +980,53 @@ def _kick_and_snare(g: _Grid, db: _DrumBar, hits: dict[tuple[int, int], int]) ->
         hits[(backbeats[-1] - g.sub, KICK)] = v - 4
 
 
+def _groove(ctx: _Ctx, db: _DrumBar, hits: dict[tuple[int, int], int]) -> bool:
+    """The style's groove (:mod:`framescore.symbolic.styles`) in a bar of simple time with two or more beats; False
+    (nothing written) for the backbeat, which :func:`_keep_time` and :func:`_kick_and_snare` play, and where the
+    groove does not fit the meter (half time and bossa need four beats)."""
+    from ..styles import groove_of
+
+    groove, g, v = groove_of(ctx.plan), ctx.grid, db.velocity
+    beats = [p[0] for p in g.pulses]
+    if groove == "backbeat" or len(beats) < 2 or g.ternary(0) or (groove in ("half_time", "bossa")
+                                                                   and len(beats) != 4):
+        return False
+    sub = g.sub
+    if groove == "four_on_floor":  # a kick on every beat, claps on the backbeats, the hat open on the offbeats
+        for off, kick in zip(beats, g.kick):
+            hits[(off, KICK)] = v + 4
+            if not kick:
+                hits[(off, CLAP)] = v - 4
+            hits[(off + sub, OPEN_HAT)] = v - 16
+        if db.density >= 0.5:
+            for off in range(0, g.tpb, max(1, sub // 2)):
+                hits.setdefault((off, HAT), v - 28)
+    elif groove == "half_time":  # the snare on three, a kick pushed onto the and of two, eighths on the hat
+        hits[(0, KICK)] = v + 4
+        hits[(beats[1] + sub, KICK)] = v - 6
+        hits[(beats[2], SNARE)] = v + 2
+        for off in range(0, g.tpb, sub):
+            hits.setdefault((off, HAT), v - (14 if off % g.beat == 0 else 26))
+    elif groove == "swing":  # ride: ding, ding-a, ding, ding-a (the "a" swung late); hat foot on the backbeats
+        for i, (off, kick) in enumerate(zip(beats, g.kick)):
+            hits[(off, RIDE)] = v - 12
+            if i % 2 == 1:
+                hits[(off + sub, RIDE)] = v - 22
+            if not kick:
+                hits[(off, PEDAL_HAT)] = v - 18
+        hits[(0, KICK)] = v - 20  # feathered
+    elif groove == "bossa":  # kick on one and the and of two (each half bar); a rim clave over two bars
+        for off in (beats[0], beats[1] + sub, beats[2], beats[3] + sub):
+            hits[(off, KICK)] = v - 8
+        for e in ((0, 3, 6) if db.bar % 2 == 0 else (2, 5)):
+            hits[(e * sub, RIM)] = v - 6
+        for off in range(0, g.tpb, sub):
+            hits.setdefault((off, HAT), v - 30)
+    else:
+        return False
+    return True
+
+
 def _crash(db: _DrumBar, hits: dict[tuple[int, int], int]) -> None:
     """A cut is heard: a crash (with a kick, unless soft) replaces the downbeat's cymbal."""
     hits.pop((0, db.keeper), None)
@@ -1031,8 +1079,9 @@ def _drums(ctx: _Ctx) -> list[Note]:
             break
         db = _drum_bar(ctx, b)
         hits: dict[tuple[int, int], int] = {}  # (offset, drum) -> velocity
-        _keep_time(ctx, db, hits)
-        _kick_and_snare(g, db, hits)
+        if not _groove(ctx, db, hits):
+            _keep_time(ctx, db, hits)
+            _kick_and_snare(g, db, hits)
         if b in cuts:
             _crash(db, hits)
         if (b in section_ends or b in cadences) and db.bar0 + g.tpb <= ctx.final and not db.soft \
