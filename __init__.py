@@ -23,6 +23,7 @@ _EXPORTS = {
     "compose": "api",
     "write": "api",
     "score": "api",
+    "describe": "api",
     "MusicPlan": "symbolic.plan",
     "load_plan": "symbolic.plan",
     "simple_plan": "symbolic.plan",
@@ -35,7 +36,7 @@ _EXPORTS = {
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:
-    from .api import compose, plan, score, write
+    from .api import compose, describe, plan, score, write
     from .errors import FramescoreError
     from .symbolic.midi_io import read_midi, write_midi
     from .symbolic.piece import Piece

@@ -20,11 +20,12 @@ from .pipeline import InputError, Stages
 from .symbolic.piece import Piece
 from .symbolic.plan import MusicPlan
 
-__all__ = ["compose", "plan", "score", "write"]
+__all__ = ["compose", "describe", "plan", "score", "write"]
 
 
 def plan(source: str | Path | None = None, *, text: str | None = None, **overrides: Any) -> MusicPlan:
-    """A plan for a video or a picture (``source``), a plan file (``plan.json``, loaded), or words (``text``).
+    """A plan for a video or a picture (``source``), a MIDI file (read into a plan), a plan file (``plan.json``,
+    loaded), or words (``text``).
 
     ``overrides`` fix any field the picture would choose: ``tempo_bpm``, ``key``, ``meter``, ``chords``,
     ``mood``, ``valence``, ``arousal``, ``instruments``, ``duration_sec`` (a picture or text needs one),
@@ -49,8 +50,10 @@ def plan(source: str | Path | None = None, *, text: str | None = None, **overrid
         from .symbolic.plan import load_plan
 
         return load_plan(source)
-    if kind == "midi":
-        raise InputError(f"a MIDI file has no picture to plan from: {source} (use framescore.read_midi)")
+    if kind == "midi":  # the piece read back into a plan, to re-arrange (`framescore plan song.mid`)
+        from .pipeline import check_midi_overrides, plan_midi
+
+        return plan_midi(source, check_midi_overrides(ov), Stages(quiet=True))
     check_picture(source, kind)
     check_overrides(ov, kind)
     stages = Stages(quiet=True)
@@ -97,3 +100,13 @@ def score(piece: Piece, plan: MusicPlan | None = None, reference: Any = None) ->
     from .symbolic.metrics import score_piece
 
     return score_piece(piece, plan, reference=reference)
+
+
+def describe(midi: str | Path) -> dict[str, Any]:
+    """The attributes of any MIDI file and its MidiCaps-style caption (``["caption"]``): what
+    ``framescore describe --json`` prints."""
+    from .symbolic.midi_io import read_midi
+    from .symbolic.reading import plan_from_piece
+    from .vision.describe import attributes
+
+    return attributes(plan_from_piece(read_midi(midi), str(midi)))

@@ -55,3 +55,15 @@ def test_bad_calls_are_framescore_errors(picture, tmp_path):
         framescore.compose(plan, engine="nope")
     with pytest.raises(AttributeError):
         framescore.nothing_here  # noqa: B018
+
+
+def test_a_midi_file_plans_and_describes_through_the_api(tmp_path):
+    import framescore
+
+    plan = framescore.plan(text="a happy jazz tune in F major", duration_sec=6.0, seed=1)
+    path = tmp_path / "tune.mid"
+    framescore.write_midi(framescore.compose(plan), path)
+    again = framescore.plan(path, tempo_bpm=100.0)
+    assert again.key == "F major" and again.tempo_bpm == 100.0 and again.source["from"] == "midi"
+    about = framescore.describe(path)
+    assert "F major" in about["caption"] and about["instruments"][0] == "tenor sax"

@@ -9,8 +9,8 @@
    (``symbolic.metrics.estimate_key``), its tempo, meter and tracks agree with the caption.
 2. **MIDI → plan** on POP909 validation songs, each ``NNN.mid`` read as any MIDI file is
    (``symbolic.reading.plan_from_piece``): the key against ``key_audio.txt``'s longest key (exact, and exact or
-   relative), the tempo against the median beat interval of ``beat_midi.txt`` (within 2%, and octave errors),
-   and the chords per half bar against ``chord_midi.txt`` (``tools/chord_reading.py``; root and triad family).
+   relative) and the tempo against the median beat interval of ``beat_midi.txt`` (within 2%, and octave
+   errors); the chords per half bar against ``chord_midi.txt`` are ``tools/chord_reading.py``'s.
 3. **Round trips**: describe → text → plan (the song's caption read back into a plan: same key, meter, tempo
    bin and bpm, instruments, chords) and plan → compose → describe (each caption's plan composed, then described:
    same key, meter, tempo, instruments).
