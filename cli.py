@@ -127,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output(p)
     p.add_argument("--seed", type=int, help="replace the plan's seed")
     p.add_argument("--engine", choices=_engines(), help="replace the plan's engine")
+    p.add_argument("--bars", metavar="A-B", help="compose only these bars anew (counted from 1), with --keep")
+    p.add_argument("--keep", metavar="score.mid", help="the piece whose other bars are kept, note for note")
 
     p = command("render", help="render any MIDI file to audio stems and a mix")
     p.add_argument("midi")
@@ -244,7 +246,8 @@ def _run(args: argparse.Namespace) -> int:
             plan.engine = args.engine
         plan.validate()
         st = pipeline.compose_plan(plan, args.out, soundfont=args.soundfont, reference=args.reference,
-                                   quiet=args.quiet, melody=args.melody, plan_path=args.plan)
+                                   quiet=args.quiet, melody=args.melody, plan_path=args.plan, bars=args.bars,
+                                   keep=args.keep)
         _done(args, st)
     elif cmd == "render":
         st = pipeline.render_midi(args.midi, args.out, soundfont=args.soundfont, quiet=args.quiet)

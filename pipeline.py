@@ -279,19 +279,36 @@ def make_plan(features, overrides, source: dict[str, Any], stages: Stages) -> Mu
         return plan_from_features(features, overrides, source=source)
 
 
-def compose(plan: MusicPlan, stages: Stages, melody: str | Path | None = None, ready=None) -> Piece:
+def compose(plan: MusicPlan, stages: Stages, melody: str | Path | None = None, ready=None,
+            bars: range | None = None, keep: Piece | None = None) -> Piece:
     """Realize the plan through the engines' gate (the piece is checked against it); ``melody`` (a MIDI file) is
     kept and accompanied, by an engine that can (``keeps_melody`` in the registry). ``ready``: the thread that
-    prepares the engine (:func:`_in_background`), waited for inside the stage, so its seconds count there."""
+    prepares the engine (:func:`_in_background`), waited for inside the stage, so its seconds count there.
+    ``bars`` and ``keep``: only those bars anew, the rest of ``keep`` kept (``compose --bars --keep``)."""
     from .symbolic.engines import compose as engine_compose
 
     # the melody and its engine were checked before the work (check_melody); the gate checks the engine again
-    with stages("compose", f"composing {plan.n_bars} bars with the {plan.engine} engine"):
+    what = f"bars {bars.start + 1}-{bars.stop} of {plan.n_bars}" if bars is not None else f"{plan.n_bars} bars"
+    with stages("compose", f"composing {what} with the {plan.engine} engine"):
         if ready is not None:
             ready.join()
+        extra: dict[str, Any] = {} if bars is None else {"bars": bars, "keep": keep}
         if melody is not None:
-            return engine_compose(plan, melody=melody)
-        return engine_compose(plan)
+            return engine_compose(plan, melody=melody, **extra)
+        return engine_compose(plan, **extra)
+
+
+def parse_bars(text: str, n_bars: int) -> range:
+    """``"9-16"`` (bars counted from 1, as a score does; ``"9"`` one bar) → ``range(8, 16)``; one line otherwise."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+))?\s*", text)
+    if not m:
+        raise InputError(f"--bars {text!r}: give a bar range counted from 1, e.g. 9-16")
+    a, b = int(m.group(1)), int(m.group(2) or m.group(1))
+    if not 1 <= a <= b <= n_bars:
+        raise InputError(f"--bars {text}: the plan has bars 1-{n_bars}")
+    return range(a - 1, b)
 
 
 def write_outputs(piece: Piece, out: Path, stages: Stages, *, features=None, video: Path | None = None,
@@ -563,13 +580,23 @@ def score_text(text: str, out_dir: str | Path, overrides, *, soundfont: str | No
 
 def compose_plan(plan: MusicPlan, out_dir: str | Path, *, soundfont: str | None = None,
                  reference: str | None = None, quiet: bool = False, melody: str | None = None,
-                 plan_path: str | Path | None = None) -> Stages:
-    """``framescore compose``: realize a plan, edited or not (``plan_path``: the file it came from, an input)."""
+                 plan_path: str | Path | None = None, bars: str | None = None,
+                 keep: str | Path | None = None) -> Stages:
+    """``framescore compose``: realize a plan, edited or not (``plan_path``: the file it came from, an input);
+    ``bars`` ("9-16") with ``keep`` (a score.mid of this plan's grid): only those bars anew, the rest kept."""
     stages = Stages(quiet)
     plan.validate()
+    if (bars is None) != (keep is None):
+        raise InputError("--bars and --keep go together: the bars to compose anew and the score.mid to keep")
+    kept = None
+    if keep is not None:
+        from .symbolic.midi_io import read_midi
+
+        span = parse_bars(bars, plan.n_bars)
+        kept = read_midi(keep)  # read whole before anything is written: it may be the score.mid being replaced
     folder, ref = _prepare(out_dir, [plan_path], soundfont, reference, melody, plan.engine)
     with folder.staging(output_names("compose")) as out:
-        piece = compose(plan, stages, melody)
+        piece = compose(plan, stages, melody, bars=span if kept is not None else None, keep=kept)
         folder.check(output_names("compose", piece))
         write_outputs(piece, out, stages, soundfont=soundfont, reference=ref)
     return stages

@@ -177,7 +177,7 @@ def prepare(name: str) -> None:
 
 
 def compose(plan: MusicPlan, engine: str | None = None, *, melody: Piece | str | os.PathLike | None = None,
-            **options: Any) -> Piece:
+            bars: range | None = None, keep: Piece | str | os.PathLike | None = None, **options: Any) -> Piece:
     """The gate: validate ``plan``, realize it with ``engine`` (default: ``plan.engine``), check the piece.
 
     ``melody`` (a :class:`Piece` or a MIDI file) is kept and accompanied, by an engine that declares
@@ -188,7 +188,9 @@ def compose(plan: MusicPlan, engine: str | None = None, *, melody: Piece | str |
     ``melody`` flag is off. A third plays calm sections legato (:func:`.assembly.articulate`; a given melody is
     left as it is). A uniform plan goes to the engine as it is. The plan's layers (more instruments for a role,
     :mod:`..layers`) are added from the finished parts, and a swinging style's offbeats played late
-    (:func:`..styles.swing`). The piece is then checked against the
+    (:func:`..styles.swing`). With ``bars`` (a range of 0-based bars) and ``keep`` (an earlier piece of the
+    plan's grid, or its MIDI file), only those bars are composed anew and every other bar keeps ``keep``'s notes
+    (:func:`.assembly.splice`). The piece is then checked against the
     plan (:func:`~framescore.symbolic.contract.check_piece`); a piece that breaks it raises
     :class:`EngineError` naming the engine and the first violation.
     """
@@ -197,6 +199,12 @@ def compose(plan: MusicPlan, engine: str | None = None, *, melody: Piece | str |
     from .assembly import articulate, onto_proxy_bars, onto_real_bars, silence_melody, uniform_proxy
 
     plan.validate()
+    if (bars is None) != (keep is None):
+        raise EngineError("re-composing a bar range needs both the bars and the piece to keep")
+    if isinstance(keep, (str, os.PathLike)):
+        from ..midi_io import read_midi
+
+        keep = read_midi(keep)
     name = engine or plan.engine
     compose_fn = get_engine(name)
     proxy = None if plan.uniform else uniform_proxy(plan)
@@ -224,6 +232,10 @@ def compose(plan: MusicPlan, engine: str | None = None, *, melody: Piece | str |
         from ..styles import swing
 
         piece = swing(piece, plan)  # jazz, blues, lo-fi: the offbeat eighths late
+    if bars is not None:
+        from .assembly import splice
+
+        piece = silence_melody(splice(piece, keep, plan, bars), plan)
     check_piece(piece, plan, name)
     return piece
 

@@ -352,3 +352,38 @@ def articulate(piece: Piece, plan: MusicPlan, keep_melody: bool = False) -> Piec
             notes.append(held(n, min(change, again)))
         harmony.notes = notes
     return piece
+
+
+# ----- re-composing a bar range, the rest kept ----------------------------------------------------------------------
+def splice(new: Piece, kept: Piece, plan: MusicPlan, bars: range) -> Piece:
+    """``new`` (the whole plan composed again) inside ``bars`` and ``kept`` (an earlier piece of this plan's bar
+    grid) everywhere else, track by track (by name): a kept note that rings into the range is cut at its first bar
+    line, a new note that rings out of it at its last, so only the range's notes change. A track the plan no longer
+    has is dropped; one it newly has plays in the range only. The tempo map, markers and programs are the new
+    piece's (the plan's). Raises :class:`EngineError` when ``kept`` is not on the plan's bar grid."""
+    from . import EngineError
+
+    lines = plan.bar_start_ticks(new.resolution)
+    if kept.resolution != new.resolution:
+        raise EngineError(f"the kept piece has {kept.resolution} ticks a quarter, the plan's grid "
+                          f"{new.resolution}: keep a score.mid framescore wrote")
+    if not (0 <= bars.start < bars.stop <= plan.n_bars):
+        raise EngineError(f"bars {bars.start + 1}-{bars.stop} are outside the plan's 1-{plan.n_bars}")
+    theirs = kept.bar_starts(lines[-1])
+    if theirs[:len(lines)] != lines[:len(theirs)] or len(theirs) < bars.stop + 1:
+        raise EngineError("the kept piece's bars do not line up with the plan's (another meter or bar count): "
+                          "re-compose the whole plan")
+    lo, hi = lines[bars.start], lines[bars.stop]
+    old = {t.name: t for t in kept.tracks}
+    for track in new.tracks:
+        inside = [Note(n.start, min(n.end, hi) - n.start, n.pitch, n.velocity) for n in track.notes
+                  if lo <= n.start < hi]
+        before, after = [], []
+        if track.name in old:
+            for n in old[track.name].notes:
+                if n.start < lo:
+                    before.append(n if n.end <= lo else Note(n.start, lo - n.start, n.pitch, n.velocity))
+                elif n.start >= hi and n.start < new.end_tick:
+                    after.append(Note(n.start, min(n.end, new.end_tick) - n.start, n.pitch, n.velocity))
+        track.notes = sorted(before + inside + after)
+    return new
