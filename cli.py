@@ -142,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", help="folder of MIDI files to compare with")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    p = command("studio", help="a local web page to watch, hear, edit and re-compose")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workdir", help="where the jobs' folders go (default: ~/.cache/framescore/studio)")
+    p.add_argument("--max-upload-mb", type=float, default=512, help="the largest upload accepted")
+
     p = command("describe", help="a caption for any MIDI file (instruments, key, meter, tempo, chords, mood)")
     p.add_argument("midi")
     p.add_argument("--json", action="store_true", help="print the attributes as JSON (the caption among them)")
@@ -256,6 +262,8 @@ def _run(args: argparse.Namespace) -> int:
         _score(args)
     elif cmd == "describe":
         _describe(args)
+    elif cmd == "studio":
+        _studio(args)
     elif cmd == "evaluate":
         from .evaluate import evaluate_cli
 
@@ -306,6 +314,21 @@ def _plan_only(args: argparse.Namespace) -> None:
     if not args.quiet:
         print(f"framescore: wrote {display(out)} ({plan.n_bars} bars, {plan.tempo_bpm:.1f} bpm, {plan.key})",
               file=sys.stderr)
+
+
+def _studio(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from .studio.app import create_app
+
+    workdir = Path(args.workdir).expanduser() if args.workdir else Path.home() / ".cache" / "framescore" / "studio"
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"framescore: the studio listens on {args.host}: anyone who can reach it can open files on this "
+              "machine", file=sys.stderr)
+    app = create_app(workdir, max_upload_mb=args.max_upload_mb)
+    print(f"framescore: studio at http://{args.host}:{args.port}/ (jobs in {workdir}); Ctrl-C stops it",
+          file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 
 def _describe(args: argparse.Namespace) -> None:

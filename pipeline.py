@@ -524,20 +524,26 @@ def json_default(o: Any) -> Any:
 
 # ----- the user-facing jobs ------------------------------------------------------------------------------------
 def score_video(path: str | Path, out_dir: str | Path, overrides, *, soundfont: str | None = None,
-                reference: str | None = None, quiet: bool = False, melody: str | None = None) -> Stages:
-    """``framescore video``: the whole path for a clip, ending with the clip and its new soundtrack."""
-    return _score_picture("video", path, out_dir, overrides, soundfont, reference, quiet, melody)
+                reference: str | None = None, quiet: bool = False, melody: str | None = None,
+                stages: Stages | None = None, on_features: Callable[[Any], None] | None = None) -> Stages:
+    """``framescore video``: the whole path for a clip, ending with the clip and its new soundtrack.
+    ``stages``: who hears of each stage (the studio's progress); ``on_features``: called with the analysis."""
+    return _score_picture("video", path, out_dir, overrides, soundfont, reference, quiet, melody, stages,
+                          on_features)
 
 
 def score_image(path: str | Path, out_dir: str | Path, overrides, *, soundfont: str | None = None,
-                reference: str | None = None, quiet: bool = False, melody: str | None = None) -> Stages:
+                reference: str | None = None, quiet: bool = False, melody: str | None = None,
+                stages: Stages | None = None, on_features: Callable[[Any], None] | None = None) -> Stages:
     """``framescore image``: a still picture, music of the asked duration."""
-    return _score_picture("image", path, out_dir, overrides, soundfont, reference, quiet, melody)
+    return _score_picture("image", path, out_dir, overrides, soundfont, reference, quiet, melody, stages,
+                          on_features)
 
 
 def _score_picture(kind: str, path: str | Path, out_dir: str | Path, overrides, soundfont: str | None,
-                   reference: str | None, quiet: bool, melody: str | None = None) -> Stages:
-    stages = Stages(quiet)
+                   reference: str | None, quiet: bool, melody: str | None = None, stages: Stages | None = None,
+                   on_features: Callable[[Any], None] | None = None) -> Stages:
+    stages = stages or Stages(quiet)
     info = check_picture(path, kind)
     check_overrides(overrides, kind)
     folder, ref = _prepare(out_dir, [path, overrides.like], soundfont, reference, melody, overrides.engine or "rule")
@@ -551,6 +557,8 @@ def _score_picture(kind: str, path: str | Path, out_dir: str | Path, overrides, 
         engine = _in_background(prepare, overrides.engine or "rule")  # torch and a model, while the clip decodes
         try:
             features, plan = plan_picture(path, kind, overrides, stages)
+            if on_features is not None:
+                on_features(features)
             piece = compose(plan, stages, melody, ready=engine)
             folder.check(output_names(kind, piece, video=video_name))
             write_outputs(piece, out, stages, features=features, video=Path(path) if kind == "video" else None,
@@ -562,11 +570,12 @@ def _score_picture(kind: str, path: str | Path, out_dir: str | Path, overrides, 
 
 
 def score_text(text: str, out_dir: str | Path, overrides, *, soundfont: str | None = None,
-               reference: str | None = None, quiet: bool = False, melody: str | None = None) -> Stages:
+               reference: str | None = None, quiet: bool = False, melody: str | None = None,
+               stages: Stages | None = None) -> Stages:
     """``framescore text``: a plan from words alone."""
     from .vision.mapping import plan_from_text
 
-    stages = Stages(quiet)
+    stages = stages or Stages(quiet)
     overrides.validate()
     folder, ref = _prepare(out_dir, [overrides.like], soundfont, reference, melody, overrides.engine or "rule")
     with folder.staging(output_names("text")) as out:
@@ -581,10 +590,12 @@ def score_text(text: str, out_dir: str | Path, overrides, *, soundfont: str | No
 def compose_plan(plan: MusicPlan, out_dir: str | Path, *, soundfont: str | None = None,
                  reference: str | None = None, quiet: bool = False, melody: str | None = None,
                  plan_path: str | Path | None = None, bars: str | None = None,
-                 keep: str | Path | None = None) -> Stages:
+                 keep: str | Path | None = None, video: str | Path | None = None,
+                 stages: Stages | None = None) -> Stages:
     """``framescore compose``: realize a plan, edited or not (``plan_path``: the file it came from, an input);
-    ``bars`` ("9-16") with ``keep`` (a score.mid of this plan's grid): only those bars anew, the rest kept."""
-    stages = Stages(quiet)
+    ``bars`` ("9-16") with ``keep`` (a score.mid of this plan's grid): only those bars anew, the rest kept;
+    ``video``: the clip the plan scores, to give its new soundtrack too (the studio's re-compose)."""
+    stages = stages or Stages(quiet)
     plan.validate()
     if (bars is None) != (keep is None):
         raise InputError("--bars and --keep go together: the bars to compose anew and the score.mid to keep")
@@ -594,11 +605,18 @@ def compose_plan(plan: MusicPlan, out_dir: str | Path, *, soundfont: str | None 
 
         span = parse_bars(bars, plan.n_bars)
         kept = read_midi(keep)  # read whole before anything is written: it may be the score.mid being replaced
-    folder, ref = _prepare(out_dir, [plan_path], soundfont, reference, melody, plan.engine)
-    with folder.staging(output_names("compose")) as out:
+    video_name = "video.mp4"
+    if video is not None:
+        from .render.mux import output_name
+
+        video_name = output_name(check_picture(video, "video").codec)
+    kind = "video" if video is not None else "compose"
+    folder, ref = _prepare(out_dir, [plan_path, video], soundfont, reference, melody, plan.engine)
+    with folder.staging(output_names(kind, video=video_name)) as out:
         piece = compose(plan, stages, melody, bars=span if kept is not None else None, keep=kept)
-        folder.check(output_names("compose", piece))
-        write_outputs(piece, out, stages, soundfont=soundfont, reference=ref)
+        folder.check(output_names(kind, piece, video=video_name))
+        write_outputs(piece, out, stages, soundfont=soundfont, reference=ref,
+                      video=Path(video) if video is not None else None, video_name=video_name)
     return stages
 
 

@@ -31,6 +31,8 @@ ALLOWED: dict[str, set[str]] = {
     "vision": SIDE,
     "render": SIDE,
     "datasets": SIDE,
+    # the studio is a front end like the command line: it ties the layers together through the pipeline
+    "studio": {"top", "symbolic", "vision", "render", "errors", "lifecycle", "media"},
 }
 
 
