@@ -84,6 +84,7 @@ class Jobs:
                 continue
             self.jobs[job.id] = job
         self._queue: queue.Queue = queue.Queue()
+        self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._worker = threading.Thread(target=self._work, name="framescore-studio-jobs", daemon=True)
         self._worker.start()
@@ -137,10 +138,19 @@ class Jobs:
             time.sleep(0.05)
         raise TimeoutError(f"job {jid} still {self.jobs[jid].status} after {timeout:g} s")
 
-    def shutdown(self) -> None:
-        """Stop taking work and remove what is half-written (a job still running is abandoned)."""
+    def shutdown(self, wait: float = 0.0) -> None:
+        """Stop: no queued job starts, the one running is thrown away when it ends, and what is half-written is
+        removed (now, and again by the worker as it stops). ``wait``: seconds to wait for the worker."""
+        self._stopping.set()
         self._queue.put(None)
         self.clean()
+        if wait:
+            self._worker.join(wait)
+
+    @property
+    def idle(self) -> bool:
+        """No worker running (it stopped)."""
+        return not self._worker.is_alive()
 
     def _work(self) -> None:
         while True:
@@ -149,17 +159,29 @@ class Jobs:
                 return
             job, run = item
             part = self.root / f"{job.id}.part"
+            if self._stopping.is_set():  # stopped: a queued job never starts
+                shutil.rmtree(part, ignore_errors=True)
+                job.status, job.stage, job.error = "failed", "failed", "the studio stopped before this job ran"
+                continue
             job.status, job.stage = "running", "starting"
             stages = JobStages(quiet=True, job=job)
             try:
                 run(part, stages)
             except Exception as e:  # one line for the page, as the command line would print it
                 job.status, job.stage = "failed", "failed"
+                if self._stopping.is_set():  # its folder went with the stop
+                    job.error = "the studio stopped while this job ran"
+                    shutil.rmtree(part, ignore_errors=True)
+                    continue
                 job.error = str(e).strip().splitlines()[0] if isinstance(e, FramescoreError) and str(e).strip() \
                     else f"unexpected {type(e).__name__}: {str(e).strip()[:200]}"
                 if not isinstance(e, FramescoreError):
                     traceback.print_exc()
                 shutil.rmtree(part, ignore_errors=True)
+                continue
+            if self._stopping.is_set():  # stopped while it ran: nothing half-kept
+                shutil.rmtree(part, ignore_errors=True)
+                job.status, job.stage, job.error = "failed", "failed", "the studio stopped while this job ran"
                 continue
             job.seconds = {k: round(v, 3) for k, v in stages.seconds.items()}
             job.wall_sec = round(stages.wall_sec, 3)

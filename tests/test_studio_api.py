@@ -4,6 +4,7 @@ folders. The real-browser test is tests/test_studio_browser.py."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -164,3 +165,15 @@ def test_sniff_tells_files_by_their_content():
     assert sniff(b"MThd\x00\x00\x00\x06") == ("midi", ".mid")
     assert sniff(b'  {"schema_version": 2') == ("plan", ".json")
     assert sniff(b"#!/bin/sh\nrm -rf /") is None
+
+
+def test_stopping_the_server_mid_job_leaves_no_half_written_folder(tmp_path):
+    app = create_app(tmp_path / "jobs")
+    with TestClient(app) as client:
+        for _ in range(3):  # a queue of work, the server stopped while it runs
+            client.post("/api/jobs", data={"text": "a happy tune, 40 seconds"})
+    jobs = app.state.jobs
+    jobs.shutdown(wait=120)  # the lifespan already stopped it; wait for the job that was running to end
+    assert jobs.idle
+    assert not list((tmp_path / "jobs").iterdir()), "no half-written folder, no job kept from after the stop"
+    assert all(j.status == "failed" and "stopped" in j.error for j in jobs.jobs.values())

@@ -24,6 +24,18 @@ if ! have_fluidsynth || ! have_soundfont; then
   fi
 fi
 
+# The studio's browser test drives Debian's chromium with its chromium-driver (installed the same way).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing chromium and chromium-driver for the studio's browser test (apt-get)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "setup: chromium and chromium-driver are missing: the studio's browser test will be skipped" >&2
+    echo "  sudo apt-get install chromium chromium-driver     (Debian/Ubuntu)" >&2
+  fi
+fi
+
 PY=${PYTHON:-python3}
 if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   echo "setup: framescore needs Python 3.11 or newer (found $("$PY" --version 2>&1))" >&2; exit 1

@@ -116,8 +116,8 @@ async function show(job) {
   })));
   editor(job.plan);
   downloads(job);
-  studio.lastLoad = job.id;
   draw(0);
+  studio.lastLoad = job.id;  // shown whole: its timeline drawn
 }
 
 function audios() { return [...document.querySelectorAll("#stems audio")]; }
@@ -248,7 +248,7 @@ function roll(t, dur) {
 function chordText(bar) { return bar.chords.map((c) => c.chord).join(" "); }
 
 function editor(plan) {
-  $("e-tempo").value = plan.tempo_bpm;
+  $("e-tempo").value = Math.round(plan.tempo_bpm * 1000) / 1000;  // shown rounded, kept exact unless edited
   $("e-key").value = plan.key;
   $("e-meter").value = plan.meter;
   $("e-engine").value = plan.engine;
@@ -286,7 +286,8 @@ function spread(symbols, beats, old) {
 
 function planFromEditor() {
   const plan = JSON.parse(JSON.stringify(studio.job.plan));
-  plan.tempo_bpm = parseFloat($("e-tempo").value);
+  const tempo = parseFloat($("e-tempo").value);
+  if (Math.abs(tempo - Math.round(plan.tempo_bpm * 1000) / 1000) > 1e-9) plan.tempo_bpm = tempo;
   plan.key = $("e-key").value;
   plan.meter = $("e-meter").value;
   plan.engine = $("e-engine").value;
