@@ -8,6 +8,7 @@ SIGHUP) unwinds the run, leaving nothing behind, and exits with 128 + the signal
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -142,6 +143,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", help="folder of MIDI files to compare with")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    p = command("batch", help="many clips at once on Ray (a local one, or a cluster): resumable, one folder each")
+    p.add_argument("inputs", nargs="+", help="clips, pictures, folders of them, or a CSV/JSONL manifest")
+    p.add_argument("-o", "--out", required=True, help="output folder: OUT/<name>/ per item, OUT/batch.jsonl")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="workers (actors), one CPU each (default: this machine's cores)")
+    p.add_argument("--address", help="an existing Ray cluster (e.g. ray://head:10001, or auto)")
+    p.add_argument("--retry-failed", action="store_true", help="run again the items that failed last time")
+    p.add_argument("--soundfont", help="General MIDI .sf2 file")
+    p.add_argument("-q", "--quiet", action="store_true")
+    _add_overrides(p)
+
     p = command("studio", help="a local web page to watch, hear, edit and re-compose")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
     p.add_argument("--port", type=int, default=8000)
@@ -264,6 +276,10 @@ def _run(args: argparse.Namespace) -> int:
         _describe(args)
     elif cmd == "studio":
         _studio(args)
+    elif cmd == "batch":
+        from .batch import main_args
+
+        return main_args(args)
     elif cmd == "evaluate":
         from .evaluate import evaluate_cli
 
