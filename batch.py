@@ -318,11 +318,9 @@ def run_batch(inputs: list[str], out: str | Path, common: dict[str, Any], *, wor
     return 0 if failed == 0 else 1
 
 
-def main_args(args) -> int:
-    """``framescore batch`` from parsed arguments (:mod:`framescore.cli`)."""
-    from .cli import _overrides
-
-    common = {k: v for k, v in _overrides(args).given().items()}
+def main_args(args, overrides) -> int:
+    """``framescore batch`` from parsed arguments and their overrides (:mod:`framescore.cli`)."""
+    common = dict(overrides.given())
     return run_batch(args.inputs, args.out, common, workers=args.workers, address=args.address,
                      retry_failed=args.retry_failed, soundfont=args.soundfont, quiet=args.quiet)
 

@@ -279,7 +279,7 @@ def _run(args: argparse.Namespace) -> int:
     elif cmd == "batch":
         from .batch import main_args
 
-        return main_args(args)
+        return main_args(args, _overrides(args))
     elif cmd == "evaluate":
         from .evaluate import evaluate_cli
 
