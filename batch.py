@@ -85,7 +85,7 @@ def _rows(manifest: Path) -> list[dict[str, Any]]:
 def _settings(row: dict[str, Any], where: str) -> dict[str, Any]:
     from dataclasses import fields
 
-    from .vision.mapping import Overrides
+    from .vision.mapping import Overrides, coerce_overrides
 
     known = {f.name for f in fields(Overrides)}
     out = {}
@@ -96,18 +96,10 @@ def _settings(row: dict[str, Any], where: str) -> dict[str, Any]:
         if name not in known:
             raise BatchError(f"{where}: unknown setting {k!r} (one of {', '.join(sorted(known))})")
         out[name] = v
-    for k in ("tempo_bpm", "valence", "arousal", "duration_sec"):
-        if isinstance(out.get(k), str):
-            try:
-                out[k] = float(out[k])
-            except ValueError:
-                raise BatchError(f"{where}: {k} must be a number, not {out[k]!r}") from None
-    if isinstance(out.get("seed"), str):
-        try:
-            out["seed"] = int(out["seed"])
-        except ValueError:
-            raise BatchError(f"{where}: seed must be a whole number, not {out['seed']!r}") from None
-    return out
+    try:
+        return coerce_overrides(out)
+    except FramescoreError as e:
+        raise BatchError(f"{where}: {e}") from None
 
 
 def _file_sha(path: Path) -> str:
@@ -164,7 +156,6 @@ class Scorer:
 
     def __init__(self, engine: str, soundfont: str | None = None) -> None:
         from .render.synth import find_soundfont
-        from .symbolic.engines import prepare
 
         self.soundfont = str(find_soundfont(soundfont))
         self.prepared: set[str] = set()

@@ -76,24 +76,13 @@ class Refused(FramescoreError):
 
 
 def _overrides(settings: dict[str, Any]):
-    from ..vision.mapping import Overrides
+    from ..vision.mapping import Overrides, coerce_overrides
 
     unknown = sorted(set(settings) - set(SETTINGS))
     if unknown:
         raise Refused(f"unknown setting {unknown[0]!r} (one of {', '.join(SETTINGS)})")
-    given = {k: v for k, v in settings.items() if v not in (None, "")}
-    for k in ("tempo_bpm", "valence", "arousal", "duration_sec"):
-        if k in given:
-            try:
-                given[k] = float(given[k])
-            except (TypeError, ValueError):
-                raise Refused(f"{k} must be a number, not {given[k]!r}") from None
-    if "seed" in given:
-        try:
-            given["seed"] = int(given["seed"])
-        except (TypeError, ValueError):
-            raise Refused(f"seed must be a whole number, not {given['seed']!r}") from None
     try:
+        given = coerce_overrides({k: v for k, v in settings.items() if v not in (None, "")})
         return Overrides(**given).validate()
     except FramescoreError as e:
         raise Refused(str(e)) from None

@@ -262,7 +262,8 @@ def plan_from_piece(piece: Piece, name: str = "", va: bool = True, engine: str =
     """The plan of any piece (module docstring): validated, its ``source`` naming the file, its tracks and roles,
     the key signature it carries and how each attribute was read. ``va=False`` leaves valence and arousal at 0
     (no classifier)."""
-    if not piece.notes():
+    notes = piece.notes()
+    if not notes:
         raise PlanError(f"{name or 'the MIDI file'}: no pitched notes to read a plan from")
     lines = piece.bar_starts()
     n_bars = len(lines) - 1
@@ -273,16 +274,16 @@ def plan_from_piece(piece: Piece, name: str = "", va: bool = True, engine: str =
     base = max(span, key=lambda m: span[m])  # the meter that holds the most of the music; others are bar meters
     key = estimate_key(piece) or Key(0, "major")
     flats = key.uses_flats
-    chords = read_chords(piece, key)
+    spans = half_bars(piece)
+    chords = read_chords(piece, key, spans=spans)
     halves: dict[int, list[Chord]] = {}
-    for (b, h, _, _), c in zip(half_bars(piece), chords):
+    for (b, h, _, _), c in zip(spans, chords):
         halves.setdefault(b, []).append(c)
     roles = roles_of(piece)
     mel = next((r.index for r in roles if r.role == "melody"), None)
-    tune = piece.tracks[mel].notes if mel is not None else piece.notes()
+    tune = piece.tracks[mel].notes if mel is not None else notes
     tune_starts = np.array([n.start for n in tune], dtype=np.int64)
     tune_bars = [bool(((tune_starts >= a) & (tune_starts < z)).any()) for a, z in zip(lines, lines[1:])]
-    notes = piece.notes()
     bars = []
     prev: Chord | None = None
     for b in range(n_bars):

@@ -107,6 +107,7 @@ __all__ = [
     "parse_layers",
     "instruments_text",
     "style_name",
+    "coerce_overrides",
     "plan_from_features",
     "plan_from_text",
     "target_tempo",
@@ -271,6 +272,24 @@ def parse_layers(text: str) -> dict[str, list[int]]:
     """The layers of an instruments text: ``"harmony=piano,harmony+=strings,melody+=alto sax"`` →
     ``{"harmony": [48], "melody": [65]}``: more instruments for a role, each its own track (:mod:`framescore.symbolic.layers`)."""
     return _parse_instrument_text(text)[1]
+
+
+def coerce_overrides(given: dict[str, Any]) -> dict[str, Any]:
+    """Override values typed as text (a form field, a CSV cell) as the numbers the fields take: ``tempo_bpm``,
+    ``valence``, ``arousal``, ``duration_sec`` floats, ``seed`` an integer; a PlanError names one that is not."""
+    out = dict(given)
+    for k in ("tempo_bpm", "valence", "arousal", "duration_sec"):
+        if isinstance(out.get(k), str):
+            try:
+                out[k] = float(out[k])
+            except ValueError:
+                raise PlanError(f"{k} must be a number, not {out[k]!r}") from None
+    if isinstance(out.get("seed"), str):
+        try:
+            out["seed"] = int(out["seed"])
+        except ValueError:
+            raise PlanError(f"seed must be a whole number, not {out['seed']!r}") from None
+    return out
 
 
 def style_name(text: str) -> str:

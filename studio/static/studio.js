@@ -39,31 +39,28 @@ async function openJob() {
   else if ($("path").value.trim()) form.append("path", $("path").value.trim());
   else form.append("text", $("words").value);
   form.append("settings", JSON.stringify(settings()));
-  studio.composedAt = performance.now();
-  try {
-    const { id } = await api("/api/jobs", { method: "POST", body: form });
-    const job = await waitFor(id);
-    remember(job.id);
-    await show(job);
-  } catch (e) {
-    $("open-error").textContent = e.message;
-    $("status").textContent = "";
-  }
+  await run(() => api("/api/jobs", { method: "POST", body: form }), "open-error");
 }
 
 async function recompose(bars) {
   $("edit-error").textContent = "";
   const plan = planFromEditor();
   if (!plan) return;
+  await run(() => api(`/api/jobs/${studio.job.id}/compose`, {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ plan, bars }) }),
+    "edit-error");
+}
+
+async function run(start, errorBox) {
+  // a job: started, waited for, kept in the history and shown; its one-line error beside what started it
   studio.composedAt = performance.now();
   try {
-    const { id } = await api(`/api/jobs/${studio.job.id}/compose`, {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ plan, bars }) });
+    const { id } = await start();
     const job = await waitFor(id);
     remember(job.id);
     await show(job);
   } catch (e) {
-    $("edit-error").textContent = e.message;
+    $(errorBox).textContent = e.message;
     $("status").textContent = "";
   }
 }
