@@ -438,6 +438,14 @@ def notation_workers() -> list | None:
             ForkedCall(_write_pictures, warm=_picture_imports, later=True)]
 
 
+def preload_outputs() -> None:
+    """Import what the notation and picture workers need (music21, matplotlib) into this process, once. For a
+    process that scores clip after clip (a batch worker): every fork then starts with them loaded, instead of
+    importing them again for each clip (about 0.9 CPU seconds a clip)."""
+    _musicxml_imports()
+    _picture_imports()
+
+
 def _notation_jobs(piece: Piece, out: Path, features, quiet: bool) -> list[tuple[Callable[..., float], tuple]]:
     return [(_write_musicxml, (piece, out, quiet)), (_write_pictures, (piece, out, features))]
 
