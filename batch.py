@@ -152,13 +152,11 @@ def expand(inputs: list[str], common: dict[str, Any]) -> list[Item]:
 
 class Scorer:
     """A worker: the engine's model, the soundfont and the notation libraries loaded once, then one item after
-    another. Run as a Ray
-    actor (:func:`run_batch`), or in the process for tests."""
+    another. Run as a Ray actor (:func:`run_batch`), or in the process for tests."""
 
     def __init__(self, engine: str, soundfont: str | None = None) -> None:
-        from .render.synth import find_soundfont
-
         from .pipeline import preload_outputs
+        from .render.synth import find_soundfont
 
         self.soundfont = str(find_soundfont(soundfont))
         self.prepared: set[str] = set()

@@ -38,15 +38,10 @@ REPO = Path(__file__).resolve().parents[1]
 CACHE = REPO / ".cache" / "bench" / "batch"
 sys.path.insert(0, str(REPO / "bench"))
 
+from bench_cli import ffmpeg  # noqa: E402
 from bench_pipeline import make_clip  # noqa: E402
 
 CLI = [str(Path(sys.executable).with_name("framescore"))]
-
-
-def ffmpeg() -> str:
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
 
 
 def short_clips(n: int) -> Path:
